@@ -1,0 +1,22 @@
+// sarge's entry point: runs the command line and is the one place that turns
+// an error into "sarge: error: …" and an exit status.
+#include <iostream>
+
+#include "sarge/commands.h"
+#include "sarge/error.h"
+
+int main(int argc, char** argv) {
+  try {
+    return sarge::RunCommandLine(argc, argv);
+  } catch (const sarge::UsageError& e) {
+    std::cerr << "sarge: error: " << e.what() << "\n";
+    return 2;
+  } catch (const sarge::Error& e) {
+    std::cerr << "sarge: error: " << e.what() << "\n";
+    if (!e.detail().empty()) std::cerr << e.detail() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "sarge: error: " << e.what() << "\n";
+    return 1;
+  }
+}

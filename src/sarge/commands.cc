@@ -1,0 +1,215 @@
+#include "sarge/commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "sarge/error.h"
+#include "sarge/exec.h"
+#include "sarge/home.h"
+#include "sarge/instances.h"
+#include "sarge/names.h"
+
+namespace sarge {
+namespace {
+
+// Everything any command takes; each command's setup adds what it uses.
+struct Args {
+  std::string home;
+  std::string id;
+  std::string config_json;
+  std::vector<std::string> words;  // run's command
+  int timeout = 0;                 // 0: the settings' value
+};
+
+struct Command {
+  const char* name;
+  const char* help;
+  void (*setup)(CLI::App&, Args&);
+  int (*handler)(Args&);
+  bool hidden = false;
+};
+
+void NoArgs(CLI::App&, Args&) {}
+void IdArg(CLI::App& app, Args& a) {
+  app.add_option("ID", a.id, "instance id, e.g. web-jCCbfV")->required();
+}
+
+int DoInit(Args& a) {
+  Home home = OpenHome(a.home, true);
+  InitHome(home, fs::read_symlink("/proc/self/exe"));
+  std::cerr << fmt::format("sarge: home {} is ready; start supervisord with {}\n",
+                           home.root.string(), home.Bin("supervisord").string());
+  return 0;
+}
+
+int DoNew(Args& a) {
+  std::cout << NewInstance(OpenHome(a.home, false), a.config_json) << "\n";
+  return 0;
+}
+
+int DoList(Args& a) {
+  std::cout << ListInstances(OpenHome(a.home, false)).dump(2) << "\n";
+  return 0;
+}
+
+int DoConfigure(Args& a) {
+  std::cout << ConfigureInstance(OpenHome(a.home, false), a.id).dump(2) << "\n";
+  return 0;
+}
+
+int DoStart(Args& a) {
+  std::optional<std::chrono::seconds> timeout;
+  if (a.timeout > 0) timeout = std::chrono::seconds(a.timeout);
+  StartInstanceCommand(OpenHome(a.home, false), a.id, timeout);
+  return 0;
+}
+
+int DoStop(Args& a) {
+  StopInstanceCommand(OpenHome(a.home, false), a.id);
+  return 0;
+}
+
+int DoDestroy(Args& a) {
+  DestroyInstanceCommand(OpenHome(a.home, false), a.id);
+  return 0;
+}
+
+int DoRun(Args& a) {
+  RunInInstance(OpenHome(a.home, false), a.id, a.words, ::isatty(STDIN_FILENO) == 1);
+}
+
+int DoLaunch(Args& a) { LaunchServer(OpenHome(a.home, false), a.id); }
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      {"init", "make or refresh the home folder", NoArgs, DoInit},
+      {"new", "create an instance from a JSON configuration; print its id",
+       [](CLI::App& app, Args& a) {
+         app.add_option("CONFIG_JSON", a.config_json,
+                        R"(instance configuration, e.g. '{"application_name": "web"}')")
+             ->required();
+       },
+       DoNew},
+      {"list", "print every instance as JSON, with its live state", NoArgs, DoList},
+      {"configure", "(re)compute the instance's runtime configuration (var/run/ID/appcfg.json)",
+       IdArg, DoConfigure},
+      {"start", "configure, start under supervisord, return once it is up",
+       [](CLI::App& app, Args& a) {
+         IdArg(app, a);
+         app.add_option("--timeout", a.timeout,
+                        "seconds to wait for it to be up (default: "
+                        "start_timeout in sarge.yaml)")
+             ->check(CLI::Range(1, 3600));
+       },
+       DoStart},
+      {"stop", "stop the instance's processes; it stays defined", IdArg, DoStop},
+      {"destroy", "stop the instance if running and remove everything of it", IdArg, DoDestroy},
+      {"run", "bash in the instance folder with its environment; with COMMAND, run it",
+       [](CLI::App& app, Args& a) {
+         IdArg(app, a);
+         app.prefix_command();
+         (void)a;
+       },
+       DoRun},
+      {"launch", "run the instance's server in the foreground (what supervisord runs)", IdArg,
+       DoLaunch, true},
+  };
+  return commands;
+}
+
+std::vector<std::string> CommandNames() {
+  std::vector<std::string> names;
+  for (const auto& c : Commands())
+    if (!c.hidden) names.push_back(c.name);
+  return names;
+}
+
+[[noreturn]] void UnknownCommand(const std::string& word) {
+  std::string hint = ClosestMatch(word, CommandNames());
+  throw UsageError(fmt::format("unknown command {}; {}", Quoted(word),
+                               hint.empty() ? "`sarge --help` lists the commands"
+                                            : fmt::format("did you mean '{}'?", hint)));
+}
+
+// Turns a CLI11 parse error into a one-line UsageError.
+[[noreturn]] void ReportParseError(const CLI::ParseError& e, const Args& args,
+                                   const CLI::App* command) {
+  if (!command) {
+    if (args.home.empty())
+      throw UsageError(
+          "give the home folder and a command: sarge HOME COMMAND; `sarge --help` lists the "
+          "commands");
+    auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e);
+    if (extras || dynamic_cast<const CLI::RequiredError*>(&e)) {
+      (void)extras;
+      throw UsageError(
+          "give a command after the home: sarge HOME COMMAND; `sarge --help` lists the commands");
+    }
+  }
+  std::string where = command ? fmt::format("{}: ", command->get_name()) : "";
+  std::string message = e.what();
+  throw UsageError(fmt::format("{}{}; `sarge {} --help` shows its usage", where, message,
+                               command ? command->get_name() : ""));
+}
+
+}  // namespace
+
+int RunCommandLine(int argc, char** argv) {
+  CLI::App app{"sarge: deploy applications on this server under supervisord, behind nginx",
+               "sarge"};
+  app.set_version_flag("--version", std::string("sarge ") + SARGE_VERSION);
+  app.footer("Exit status: 0 success, 1 the command failed, 2 bad usage.");
+  Args args;
+  app.add_option("HOME", args.home, "the home folder, e.g. /var/local/gardensale");
+  app.require_subcommand(0, 1);
+  std::vector<CLI::App*> subcommands;
+  for (const auto& command : Commands()) {
+    CLI::App* sub = app.add_subcommand(command.name, command.help);
+    if (command.hidden) sub->group("");
+    command.setup(*sub, args);
+    subcommands.push_back(sub);
+  }
+  // A word where the command belongs that is not a command.
+  if (argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-') {
+    auto names = CommandNames();
+    std::string word = argv[2];
+    bool known = false;
+    for (const auto& c : Commands()) known = known || word == c.name;
+    if (!known) UnknownCommand(word);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << app.version() << "\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    const CLI::App* command = nullptr;
+    for (auto* sub : subcommands)
+      if (sub->parsed()) command = sub;
+    ReportParseError(e, args, command);
+  }
+  for (size_t i = 0; i < subcommands.size(); ++i) {
+    if (!subcommands[i]->parsed()) continue;
+    if (Commands()[i].name == std::string("run")) args.words = subcommands[i]->remaining();
+    return Commands()[i].handler(args);
+  }
+  if (args.home.empty()) {
+    std::cout << app.help();
+    return 2;
+  }
+  throw UsageError(
+      "give a command after the home: sarge HOME COMMAND; `sarge --help` lists the commands");
+}
+
+}  // namespace sarge

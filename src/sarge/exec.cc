@@ -1,0 +1,82 @@
+#include "sarge/exec.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/instance_config.h"
+
+extern char** environ;
+
+namespace sarge {
+namespace {
+
+constexpr const char* kBash = "/bin/bash";
+
+std::string PrerunPath(const Home& home, const Record& record) {
+  std::string prerun = InstanceConfigFromJson(record.config).prerun;
+  return prerun.empty() ? std::string() : (home.InstanceDir(record.id) / prerun).string();
+}
+
+}  // namespace
+
+std::vector<std::string> ServerArgv(const Home& home, const Record& record) {
+  std::string server = home.ServerFile(record.id).string();
+  std::string prerun = PrerunPath(home, record);
+  if (prerun.empty()) return {server};
+  return {kBash,          "-c",   R"(__sarge_prerun=$1 __sarge_server=$2; set --
+source "$__sarge_prerun" || exit
+exec "$__sarge_server")",
+          "sarge-launch", prerun, server};
+}
+
+std::vector<std::string> RunArgv(const Home& home, const Record& record,
+                                 const std::vector<std::string>& command, bool stdin_is_tty) {
+  std::string prerun = PrerunPath(home, record);
+  if (command.empty() && stdin_is_tty) {
+    if (prerun.empty()) return {kBash, "-i"};
+    return {kBash, "--rcfile", prerun, "-i"};
+  }
+  std::string joined;
+  for (const auto& word : command) joined += (joined.empty() ? "" : " ") + word;
+  // With no command, the commands come from stdin.
+  const char* body = command.empty() ? "source /dev/stdin" : "eval \"$__sarge_command\"";
+  return {kBash,
+          "-c",
+          fmt::format(R"(__sarge_prerun=$1 __sarge_command=$2; set --
+if [ -n "$__sarge_prerun" ]; then source "$__sarge_prerun" || exit; fi
+{})",
+                      body),
+          "sarge-run",
+          prerun,
+          joined};
+}
+
+void ExecInInstance(const Home& home, const std::string& id, const std::vector<std::string>& argv,
+                    const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry = *e;
+    auto key = entry.substr(0, entry.find('='));
+    if (!extra.contains(std::string(key))) env_strings.emplace_back(entry);
+  }
+  for (const auto& [key, value] : extra) env_strings.push_back(key + "=" + value);
+  std::vector<char*> envp, args;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = argv;
+  for (auto& s : argv_copy) args.push_back(s.data());
+  args.push_back(nullptr);
+
+  fs::path dir = home.InstanceDir(id);
+  if (::chdir(dir.c_str()) != 0)
+    throw Error(fmt::format("cannot enter {}: {}", dir.string(), std::strerror(errno)));
+  ::execve(args[0], args.data(), envp.data());
+  throw Error(fmt::format("cannot run {}: {}", argv[0], std::strerror(errno)));
+}
+
+}  // namespace sarge

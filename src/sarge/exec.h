@@ -1,0 +1,31 @@
+// Replacing the sarge process with an instance's server (`launch`, which
+// supervisord runs) or a shell in its environment (`run`).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sarge/home.h"
+#include "sarge/records.h"
+
+namespace sarge {
+
+// The argv that runs an instance's server: the server itself, or bash
+// sourcing the prerun file first. Values are passed as arguments, never
+// spliced into the script text.
+std::vector<std::string> ServerArgv(const Home& home, const Record& record);
+
+// The argv for `run`: `command` (joined with spaces, as ssh does) run the way
+// `bash -c` would after sourcing prerun; without a command, an interactive
+// bash on a terminal, else bash reading commands from stdin.
+std::vector<std::string> RunArgv(const Home& home, const Record& record,
+                                 const std::vector<std::string>& command, bool stdin_is_tty);
+
+// chdir()s into the instance folder and execs `argv` with the inherited
+// environment plus `extra`. Throws Error if it cannot.
+[[noreturn]] void ExecInInstance(const Home& home, const std::string& id,
+                                 const std::vector<std::string>& argv,
+                                 const std::map<std::string, std::string>& extra);
+
+}  // namespace sarge

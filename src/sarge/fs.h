@@ -1,0 +1,68 @@
+// Small filesystem helpers: whole-file reads, atomic writes, RAII handles.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sarge {
+
+namespace fs = std::filesystem;
+
+// Owns a file descriptor; closes it on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release();
+
+ private:
+  int fd_ = -1;
+};
+
+// Returns the file's contents; throws Error naming the path if it cannot be read.
+std::string ReadFile(const fs::path& path);
+
+// Like ReadFile, but returns nullopt when the file does not exist.
+std::optional<std::string> ReadFileIfExists(const fs::path& path);
+
+// Replaces `path` with `content` atomically: writes "<path>.tmp-<pid>", fsyncs
+// it, renames it over `path` and fsyncs the folder. A reader sees the old or
+// the new file, never a half-written one. `mode` is the new file's mode.
+void WriteFileAtomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
+
+// WriteFileAtomic unless the file already holds exactly `content`.
+// Returns true when it wrote.
+bool WriteFileAtomicIfChanged(const fs::path& path, std::string_view content, mode_t mode = 0644);
+
+// True for the temporary names WriteFileAtomic uses, so scans can skip them.
+bool IsTempFileName(std::string_view name);
+
+// Creates `path` and its parents; throws Error on failure.
+void MakeDirs(const fs::path& path, mode_t mode = 0755);
+
+// Removes `path` recursively if it exists; throws Error on failure.
+void RemoveAll(const fs::path& path);
+
+// An exclusive advisory lock (flock) held for the object's lifetime.
+class FileLock {
+ public:
+  // Blocks until the lock on `path` is held. If another process holds it,
+  // `on_wait` is called once before blocking (to tell the user why).
+  FileLock(const fs::path& path, const std::function<void()>& on_wait);
+
+ private:
+  Fd fd_;
+};
+
+}  // namespace sarge

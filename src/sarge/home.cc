@@ -1,0 +1,91 @@
+#include "sarge/home.h"
+
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/names.h"
+#include "sarge/supervisor_config.h"
+
+namespace sarge {
+namespace {
+
+// Characters allowed in a home path. The path is written into supervisord's
+// configuration and shell scripts; keeping it plain keeps those safe.
+bool IsHomePathChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("/._-+@").find(c) != std::string_view::npos;
+}
+
+std::string FindProgram(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    fs::path candidate = fs::path(dirs.substr(start, end - start)) / name;
+    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    start = end + 1;
+  }
+  for (const char* dir : {"/usr/bin", "/usr/local/bin"}) {
+    fs::path candidate = fs::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return {};
+}
+
+}  // namespace
+
+Home OpenHome(const std::string& given, bool for_init) {
+  if (given.empty()) throw UsageError("give the home folder first: sarge HOME COMMAND");
+  std::error_code ec;
+  fs::path path = fs::absolute(given, ec).lexically_normal();
+  if (ec) throw Error(fmt::format("cannot resolve home {}: {}", Quoted(given), ec.message()));
+  if (fs::exists(path, ec)) path = fs::canonical(path, ec);
+  std::string text = path.string();
+  if (text.size() > 1 && text.back() == '/') text.pop_back();
+  if (!std::all_of(text.begin(), text.end(), IsHomePathChar))
+    throw Error(
+        fmt::format("home path {} has characters sarge does not write into configuration "
+                    "files; use letters, digits and / . _ - + @ only",
+                    Quoted(text)));
+  Home home{text};
+  // A unix socket path is limited to sizeof(sun_path) - 1 bytes.
+  if (home.Socket().string().size() >= sizeof(sockaddr_un{}.sun_path))
+    throw Error(
+        fmt::format("home path {} is too long: supervisord's socket {} would exceed the {} "
+                    "bytes a unix socket path may have; choose a shorter home",
+                    Quoted(text), home.Socket().string(), sizeof(sockaddr_un{}.sun_path) - 1));
+  if (!for_init && !fs::is_directory(home.RecordsDir(), ec))
+    throw Error(
+        fmt::format("{} is not a sarge home (it has no etc/instances); create it with: "
+                    "sarge {} init",
+                    text, text));
+  return home;
+}
+
+void InitHome(const Home& home, const fs::path& sarge_binary) {
+  std::string supervisord = FindProgram("supervisord");
+  std::string supervisorctl = FindProgram("supervisorctl");
+  if (supervisord.empty() || supervisorctl.empty())
+    throw Error("supervisord is not installed; install it with: apt-get install supervisor");
+
+  for (const auto& dir : {home.root / "bin", home.Etc(), home.RecordsDir(), home.ProgramsDir(),
+                          home.PortsDir(), home.LogDir(), home.TmpDir(), home.DataDir()})
+    MakeDirs(dir);
+  MakeDirs(home.RunDir(), 0700);
+
+  WriteFileAtomicIfChanged(home.Bin("sarge"), SargeShortcut(home, sarge_binary), 0755);
+  WriteFileAtomicIfChanged(home.Bin("supervisord"), SupervisordShortcut(home, supervisord), 0755);
+  WriteFileAtomicIfChanged(home.Bin("supervisorctl"), SupervisorctlShortcut(home, supervisorctl),
+                           0755);
+  WriteFileAtomicIfChanged(home.SupervisordConf(), SupervisordConf(home));
+  if (!fs::exists(home.SettingsFile())) WriteFileAtomic(home.SettingsFile(), DefaultSettingsYaml());
+}
+
+}  // namespace sarge

@@ -1,0 +1,57 @@
+// The home folder: where everything of one deployment lives, and its layout.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "sarge/fs.h"
+
+namespace sarge {
+
+// Paths inside one home. Pure path arithmetic: nothing here touches the disk.
+struct Home {
+  fs::path root;  // absolute, no trailing slash
+
+  fs::path Bin(std::string_view name) const { return root / "bin" / name; }
+  fs::path Etc() const { return root / "etc"; }
+  fs::path SettingsFile() const { return Etc() / "sarge.yaml"; }
+  fs::path SupervisordConf() const { return Etc() / "supervisord.conf"; }
+  fs::path ProgramsDir() const { return Etc() / "supervisor.d"; }
+  fs::path ProgramFile(std::string_view id) const {
+    return ProgramsDir() / (std::string(id) + ".conf");
+  }
+  fs::path RecordsDir() const { return Etc() / "instances"; }
+  fs::path RecordFile(std::string_view id) const {
+    return RecordsDir() / (std::string(id) + ".json");
+  }
+  fs::path PortsDir() const { return Etc() / "ports"; }
+  fs::path LogDir() const { return root / "var" / "log"; }
+  fs::path InstanceLog(std::string_view id) const { return LogDir() / (std::string(id) + ".log"); }
+  fs::path SupervisordLog() const { return LogDir() / "supervisord.log"; }
+  fs::path RunDir() const { return root / "var" / "run"; }
+  fs::path RuntimeDir(std::string_view id) const { return RunDir() / id; }
+  fs::path AppCfgFile(std::string_view id) const { return RuntimeDir(id) / "appcfg.json"; }
+  fs::path PidFile() const { return RunDir() / "supervisord.pid"; }
+  fs::path Socket() const { return RunDir() / "supervisor.sock"; }
+  fs::path LockFile() const { return RunDir() / "sarge.lock"; }
+  fs::path TmpDir() const { return root / "var" / "tmp"; }
+  fs::path DataDir() const { return root / "var" / "data"; }
+  fs::path InstanceDir(std::string_view id) const { return root / id; }
+  fs::path ServerFile(std::string_view id) const { return InstanceDir(id) / "server"; }
+
+  // The command that starts this home's supervisord, for error messages.
+  std::string StartSupervisordHint() const { return Bin("supervisord").string(); }
+};
+
+// Resolves the home given on the command line to an absolute path, checks
+// that it is a path sarge can safely write into configuration files, and
+// (unless `for_init`) that it was initialised. Throws Error otherwise;
+// creates nothing.
+Home OpenHome(const std::string& given, bool for_init);
+
+// Makes or refreshes the layout: folders, shortcuts in bin/, the generated
+// supervisord configuration; writes etc/sarge.yaml only if it is missing.
+// `sarge_binary` is the absolute path of the running sarge executable.
+void InitHome(const Home& home, const fs::path& sarge_binary);
+
+}  // namespace sarge

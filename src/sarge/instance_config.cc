@@ -1,0 +1,317 @@
+#include "sarge/instance_config.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/names.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxApplicationNameLength = 40;
+
+[[noreturn]] void Fail(std::string_view key, std::string_view problem) {
+  throw Error(fmt::format("instance configuration: key '{}' {}", key, problem));
+}
+
+const char* TypeName(const json& value) {
+  if (value.is_string()) return "a string";
+  if (value.is_number()) return "a number";
+  if (value.is_boolean()) return "a boolean";
+  if (value.is_null()) return "null";
+  if (value.is_array()) return "a list";
+  return "an object";
+}
+
+void CheckKeys(const json& object, std::string_view where,
+               std::initializer_list<std::string_view> known) {
+  for (const auto& item : object.items()) {
+    if (std::find(known.begin(), known.end(), item.key()) != known.end()) continue;
+    std::vector<std::string> names(known.begin(), known.end());
+    std::string hint = ClosestMatch(item.key(), names);
+    std::string key = where.empty() ? item.key() : fmt::format("{}.{}", where, item.key());
+    Fail(key, hint.empty() ? fmt::format("is unknown; known keys are: {}", fmt::join(names, ", "))
+                           : fmt::format("is unknown; did you mean '{}'?", hint));
+  }
+}
+
+const std::string& ExpectString(const json& value, std::string_view key) {
+  if (!value.is_string()) Fail(key, fmt::format("must be a string, not {}", TypeName(value)));
+  return value.get_ref<const std::string&>();
+}
+
+void ExpectObject(const json& value, std::string_view key) {
+  if (!value.is_object()) Fail(key, fmt::format("must be an object, not {}", TypeName(value)));
+}
+
+// A value that goes into a front-end configuration: no character that could
+// end a token, a directive or a block, no control characters, and `$` only
+// as `$NAME` for a name in `allowed` (checked by the caller).
+bool IsFrontEndSafe(std::string_view value, bool allow_spaces) {
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c == ' ' && !allow_spaces) return false;
+    if (std::string_view(";{}\"'\\`#").find(static_cast<char>(c)) != std::string_view::npos)
+      return false;
+  }
+  return !value.empty();
+}
+
+void CheckReferences(std::string_view value, std::string_view key,
+                     const std::vector<std::string>& names) {
+  for (size_t at = value.find('$'); at != std::string_view::npos; at = value.find('$', at + 1)) {
+    size_t end = at + 1;
+    while (end < value.size() &&
+           (std::isalnum(static_cast<unsigned char>(value[end])) || value[end] == '_'))
+      ++end;
+    std::string name(value.substr(at + 1, end - at - 1));
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      Fail(key, fmt::format("refers to ${} which no service provides{}", name,
+                            names.empty() ? std::string()
+                                          : fmt::format(" (known: {})", fmt::join(names, ", "))));
+  }
+}
+
+std::string ExpectFrontEndValue(const json& value, std::string_view key,
+                                const std::vector<std::string>& names) {
+  const auto& text = ExpectString(value, key);
+  if (!IsFrontEndSafe(text, false))
+    Fail(key, fmt::format("{} contains a character nginx would read as syntax (space, quote, "
+                          "';', '{{', '}}', '#', '\\\\' or a control character)",
+                          Quoted(text)));
+  CheckReferences(text, key, names);
+  return text;
+}
+
+int ParsePort(const json& value, std::string_view key) {
+  long port = -1;
+  if (value.is_number_integer()) {
+    port = value.get<long>();
+  } else if (value.is_string()) {
+    const auto& s = value.get_ref<const std::string&>();
+    if (!s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), ::isdigit))
+      port = std::stol(s);
+  } else {
+    Fail(key, fmt::format("must be a port number, not {}", TypeName(value)));
+  }
+  if (port < 1 || port > 65535)
+    Fail(key, fmt::format("{} is not a port number (1-65535)", value.dump()));
+  return static_cast<int>(port);
+}
+
+bool IsHostChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':';
+}
+
+Service ParseService(const std::string& name, const json& spec) {
+  std::string where = "services." + name;
+  if (!IsSafeName(name))
+    Fail(where, "is not a valid service name: use letters, digits, '_' and '-' only");
+  ExpectObject(spec, where);
+  if (!spec.contains("type"))
+    Fail(where + ".type", "is missing; use var-folder, persistent-folder or listen");
+  const auto& type = ExpectString(spec["type"], where + ".type");
+  Service service;
+  service.name = name;
+  if (type == "var-folder" || type == "persistent-folder") {
+    service.type = type == "var-folder" ? ServiceType::kVarFolder : ServiceType::kPersistentFolder;
+    CheckKeys(spec, where, {"type"});
+  } else if (type == "listen") {
+    service.type = ServiceType::kListen;
+    CheckKeys(spec, where, {"type", "host", "port"});
+    if (spec.contains("host")) {
+      service.host = ExpectString(spec["host"], where + ".host");
+      if (service.host.empty() || service.host.size() > 253 ||
+          !std::all_of(service.host.begin(), service.host.end(), IsHostChar))
+        Fail(where + ".host",
+             fmt::format("{} is not a host name or IP address", Quoted(service.host)));
+    }
+    if (spec.contains("port")) service.port = ParsePort(spec["port"], where + ".port");
+  } else {
+    std::string hint = ClosestMatch(type, {"var-folder", "persistent-folder", "listen"});
+    Fail(where + ".type",
+         fmt::format("{} is not a service type; use var-folder, persistent-folder or listen{}",
+                     Quoted(type), hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+  }
+  return service;
+}
+
+std::vector<Service> ParseServices(const json& value) {
+  ExpectObject(value, "services");
+  std::vector<Service> services;
+  std::set<std::string> env_names;
+  for (const auto& item : value.items()) {
+    services.push_back(ParseService(item.key(), item.value()));
+    if (!env_names.insert(EnvName(item.key())).second)
+      Fail("services." + item.key(),
+           fmt::format("has the same variable name {} as another service", EnvName(item.key())));
+  }
+  return services;
+}
+
+std::map<std::string, std::string> ParseEnv(const json& value) {
+  ExpectObject(value, "env");
+  std::map<std::string, std::string> env;
+  for (const auto& item : value.items()) {
+    std::string key = "env." + item.key();
+    if (!IsEnvName(item.key()))
+      Fail(key,
+           "is not a valid environment variable name: use letters, digits and '_', not "
+           "starting with a digit");
+    const auto& text = ExpectString(item.value(), key);
+    if (text.find('\0') != std::string::npos) Fail(key, "contains a NUL character");
+    env[item.key()] = text;
+  }
+  return env;
+}
+
+std::string ParsePrerun(const json& value) {
+  const auto& path = ExpectString(value, "prerun");
+  bool bad = path.empty() || path[0] == '/' || path.find('\0') != std::string::npos ||
+             path.find('\n') != std::string::npos;
+  for (const auto& part : std::filesystem::path(path))
+    if (part == "..") bad = true;
+  if (bad)
+    Fail("prerun", fmt::format("{} must be a file path inside the instance folder (relative, "
+                               "without '..')",
+                               Quoted(path)));
+  return path;
+}
+
+json ParseRoute(const json& route, size_t index, const std::vector<std::string>& names) {
+  std::string where = fmt::format("urlmap[{}]", index);
+  ExpectObject(route, where);
+  if (!route.contains("type")) Fail(where + ".type", "is missing; use static, proxy or fcgi");
+  const auto& type = ExpectString(route["type"], where + ".type");
+  const char* target = type == "static"  ? "path"
+                       : type == "proxy" ? "upstream_url"
+                       : type == "fcgi"  ? "socket"
+                                         : nullptr;
+  if (!target)
+    Fail(where + ".type",
+         fmt::format("{} is not a route type; use static, proxy or fcgi", Quoted(type)));
+  CheckKeys(route, where, {"type", "url", target});
+  for (const char* key : {"url", target}) {
+    if (!route.contains(key)) Fail(fmt::format("{}.{}", where, key), "is missing");
+    ExpectFrontEndValue(route[key], fmt::format("{}.{}", where, key), names);
+  }
+  if (route["url"].get_ref<const std::string&>()[0] != '/')
+    Fail(where + ".url", "must start with '/'");
+  return route;
+}
+
+json ParseUrlmap(const json& value, const std::vector<std::string>& names) {
+  if (!value.is_array()) Fail("urlmap", fmt::format("must be a list, not {}", TypeName(value)));
+  for (size_t i = 0; i < value.size(); ++i) ParseRoute(value[i], i, names);
+  return value;
+}
+
+json ParseNginxOptions(const json& value) {
+  ExpectObject(value, "nginx_options");
+  for (const auto& item : value.items()) {
+    std::string key = "nginx_options." + item.key();
+    const auto& name = item.key();
+    if (name.empty() || !std::all_of(name.begin(), name.end(),
+                                     [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; }))
+      Fail(key, "is not an nginx directive name (lowercase letters and '_')");
+    const auto& text = ExpectString(item.value(), key);
+    if (!IsFrontEndSafe(text, true) || text.find('$') != std::string::npos)
+      Fail(key, fmt::format("{} contains a character nginx would read as syntax (quote, ';', '{{', "
+                            "'}}', '#', '$', '\\\\' or a control character)",
+                            Quoted(text)));
+  }
+  return value;
+}
+
+}  // namespace
+
+std::vector<std::string> RuntimeNames(const std::vector<Service>& services) {
+  std::vector<std::string> names;
+  for (const auto& s : services) {
+    std::string base = EnvName(s.name);
+    if (s.type == ServiceType::kListen) {
+      names.push_back(base + "_HOST");
+      names.push_back(base + "_PORT");
+    } else {
+      names.push_back(base + "_PATH");
+    }
+  }
+  return names;
+}
+
+InstanceConfig InstanceConfigFromJson(const json& value) {
+  if (!value.is_object())
+    throw Error(
+        fmt::format("instance configuration must be a JSON object, not {}", TypeName(value)));
+  CheckKeys(value, "",
+            {"application_name", "prerun", "services", "urlmap", "nginx_options", "env"});
+  InstanceConfig config;
+  config.application_name = std::string(kDefaultApplicationName);
+  if (value.contains("application_name")) {
+    config.application_name = ExpectString(value["application_name"], "application_name");
+    const auto& name = config.application_name;
+    if (!IsSafeName(name))
+      Fail("application_name",
+           fmt::format("{} is not valid: use letters, digits, '_' and '-' only", Quoted(name)));
+    if (name.size() > kMaxApplicationNameLength)
+      Fail("application_name",
+           fmt::format("{} is longer than {} characters", Quoted(name), kMaxApplicationNameLength));
+  }
+  if (value.contains("prerun")) config.prerun = ParsePrerun(value["prerun"]);
+  if (value.contains("services")) config.services = ParseServices(value["services"]);
+  if (value.contains("env")) config.env = ParseEnv(value["env"]);
+  auto names = RuntimeNames(config.services);
+  if (value.contains("urlmap")) config.urlmap = ParseUrlmap(value["urlmap"], names);
+  if (value.contains("nginx_options"))
+    config.nginx_options = ParseNginxOptions(value["nginx_options"]);
+  return config;
+}
+
+InstanceConfig ParseInstanceConfig(std::string_view text) {
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    // nlohmann's message is "[json.exception.parse_error.101] parse error at line 1, column 2: …"
+    auto at = what.find("parse error");
+    throw Error(fmt::format("instance configuration is not valid JSON: {}",
+                            at == std::string::npos ? what : what.substr(at)));
+  }
+  return InstanceConfigFromJson(value);
+}
+
+json InstanceConfig::ToJson() const {
+  json services_json = json::object();
+  for (const auto& s : services) {
+    json spec;
+    switch (s.type) {
+      case ServiceType::kVarFolder:
+        spec["type"] = "var-folder";
+        break;
+      case ServiceType::kPersistentFolder:
+        spec["type"] = "persistent-folder";
+        break;
+      case ServiceType::kListen:
+        spec["type"] = "listen";
+        spec["host"] = s.host;
+        if (s.port) spec["port"] = *s.port;
+        break;
+    }
+    services_json[s.name] = spec;
+  }
+  json out = {{"application_name", application_name},
+              {"services", services_json},
+              {"env", env},
+              {"urlmap", urlmap},
+              {"nginx_options", nginx_options}};
+  if (!prerun.empty()) out["prerun"] = prerun;
+  return out;
+}
+
+}  // namespace sarge

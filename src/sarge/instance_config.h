@@ -1,0 +1,50 @@
+// The instance configuration given to `sarge new`, validated.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sarge {
+
+enum class ServiceType { kVarFolder, kPersistentFolder, kListen };
+
+struct Service {
+  std::string name;  // [A-Za-z0-9_-]
+  ServiceType type = ServiceType::kVarFolder;
+  std::string host = "127.0.0.1";  // listen only
+  std::optional<int> port;         // listen only; nullopt: allocated by sarge
+};
+
+struct InstanceConfig {
+  std::string application_name;
+  std::string prerun;  // path relative to the instance folder; empty: none
+  std::vector<Service> services;
+  std::map<std::string, std::string> env;
+  nlohmann::json urlmap = nlohmann::json::array();          // routes for the front end
+  nlohmann::json nginx_options = nlohmann::json::object();  // server-level directives
+
+  // The configuration as stored in the record (normalised: defaults filled in).
+  nlohmann::json ToJson() const;
+};
+
+// The application name used when the configuration does not give one.
+inline constexpr std::string_view kDefaultApplicationName = "app";
+
+// Parses and validates the JSON text given to `new`. Throws Error naming the
+// key and the bad value: malformed JSON, not an object, unknown keys, wrong
+// types, unsafe names or values.
+InstanceConfig ParseInstanceConfig(std::string_view text);
+
+// Validates an already parsed JSON value (a stored record's "config").
+InstanceConfig InstanceConfigFromJson(const nlohmann::json& value);
+
+// The names a `$NAME` reference in urlmap may use for these services
+// (NAME_PATH, NAME_HOST, NAME_PORT as the types provide).
+std::vector<std::string> RuntimeNames(const std::vector<Service>& services);
+
+}  // namespace sarge

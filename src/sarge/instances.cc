@@ -1,0 +1,176 @@
+#include "sarge/instances.h"
+
+#include <sys/stat.h>
+
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/exec.h"
+#include "sarge/instance_config.h"
+#include "sarge/lifecycle.h"
+#include "sarge/names.h"
+#include "sarge/records.h"
+#include "sarge/rpc_supervisor.h"
+#include "sarge/runtime_config.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+
+void Say(const std::string& line) { std::cerr << "sarge: " << line << "\n"; }
+
+FileLock LockHome(const Home& home) {
+  return FileLock(home.LockFile(),
+                  [&] { Say("waiting for another sarge command on this home to finish"); });
+}
+
+RpcSupervisor Connect(const Home& home) {
+  return RpcSupervisor(home.Socket(),
+                       fmt::format("supervisord is not running for {}; start it with {}",
+                                   home.root.string(), home.StartSupervisordHint()));
+}
+
+// The record's configuration with the live state from supervisord merged in.
+json Describe(const Record& record, const ProcessInfo* info, bool supervisord_up) {
+  json out = record.ToJson();
+  if (!supervisord_up) {
+    out["state"] = nullptr;
+  } else if (!info) {
+    out["state"] = "STOPPED";  // supervisord has never loaded it
+  } else {
+    out["state"] = info->state;
+    if (info->pid > 0) out["pid"] = info->pid;
+  }
+  return out;
+}
+
+}  // namespace
+
+Settings LoadSettings(const Home& home) {
+  auto text = ReadFileIfExists(home.SettingsFile());
+  return text ? ParseSettings(*text, home.SettingsFile().string()) : Settings{};
+}
+
+std::string NewInstance(const Home& home, std::string_view config_json) {
+  InstanceConfig config = ParseInstanceConfig(config_json);
+  FileLock lock = LockHome(home);
+  std::string id;
+  do {
+    id = NewInstanceId(config.application_name);
+  } while (fs::exists(home.RecordFile(id)) || fs::exists(home.InstanceDir(id)));
+  // The folder first, the record last: a record always has its folder.
+  if (::mkdir(home.InstanceDir(id).c_str(), 0755) != 0)
+    throw Error(
+        fmt::format("cannot create {}: {}", home.InstanceDir(id).string(), std::strerror(errno)));
+  Record record{id, config.application_name, UtcNow(), config.ToJson(), {}};
+  try {
+    SaveRecord(home, record);
+  } catch (...) {
+    fs::remove(home.InstanceDir(id));
+    throw;
+  }
+  return id;
+}
+
+json ListInstances(const Home& home) {
+  std::vector<Record> records = LoadAllRecords(home);
+  std::map<std::string, ProcessInfo> live;
+  bool up = true;
+  try {
+    RpcSupervisor supervisor = Connect(home);
+    for (auto& info : supervisor.GetAllProcessInfo()) live[info.name] = std::move(info);
+  } catch (const SupervisorUnavailable&) {
+    up = false;
+  }
+  json instances = json::array();
+  for (const auto& record : records) {
+    auto it = live.find(record.id);
+    instances.push_back(Describe(record, it == live.end() ? nullptr : &it->second, up));
+  }
+  json out = {{"instances", std::move(instances)}};
+  if (!up) out["supervisord"] = "not running";
+  return out;
+}
+
+json ConfigureInstance(const Home& home, const std::string& id) {
+  CheckSafeName("instance id", id);
+  FileLock lock = LockHome(home);
+  Record record = LoadRecord(home, id);
+  return Configure(home, record, LoadSettings(home));
+}
+
+namespace {
+
+// Runs `body` on the instance's record with the home locked and supervisord's
+// seam ready (connected lazily, so destroy can go on without it).
+template <typename Body>
+void WithInstance(const Home& home, const std::string& id, Body&& body) {
+  CheckSafeName("instance id", id);
+  FileLock lock = LockHome(home);
+  Record record = LoadRecord(home, id);
+  RpcSupervisor supervisor = Connect(home);
+  LifecycleEnv env{home, LoadSettings(home), supervisor};
+  env.say = Say;
+  body(env, record);
+}
+
+}  // namespace
+
+void StartInstanceCommand(const Home& home, const std::string& id,
+                          std::optional<std::chrono::seconds> timeout) {
+  WithInstance(home, id, [&](LifecycleEnv& env, Record& record) {
+    StartInstance(env, record, timeout.value_or(std::chrono::seconds(env.settings.start_timeout)));
+  });
+}
+
+void StopInstanceCommand(const Home& home, const std::string& id) {
+  WithInstance(home, id, [&](LifecycleEnv& env, Record&) {
+    Say(StopInstance(env, id) ? fmt::format("stopped {}", id)
+                              : fmt::format("{} was not running", id));
+  });
+}
+
+void DestroyInstanceCommand(const Home& home, const std::string& id) {
+  WithInstance(home, id, [&](LifecycleEnv& env, Record& record) {
+    DestroyInstance(env, record);
+    Say(fmt::format("destroyed {}", id));
+  });
+}
+
+namespace {
+
+// The runtime configuration as last written, computing it if it never was.
+json RuntimeConfigFor(const Home& home, Record& record) {
+  if (auto text = ReadFileIfExists(home.AppCfgFile(record.id))) {
+    try {
+      return json::parse(*text);
+    } catch (const json::exception&) {
+      // Rewritten below.
+    }
+  }
+  FileLock lock = LockHome(home);
+  record = LoadRecord(home, record.id);
+  return Configure(home, record, LoadSettings(home));
+}
+
+}  // namespace
+
+void RunInInstance(const Home& home, const std::string& id, const std::vector<std::string>& command,
+                   bool stdin_is_tty) {
+  Record record = LoadRecord(home, id);
+  json appcfg = RuntimeConfigFor(home, record);
+  ExecInInstance(home, id, RunArgv(home, record, command, stdin_is_tty),
+                 InstanceEnvironment(home, record, appcfg));
+}
+
+void LaunchServer(const Home& home, const std::string& id) {
+  Record record = LoadRecord(home, id);
+  json appcfg = RuntimeConfigFor(home, record);
+  ExecInInstance(home, id, ServerArgv(home, record), InstanceEnvironment(home, record, appcfg));
+}
+
+}  // namespace sarge

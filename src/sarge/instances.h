@@ -1,0 +1,44 @@
+// The commands on a home's instances, as the command line calls them: each
+// takes the home's lock when it changes anything, loads what it needs and
+// calls the pieces (records, runtime_config, lifecycle, exec).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sarge/home.h"
+#include "sarge/settings.h"
+
+namespace sarge {
+
+// etc/sarge.yaml, or the defaults if it is missing.
+Settings LoadSettings(const Home& home);
+
+// Validates `config_json`, creates the instance's folder and record; returns its id.
+std::string NewInstance(const Home& home, std::string_view config_json);
+
+// {"instances": [...]} with each record and, if supervisord answers, its
+// live state and pid ("state": null when supervisord is not running).
+nlohmann::json ListInstances(const Home& home);
+
+// Writes var/run/ID/appcfg.json; returns the runtime configuration.
+nlohmann::json ConfigureInstance(const Home& home, const std::string& id);
+
+void StartInstanceCommand(const Home& home, const std::string& id,
+                          std::optional<std::chrono::seconds> timeout);
+void StopInstanceCommand(const Home& home, const std::string& id);
+void DestroyInstanceCommand(const Home& home, const std::string& id);
+
+// Replace this process with bash in the instance (see exec.h).
+[[noreturn]] void RunInInstance(const Home& home, const std::string& id,
+                                const std::vector<std::string>& command, bool stdin_is_tty);
+
+// Replace this process with the instance's server (supervisord's command).
+[[noreturn]] void LaunchServer(const Home& home, const std::string& id);
+
+}  // namespace sarge

@@ -1,0 +1,260 @@
+#include "sarge/lifecycle.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/names.h"
+#include "sarge/supervisor_config.h"
+
+namespace sarge {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kPollInterval = 10ms;
+constexpr int kLogTailLines = 20;
+
+struct Endpoint {
+  std::string host;
+  int port;
+};
+
+std::vector<Endpoint> ListenEndpoints(const nlohmann::json& appcfg, const Record& record) {
+  std::vector<Endpoint> out;
+  for (const auto& service : InstanceConfigFromJson(record.config).services) {
+    if (service.type != ServiceType::kListen) continue;
+    std::string name = EnvName(service.name);
+    out.push_back({appcfg[name + "_HOST"].get<std::string>(), appcfg[name + "_PORT"].get<int>()});
+  }
+  return out;
+}
+
+bool IsFault(const SupervisorFault& f, int code) { return f.code() == code; }
+
+// Whether supervisord has a program for `id` loaded.
+bool IsLoaded(Supervisor& supervisor, const std::string& id) {
+  try {
+    supervisor.GetProcessInfo(id);
+    return true;
+  } catch (const SupervisorFault& f) {
+    if (!IsFault(f, fault::kBadName)) throw;
+    return false;
+  }
+}
+
+ReloadResult Reload(Supervisor& supervisor) {
+  try {
+    return supervisor.ReloadConfig();
+  } catch (const SupervisorFault& f) {
+    if (!IsFault(f, fault::kCantReread)) throw;
+    throw Error(
+        fmt::format("supervisord cannot read its configuration ({}); fix or remove the file "
+                    "it names, then retry",
+                    f.what()));
+  }
+}
+
+// Makes supervisord's program for `id` match the file on disk. The program
+// file only changes when sarge.yaml's log settings do, so the common case is
+// a single getProcessInfo.
+void EnsureProgramLoaded(LifecycleEnv& env, const std::string& id, bool file_changed) {
+  Supervisor& sup = env.supervisor;
+  bool loaded = IsLoaded(sup, id);
+  if (loaded && !file_changed) return;
+  ReloadResult reload = Reload(sup);
+  if (loaded) {
+    if (std::find(reload.changed.begin(), reload.changed.end(), id) == reload.changed.end()) return;
+    StopInstance(env, id);
+    sup.RemoveProcessGroup(id);
+  }
+  try {
+    sup.AddProcessGroup(id);
+  } catch (const SupervisorFault& f) {
+    if (!IsFault(f, fault::kAlreadyAdded)) throw;
+  }
+}
+
+// Stops `id` after a failed start and makes sure supervisord does not retry it.
+void StopAfterFailure(LifecycleEnv& env, const std::string& id) {
+  try {
+    StopInstance(env, id);
+  } catch (const Error&) {
+    // The start failure is what the user needs to see; a stop that fails
+    // here shows up in `sarge list`.
+  }
+}
+
+std::string FailureReason(const ProcessInfo& info) {
+  // supervisord records the exit status only for a process that ran past
+  // startsecs; one that exits sooner is BACKOFF with a spawnerr.
+  if (info.state == "EXITED") return fmt::format("it exited with status {}", info.exitstatus);
+  if (!info.spawnerr.empty()) return info.spawnerr;
+  if (info.state == "FATAL") return "supervisord gave up starting it";
+  return fmt::format("it is {}", info.state);
+}
+
+[[noreturn]] void FailStart(LifecycleEnv& env, const std::string& id, const std::string& reason) {
+  StopAfterFailure(env, id);
+  // supervisord drains the pipe of an exited process on its next loop.
+  env.clock.Sleep(50ms);
+  std::string tail = TailFile(env.home.InstanceLog(id), kLogTailLines);
+  std::string detail =
+      tail.empty() ? fmt::format("({} is empty)", env.home.InstanceLog(id).string())
+                   : fmt::format("last lines of {}:\n{}", env.home.InstanceLog(id).string(), tail);
+  throw Error(fmt::format("{} did not start: {}; it is stopped", id, reason), detail);
+}
+
+bool AllAccept(LifecycleEnv& env, const std::vector<Endpoint>& endpoints) {
+  return std::all_of(endpoints.begin(), endpoints.end(),
+                     [&](const Endpoint& e) { return env.accepts(e.host, e.port); });
+}
+
+// Polls until the instance is up, it fails, or the timeout passes.
+int WaitUntilUp(LifecycleEnv& env, const std::string& id, const std::vector<Endpoint>& endpoints,
+                std::chrono::seconds timeout) {
+  auto deadline = env.clock.Now() + timeout;
+  for (;;) {
+    ProcessInfo info = env.supervisor.GetProcessInfo(id);
+    if (info.state != "STARTING" && info.state != "RUNNING")
+      FailStart(env, id, FailureReason(info));
+    bool up = endpoints.empty() ? info.state == "RUNNING" : AllAccept(env, endpoints);
+    if (up) return info.pid;
+    if (env.clock.Now() >= deadline) {
+      std::string what = endpoints.empty() ? std::string("supervisord still reports it STARTING")
+                                           : fmt::format("nothing accepts connections on {}:{}",
+                                                         endpoints[0].host, endpoints[0].port);
+      FailStart(env, id, fmt::format("{} after {} s", what, timeout.count()));
+    }
+    env.clock.Sleep(kPollInterval);
+  }
+}
+
+void CheckServer(const Home& home, const std::string& id) {
+  fs::path server = home.ServerFile(id);
+  if (::access(server.c_str(), F_OK) != 0)
+    throw Error(
+        fmt::format("{} does not exist; put the application's executable there", server.string()));
+  if (::access(server.c_str(), X_OK) != 0)
+    throw Error(
+        fmt::format("{} is not executable; run: chmod +x {}", server.string(), server.string()));
+}
+
+void CheckPortsFree(LifecycleEnv& env, const std::string& id,
+                    const std::vector<Endpoint>& endpoints) {
+  for (const auto& e : endpoints)
+    if (env.accepts(e.host, e.port))
+      throw Error(
+          fmt::format("cannot start {}: port {} on {} is already in use by another process; "
+                      "stop it, or leave the port out of the configuration so sarge picks one",
+                      id, e.port, e.host));
+}
+
+}  // namespace
+
+bool AcceptsConnections(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
+  bool ok = false;
+  for (addrinfo* a = found; a && !ok; a = a->ai_next) {
+    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
+    ok = fd.valid() && ::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0;
+  }
+  ::freeaddrinfo(found);
+  return ok;
+}
+
+int StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout) {
+  const std::string& id = record.id;
+  nlohmann::json appcfg = Configure(env.home, record, env.settings, env.port_free);
+  CheckServer(env.home, id);
+  bool changed =
+      WriteFileAtomicIfChanged(env.home.ProgramFile(id), ProgramConf(env.home, id, env.settings));
+  EnsureProgramLoaded(env, id, changed);
+  ProcessInfo info = env.supervisor.GetProcessInfo(id);
+  if (info.state == "RUNNING") {
+    env.say(fmt::format("{} is already running (pid {})", id, info.pid));
+    return info.pid;
+  }
+  auto endpoints = ListenEndpoints(appcfg, record);
+  if (info.state != "STARTING" && info.state != "BACKOFF") {
+    CheckPortsFree(env, id, endpoints);
+    try {
+      env.supervisor.StartProcess(id, false);
+    } catch (const SupervisorFault& f) {
+      if (!IsFault(f, fault::kAlreadyStarted)) FailStart(env, id, f.what());
+    }
+  }
+  int pid = WaitUntilUp(env, id, endpoints, timeout);
+  env.say(fmt::format("started {} (pid {})", id, pid));
+  return pid;
+}
+
+bool StopInstance(LifecycleEnv& env, const std::string& id) {
+  Supervisor& sup = env.supervisor;
+  try {
+    sup.StopProcess(id, true);
+    return true;
+  } catch (const SupervisorFault& f) {
+    if (IsFault(f, fault::kBadName)) return false;
+    if (!IsFault(f, fault::kNotRunning)) throw;
+  }
+  // NOT_RUNNING is also the answer while it is STOPPING: wait for that.
+  auto deadline = env.clock.Now() + 30s;
+  while (sup.GetProcessInfo(id).state == "STOPPING" && env.clock.Now() < deadline)
+    env.clock.Sleep(kPollInterval);
+  return false;
+}
+
+void DestroyInstance(LifecycleEnv& env, const Record& record) {
+  const std::string& id = record.id;
+  try {
+    if (IsLoaded(env.supervisor, id)) {
+      StopInstance(env, id);
+      env.supervisor.RemoveProcessGroup(id);
+    }
+  } catch (const SupervisorUnavailable&) {
+    env.say("supervisord is not running; removing the instance's files only");
+  }
+  if (::unlink(env.home.ProgramFile(id).c_str()) != 0 && errno != ENOENT)
+    throw Error(fmt::format("cannot remove {}: {}", env.home.ProgramFile(id).string(),
+                            std::strerror(errno)));
+  ReleasePorts(env.home, record);
+  RemoveAll(env.home.RuntimeDir(id));
+  RemoveAll(env.home.TmpDir() / id);
+  RemoveAll(env.home.InstanceDir(id));
+  RemoveRecord(env.home, id);
+}
+
+std::string TailFile(const fs::path& path, int lines) {
+  // Only the end of the file matters; logs can be large.
+  constexpr off_t kWindow = 64 * 1024;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return {};
+  off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  off_t from = std::max<off_t>(0, size - kWindow);
+  std::string text(static_cast<size_t>(size - from), '\0');
+  ssize_t n = ::pread(fd.get(), text.data(), text.size(), from);
+  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  size_t end = text.size();
+  if (end > 0 && text[end - 1] == '\n') --end;
+  size_t start = end;
+  int found = 0;
+  while (start > 0 && !(text[start - 1] == '\n' && ++found == lines)) --start;
+  return text.substr(start, end - start);
+}
+
+}  // namespace sarge

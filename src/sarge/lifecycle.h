@@ -1,0 +1,50 @@
+// start, stop and destroy: an instance's life under supervisord.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "sarge/clock.h"
+#include "sarge/home.h"
+#include "sarge/records.h"
+#include "sarge/runtime_config.h"
+#include "sarge/settings.h"
+#include "sarge/supervisor.h"
+
+namespace sarge {
+
+// Whether something accepts TCP connections on host:port right now.
+using ConnectProbe = std::function<bool(const std::string& host, int port)>;
+bool AcceptsConnections(const std::string& host, int port);
+
+// The outside world a lifecycle operation touches; tests put fakes here.
+struct LifecycleEnv {
+  Home home;
+  Settings settings;
+  Supervisor& supervisor;
+  Clock& clock = RealClock();
+  PortProbe port_free = PortIsFree;
+  ConnectProbe accepts = AcceptsConnections;
+  std::function<void(const std::string&)> say = [](const std::string&) {};  // a progress line
+};
+
+// Configures the instance, makes sure supervisord has its program, starts it
+// and returns once it is up: every listen port accepting connections, or,
+// without listen services, supervisord reporting RUNNING. If it exits or is
+// not up within `timeout`, stops it and throws Error with the reason and the
+// tail of its log. Returns the pid.
+int StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout);
+
+// Stops the instance's whole process group. Returns false if it was not running.
+bool StopInstance(LifecycleEnv& env, const std::string& id);
+
+// Stops the instance if running, then removes all of it: supervisord program,
+// ports, runtime files, scratch folders, instance folder and, last, the
+// record, so an interrupted destroy can simply be run again.
+void DestroyInstance(LifecycleEnv& env, const Record& record);
+
+// The last `lines` lines of `path` (empty if it does not exist).
+std::string TailFile(const fs::path& path, int lines);
+
+}  // namespace sarge

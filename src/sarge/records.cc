@@ -1,0 +1,111 @@
+#include "sarge/records.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/names.h"
+
+namespace sarge {
+
+using nlohmann::json;
+
+json Record::ToJson() const {
+  return {{"id", id},
+          {"meta", {{"APPLICATION_NAME", application_name}, {"CREATION_TIME", creation_time}}},
+          {"config", config},
+          {"ports", ports}};
+}
+
+Record Record::FromJson(const json& value) {
+  try {
+    Record r;
+    r.id = value.at("id").get<std::string>();
+    r.application_name = value.at("meta").at("APPLICATION_NAME").get<std::string>();
+    r.creation_time = value.at("meta").at("CREATION_TIME").get<std::string>();
+    r.config = value.at("config");
+    if (value.contains("ports")) r.ports = value["ports"].get<std::map<std::string, int>>();
+    return r;
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("malformed instance record: {}", e.what()));
+  }
+}
+
+std::string UtcNow() {
+  auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
+}
+
+void SaveRecord(const Home& home, const Record& record) {
+  WriteFileAtomic(home.RecordFile(record.id), record.ToJson().dump(2) + "\n");
+}
+
+std::vector<std::string> ListIds(const Home& home) {
+  std::vector<std::string> ids;
+  DIR* dir = ::opendir(home.RecordsDir().c_str());
+  if (!dir)
+    throw Error(
+        fmt::format("cannot read {}: {}", home.RecordsDir().string(), std::strerror(errno)));
+  while (dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name.size() <= 5 || !name.ends_with(".json") || IsTempFileName(name)) continue;
+    name.remove_suffix(5);
+    if (IsSafeName(name)) ids.emplace_back(name);
+  }
+  ::closedir(dir);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Record LoadRecord(const Home& home, const std::string& id) {
+  CheckSafeName("instance id", id);
+  auto text = ReadFileIfExists(home.RecordFile(id));
+  if (!text) {
+    std::string hint = ClosestMatch(id, ListIds(home));
+    throw Error(fmt::format("no instance {} in {}; {}", Quoted(id), home.root.string(),
+                            hint.empty()
+                                ? fmt::format("`sarge {} list` shows them", home.root.string())
+                                : fmt::format("did you mean '{}'?", hint)));
+  }
+  try {
+    return Record::FromJson(json::parse(*text));
+  } catch (const json::exception& e) {
+    throw Error(
+        fmt::format("record {} is not valid JSON: {}", home.RecordFile(id).string(), e.what()));
+  }
+}
+
+std::vector<Record> LoadAllRecords(const Home& home) {
+  std::vector<Record> records;
+  for (const auto& id : ListIds(home)) {
+    auto text = ReadFileIfExists(home.RecordFile(id));
+    if (!text) continue;  // destroyed since we listed the folder
+    try {
+      records.push_back(Record::FromJson(json::parse(*text)));
+    } catch (const std::exception& e) {
+      std::cerr << fmt::format("sarge: warning: skipping {}: {}\n", home.RecordFile(id).string(),
+                               e.what());
+    }
+  }
+  std::stable_sort(records.begin(), records.end(), [](const Record& a, const Record& b) {
+    return a.creation_time < b.creation_time;
+  });
+  return records;
+}
+
+void RemoveRecord(const Home& home, const std::string& id) {
+  if (::unlink(home.RecordFile(id).c_str()) != 0 && errno != ENOENT)
+    throw Error(
+        fmt::format("cannot remove {}: {}", home.RecordFile(id).string(), std::strerror(errno)));
+}
+
+}  // namespace sarge

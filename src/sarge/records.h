@@ -1,0 +1,48 @@
+// Instance records: etc/instances/ID.json, one file per instance, written
+// atomically. The record is the source of truth for which instances exist.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sarge/home.h"
+#include "sarge/instance_config.h"
+
+namespace sarge {
+
+struct Record {
+  std::string id;
+  std::string application_name;
+  std::string creation_time;         // UTC, ISO 8601
+  nlohmann::json config;             // InstanceConfig::ToJson()
+  std::map<std::string, int> ports;  // ports sarge allocated, by service name
+
+  nlohmann::json ToJson() const;
+  static Record FromJson(const nlohmann::json& value);  // throws Error if malformed
+};
+
+// Current UTC time as "2026-11-26T09:22:48Z".
+std::string UtcNow();
+
+// Writes the record atomically.
+void SaveRecord(const Home& home, const Record& record);
+
+// Loads the record of `id`. Throws Error for an id that is not a valid name
+// or has no record ("no instance …", with a close id suggested).
+Record LoadRecord(const Home& home, const std::string& id);
+
+// Every record, ordered by creation time then id. Unreadable records are
+// reported on stderr and skipped so one bad file does not hide the rest.
+std::vector<Record> LoadAllRecords(const Home& home);
+
+// Ids of every record (from file names only; cheap).
+std::vector<std::string> ListIds(const Home& home);
+
+// Removes the record file (the last step of destroying an instance).
+void RemoveRecord(const Home& home, const std::string& id);
+
+}  // namespace sarge

@@ -1,0 +1,195 @@
+#include "sarge/rpc_supervisor.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "sarge/xmlrpc.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+
+// Long enough for stopProcess(wait) of a server that ignores SIGTERM
+// (supervisord's stopwaitsecs), short enough not to hang for ever.
+constexpr int kReplyTimeoutSeconds = 120;
+
+struct HttpReply {
+  int status = 0;
+  bool close = false;
+  std::string body;
+};
+
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// Reads one HTTP response (Content-Length framed, or until close). Returns
+// nullopt if the peer closed before sending anything (a stale keep-alive).
+std::optional<HttpReply> ReadReply(int fd) {
+  std::string buf;
+  size_t header_end = std::string::npos;
+  long length = -1;
+  HttpReply reply;
+  char chunk[16384];
+  for (;;) {
+    if (header_end != std::string::npos && length >= 0 &&
+        buf.size() >= header_end + static_cast<size_t>(length))
+      break;
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) return std::nullopt;
+    if (n < 0) throw Error(fmt::format("no reply from supervisord: {}", std::strerror(errno)));
+    if (n == 0) {
+      if (buf.empty()) return std::nullopt;
+      if (header_end == std::string::npos || length >= 0)
+        throw Error("supervisord closed the connection in the middle of a reply");
+      reply.close = true;
+      break;
+    }
+    buf.append(chunk, static_cast<size_t>(n));
+    if (header_end == std::string::npos &&
+        (header_end = buf.find("\r\n\r\n")) != std::string::npos) {
+      header_end += 4;
+      std::string headers = buf.substr(0, header_end);
+      for (auto& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (std::sscanf(headers.c_str(), "http/%*d.%*d %d", &reply.status) != 1)
+        throw Error("supervisord sent a reply that is not HTTP");
+      if (auto at = headers.find("\r\ncontent-length:"); at != std::string::npos)
+        length = std::strtol(headers.c_str() + at + 17, nullptr, 10);
+      reply.close = headers.find("\r\nconnection: close") != std::string::npos;
+    }
+  }
+  reply.body =
+      buf.substr(header_end, length >= 0 ? static_cast<size_t>(length) : std::string::npos);
+  return reply;
+}
+
+}  // namespace
+
+RpcSupervisor::RpcSupervisor(fs::path socket, std::string not_running)
+    : socket_(std::move(socket)), not_running_(std::move(not_running)) {}
+
+void RpcSupervisor::Connect() {
+  if (fd_.valid()) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string& path = socket_.native();
+  if (path.size() >= sizeof addr.sun_path)
+    throw Error(fmt::format("socket path {} is too long for a unix socket", path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) throw Error(fmt::format("cannot create a socket: {}", std::strerror(errno)));
+  timeval timeout{kReplyTimeoutSeconds, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == ENOENT || errno == ECONNREFUSED) throw SupervisorUnavailable(not_running_);
+    throw SupervisorUnavailable(
+        fmt::format("cannot connect to supervisord at {}: {}", path, std::strerror(errno)));
+  }
+  fd_ = std::move(fd);
+}
+
+std::string RpcSupervisor::Exchange(const std::string& body) {
+  std::string request = fmt::format(
+      "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
+      "Content-Length: {}\r\n\r\n{}",
+      body.size(), body);
+  // A kept-alive connection may have been closed by supervisord since the
+  // last call; then reconnect once and resend.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool fresh = !fd_.valid();
+    Connect();
+    if (SendAll(fd_.get(), request)) {
+      if (auto reply = ReadReply(fd_.get())) {
+        if (reply->close) fd_ = Fd();
+        if (reply->status != 200)
+          throw Error(
+              fmt::format("supervisord answered HTTP {} to an XML-RPC call", reply->status));
+        return std::move(reply->body);
+      }
+    }
+    fd_ = Fd();
+    if (fresh) break;
+  }
+  throw SupervisorUnavailable(not_running_ + " (it closed the connection without answering)");
+}
+
+json RpcSupervisor::Call(std::string_view method, const json& params) {
+  try {
+    return xmlrpc::DecodeResponse(Exchange(xmlrpc::EncodeCall(method, params)));
+  } catch (const SupervisorFault& f) {
+    if (f.code() != fault::kShutdownState) throw;
+    throw SupervisorUnavailable(not_running_ + " (it is shutting down)");
+  }
+}
+
+ProcessInfo ParseProcessInfo(const json& v) {
+  if (!v.is_object()) throw Error("supervisord sent a process description that is not a struct");
+  ProcessInfo p;
+  p.name = v.value("name", "");
+  p.group = v.value("group", "");
+  p.state = v.value("statename", "UNKNOWN");
+  p.pid = v.value("pid", 0);
+  p.exitstatus = v.value("exitstatus", 0);
+  p.spawnerr = v.value("spawnerr", "");
+  p.description = v.value("description", "");
+  p.start = v.value("start", int64_t{0});
+  p.now = v.value("now", int64_t{0});
+  return p;
+}
+
+std::vector<ProcessInfo> RpcSupervisor::GetAllProcessInfo() {
+  std::vector<ProcessInfo> out;
+  for (const auto& v : Call("supervisor.getAllProcessInfo", json::array()))
+    out.push_back(ParseProcessInfo(v));
+  return out;
+}
+
+ProcessInfo RpcSupervisor::GetProcessInfo(const std::string& name) {
+  return ParseProcessInfo(Call("supervisor.getProcessInfo", {name}));
+}
+
+ReloadResult RpcSupervisor::ReloadConfig() {
+  json v = Call("supervisor.reloadConfig", json::array());
+  ReloadResult r;
+  try {
+    const auto& lists = v.at(0);
+    r.added = lists.at(0).get<std::vector<std::string>>();
+    r.changed = lists.at(1).get<std::vector<std::string>>();
+    r.removed = lists.at(2).get<std::vector<std::string>>();
+  } catch (const json::exception&) {
+    throw Error("supervisord sent an unexpected reply to reloadConfig");
+  }
+  return r;
+}
+
+void RpcSupervisor::AddProcessGroup(const std::string& name) {
+  Call("supervisor.addProcessGroup", {name});
+}
+
+void RpcSupervisor::RemoveProcessGroup(const std::string& name) {
+  Call("supervisor.removeProcessGroup", {name});
+}
+
+void RpcSupervisor::StartProcess(const std::string& name, bool wait) {
+  Call("supervisor.startProcess", {name, wait});
+}
+
+void RpcSupervisor::StopProcess(const std::string& name, bool wait) {
+  Call("supervisor.stopProcess", {name, wait});
+}
+
+}  // namespace sarge

@@ -1,0 +1,149 @@
+#include "sarge/runtime_config.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/names.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+
+fs::path ClaimPath(const Home& home, int port) { return home.PortsDir() / std::to_string(port); }
+
+// The id a port claim names, if the port is claimed.
+std::optional<std::string> ClaimOwner(const Home& home, int port) {
+  char owner[256];
+  ssize_t n = ::readlink(ClaimPath(home, port).c_str(), owner, sizeof owner);
+  if (n <= 0 || n == sizeof owner) return std::nullopt;
+  return std::string(owner, static_cast<size_t>(n));
+}
+
+// A claim whose instance no longer has a record is stale and may be taken over.
+bool HeldByLiveInstance(const Home& home, int port) {
+  auto owner = ClaimOwner(home, port);
+  return owner && IsSafeName(*owner) && fs::exists(home.RecordFile(*owner));
+}
+
+// Claims `port` for `id` with a symlink, which creation makes atomic.
+bool Claim(const Home& home, int port, const std::string& id) {
+  fs::path claim = ClaimPath(home, port);
+  if (::symlink(id.c_str(), claim.c_str()) == 0) return true;
+  if (errno != EEXIST)
+    throw Error(fmt::format("cannot claim port {}: {}", claim.string(), std::strerror(errno)));
+  if (HeldByLiveInstance(home, port)) return false;
+  ::unlink(claim.c_str());
+  return ::symlink(id.c_str(), claim.c_str()) == 0;
+}
+
+int AllocatePort(const Home& home, const Record& record, const Service& service,
+                 const Settings& settings, const PortProbe& probe) {
+  int first = settings.port_first, count = settings.port_last - settings.port_first + 1;
+  // Start at a random point so allocation stays O(1) however many are taken.
+  std::random_device device;
+  int offset = std::uniform_int_distribution<int>(0, count - 1)(device);
+  for (int i = 0; i < count; ++i) {
+    int port = first + (offset + i) % count;
+    if (HeldByLiveInstance(home, port) || !probe(service.host, port)) continue;
+    if (Claim(home, port, record.id)) return port;
+  }
+  throw Error(fmt::format("no free port for service '{}' in {}-{}; widen ports: in {}",
+                          service.name, settings.port_first, settings.port_last,
+                          home.SettingsFile().string()));
+}
+
+}  // namespace
+
+bool PortIsFree(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return true;
+  bool free = true;
+  for (addrinfo* a = found; a && free; a = a->ai_next) {
+    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
+    if (!fd.valid()) continue;
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 && errno == EADDRINUSE) free = false;
+  }
+  ::freeaddrinfo(found);
+  return free;
+}
+
+json Configure(const Home& home, Record& record, const Settings& settings, const PortProbe& probe) {
+  InstanceConfig config = InstanceConfigFromJson(record.config);
+  json appcfg = json::object();
+  bool record_changed = false;
+  for (const auto& service : config.services) {
+    std::string name = EnvName(service.name);
+    switch (service.type) {
+      case ServiceType::kVarFolder: {
+        fs::path dir = home.TmpDir() / record.id / service.name;
+        MakeDirs(dir);
+        appcfg[name + "_PATH"] = dir.string();
+        break;
+      }
+      case ServiceType::kPersistentFolder: {
+        fs::path dir = home.DataDir() / service.name;
+        MakeDirs(dir);
+        appcfg[name + "_PATH"] = dir.string();
+        break;
+      }
+      case ServiceType::kListen: {
+        int port;
+        if (service.port) {
+          port = *service.port;
+        } else if (auto it = record.ports.find(service.name); it != record.ports.end()) {
+          port = it->second;
+        } else {
+          port = AllocatePort(home, record, service, settings, probe);
+          record.ports[service.name] = port;
+          record_changed = true;
+        }
+        appcfg[name + "_HOST"] = service.host;
+        appcfg[name + "_PORT"] = port;
+        break;
+      }
+    }
+  }
+  if (record_changed) SaveRecord(home, record);
+  MakeDirs(home.RuntimeDir(record.id));
+  WriteFileAtomicIfChanged(home.AppCfgFile(record.id), appcfg.dump(2) + "\n");
+  return appcfg;
+}
+
+void ReleasePorts(const Home& home, const Record& record) {
+  for (const auto& [service, port] : record.ports)
+    if (ClaimOwner(home, port) == record.id) ::unlink(ClaimPath(home, port).c_str());
+}
+
+std::map<std::string, std::string> InstanceEnvironment(const Home& home, const Record& record,
+                                                       const json& appcfg) {
+  std::map<std::string, std::string> env;
+  for (const auto& item : appcfg.items())
+    env[item.key()] =
+        item.value().is_string() ? item.value().get<std::string>() : item.value().dump();
+  InstanceConfig config = InstanceConfigFromJson(record.config);
+  for (const auto& [key, value] : config.env) env[key] = value;
+  env["SARGEAPP_CFG"] = home.AppCfgFile(record.id).string();
+  env["SARGE_HOME"] = home.root.string();
+  env["SARGE_INSTANCE_ID"] = record.id;
+  return env;
+}
+
+}  // namespace sarge

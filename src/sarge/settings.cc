@@ -1,0 +1,134 @@
+#include "sarge/settings.h"
+
+#include <regex>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "sarge/error.h"
+#include "sarge/names.h"
+
+namespace sarge {
+namespace {
+
+struct Reader {
+  std::string_view source;
+
+  [[noreturn]] void Fail(const std::string& key, const std::string& problem) const {
+    throw Error(fmt::format("{}: {} {}", source, key, problem));
+  }
+
+  void OnlyKeys(const YAML::Node& map, const std::string& prefix,
+                std::initializer_list<std::string_view> known) const {
+    if (!map.IsMap()) Fail(prefix.empty() ? "the file" : prefix, "must be a mapping");
+    for (const auto& item : map) {
+      auto key = item.first.as<std::string>();
+      bool ok = std::find(known.begin(), known.end(), key) != known.end();
+      if (!ok) {
+        std::vector<std::string> names(known.begin(), known.end());
+        std::string hint = ClosestMatch(key, names);
+        Fail(Quoted(prefix.empty() ? key : prefix + "." + key),
+             hint.empty() ? "is not a setting sarge knows; see docs/configuration.md"
+                          : fmt::format("is not a setting sarge knows; did you mean '{}'?", hint));
+      }
+    }
+  }
+
+  int Int(const YAML::Node& node, const std::string& key, int min, int max) const {
+    if (!node.IsScalar()) Fail(Quoted(key), "must be a number");
+    const auto& text = node.Scalar();
+    if (!std::regex_match(text, std::regex("[0-9]{1,9}")))
+      Fail(Quoted(key), fmt::format("must be a number, not {}", Quoted(text)));
+    int value = std::stoi(text);
+    if (value < min || value > max)
+      Fail(Quoted(key), fmt::format("must be between {} and {}, not {}", min, max, value));
+    return value;
+  }
+
+  std::string Str(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsScalar()) Fail(Quoted(key), "must be a string");
+    return node.Scalar();
+  }
+};
+
+void ReadPorts(const Reader& r, const YAML::Node& node, Settings& s) {
+  r.OnlyKeys(node, "ports", {"first", "last"});
+  if (node["first"]) s.port_first = r.Int(node["first"], "ports.first", 1024, 65535);
+  if (node["last"]) s.port_last = r.Int(node["last"], "ports.last", 1024, 65535);
+  if (s.port_last < s.port_first)
+    r.Fail("'ports'",
+           fmt::format("range is empty: last ({}) is below first ({})", s.port_last, s.port_first));
+}
+
+void ReadLog(const Reader& r, const YAML::Node& node, Settings& s) {
+  r.OnlyKeys(node, "log", {"max_bytes", "backups"});
+  if (node["max_bytes"]) {
+    s.log_max_bytes = r.Str(node["max_bytes"], "log.max_bytes");
+    if (!std::regex_match(s.log_max_bytes, std::regex("[0-9]{1,12}(KB|MB|GB)?")))
+      r.Fail("'log.max_bytes'", fmt::format("must be a size such as 50MB, 1GB or 1048576, not {}",
+                                            Quoted(s.log_max_bytes)));
+  }
+  if (node["backups"]) s.log_backups = r.Int(node["backups"], "log.backups", 0, 1000);
+}
+
+void ReadNginx(const Reader& r, const YAML::Node& node, Settings& s) {
+  r.OnlyKeys(node, "nginx", {"reload_command", "test_command"});
+  if (node["reload_command"])
+    s.nginx_reload_command = r.Str(node["reload_command"], "nginx.reload_command");
+  if (node["test_command"])
+    s.nginx_test_command = r.Str(node["test_command"], "nginx.test_command");
+}
+
+}  // namespace
+
+std::string DefaultSettingsYaml() {
+  return R"(# sarge settings for this home. Edit freely: `sarge HOME init` never
+# overwrites this file. Every key is optional; the values shown are the
+# defaults. docs/configuration.md describes each one.
+
+# Ports handed to `listen` services that do not name one. A port is picked
+# from this range, free on the host and not held by another instance of this
+# home, and stays the instance's for its whole life.
+ports:
+  first: 20000
+  last: 29999
+
+# Instance logs (var/log/INSTANCE_ID.log) are rotated by supervisord when
+# they reach max_bytes (a size such as 50MB, or 0 for never); it keeps
+# `backups` old files. To rotate with logrotate instead, set max_bytes: 0 and
+# after rotating run: kill -USR2 $(cat HOME/var/run/supervisord.pid)
+log:
+  max_bytes: 50MB
+  backups: 10
+
+# Seconds `sarge start` waits for a server to be up (its listen ports
+# accepting connections, or supervisord reporting it RUNNING).
+start_timeout: 30
+
+# The front end. Uncomment and adapt to let sarge reload nginx.
+# nginx:
+#   test_command: nginx -t
+#   reload_command: nginx -s reload
+)";
+}
+
+Settings ParseSettings(std::string_view yaml, std::string_view source) {
+  Reader r{source};
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    throw Error(fmt::format("{}: not valid YAML at line {}: {}", source, e.mark.line + 1, e.msg));
+  }
+  Settings s;
+  if (root.IsNull()) return s;
+  r.OnlyKeys(root, "", {"ports", "log", "start_timeout", "nginx"});
+  if (root["ports"]) ReadPorts(r, root["ports"], s);
+  if (root["log"]) ReadLog(r, root["log"], s);
+  if (root["start_timeout"])
+    s.start_timeout = r.Int(root["start_timeout"], "start_timeout", 1, 3600);
+  if (root["nginx"]) ReadNginx(r, root["nginx"], s);
+  return s;
+}
+
+}  // namespace sarge

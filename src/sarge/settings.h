@@ -1,0 +1,26 @@
+// The operator's settings: etc/sarge.yaml.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sarge {
+
+struct Settings {
+  int port_first = 20000;  // inclusive range for `listen` services without a port
+  int port_last = 29999;
+  std::string log_max_bytes = "50MB";  // supervisord's stdout_logfile_maxbytes
+  int log_backups = 10;                // supervisord's stdout_logfile_backups
+  int start_timeout = 30;              // seconds `start` waits for readiness
+  std::string nginx_reload_command;    // empty: sarge does not reload nginx
+  std::string nginx_test_command;
+};
+
+// The commented file `init` writes when etc/sarge.yaml is missing.
+std::string DefaultSettingsYaml();
+
+// Parses sarge.yaml text. Throws Error "<source>: …" naming the key and the
+// bad value for unknown keys, wrong types and out-of-range values.
+Settings ParseSettings(std::string_view yaml, std::string_view source);
+
+}  // namespace sarge

@@ -1,0 +1,35 @@
+// The files sarge generates for supervisord and the home's shortcuts.
+// Every value written here passes through an escaping function that either
+// makes it inert or refuses it: nothing from a configuration can add a line,
+// a section or an interpolation to supervisord's configuration.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "sarge/home.h"
+#include "sarge/settings.h"
+
+namespace sarge {
+
+// `value` for a supervisord configuration value: '%' doubled (Python
+// %-interpolation). Throws Error for characters that would end the value or
+// start a comment (newlines, control characters, ';', '#').
+std::string SupervisorValue(std::string_view value);
+
+// `value` quoted for a POSIX shell (and supervisord's shlex-split command=).
+std::string ShellQuote(std::string_view value);
+
+// etc/supervisord.conf: socket, pid file, logs, and the include of etc/supervisor.d.
+std::string SupervisordConf(const Home& home);
+
+// etc/supervisor.d/ID.conf: [program:ID] running `bin/sarge launch ID` in
+// the instance folder, output to var/log/ID.log, never started by itself.
+std::string ProgramConf(const Home& home, const std::string& id, const Settings& settings);
+
+// The bin/ shortcuts.
+std::string SargeShortcut(const Home& home, const fs::path& sarge_binary);
+std::string SupervisordShortcut(const Home& home, const std::string& supervisord);
+std::string SupervisorctlShortcut(const Home& home, const std::string& supervisorctl);
+
+}  // namespace sarge
