@@ -82,7 +82,7 @@ std::string ExpectFrontEndValue(const json& value, std::string_view key,
   const auto& text = ExpectString(value, key);
   if (!IsFrontEndSafe(text, false))
     Fail(key, fmt::format("{} contains a character nginx would read as syntax (space, quote, "
-                          "';', '{{', '}}', '#', '\\\\' or a control character)",
+                          "';', '{{', '}}', '#', '\\' or a control character)",
                           Quoted(text)));
   CheckReferences(text, key, names);
   return text;
@@ -222,7 +222,7 @@ json ParseNginxOptions(const json& value) {
     const auto& text = ExpectString(item.value(), key);
     if (!IsFrontEndSafe(text, true) || text.find('$') != std::string::npos)
       Fail(key, fmt::format("{} contains a character nginx would read as syntax (quote, ';', '{{', "
-                            "'}}', '#', '$', '\\\\' or a control character)",
+                            "'}}', '#', '$', '\\' or a control character)",
                             Quoted(text)));
   }
   return value;

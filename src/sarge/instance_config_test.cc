@@ -1,0 +1,120 @@
+#include "sarge/instance_config.h"
+
+#include <gtest/gtest.h>
+
+#include "sarge/error.h"
+
+namespace sarge {
+namespace {
+
+std::string ErrorOf(const std::string& json) {
+  try {
+    ParseInstanceConfig(json);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(InstanceConfigTest, ParsesEveryKey) {
+  auto c = ParseInstanceConfig(R"({
+    "application_name": "web", "prerun": "venv/bin/activate",
+    "services": {"web": {"type": "listen", "port": "8080"}, "db": {"type": "listen"},
+                 "cache": {"type": "var-folder"}, "data": {"type": "persistent-folder"}},
+    "env": {"MODE": "production"},
+    "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"},
+               {"type": "static", "url": "/media", "path": "media"}],
+    "nginx_options": {"listen": "127.0.0.1:8080", "server_name": "example.com www.example.com"}})");
+  EXPECT_EQ(c.application_name, "web");
+  EXPECT_EQ(c.prerun, "venv/bin/activate");
+  ASSERT_EQ(c.services.size(), 4u);
+  // nlohmann::json keeps object keys sorted.
+  EXPECT_EQ(c.services[0].name, "cache");
+  EXPECT_EQ(c.services[3].name, "web");
+  EXPECT_EQ(c.services[3].port, 8080);
+  EXPECT_EQ(c.services[1].type, ServiceType::kPersistentFolder);
+  EXPECT_FALSE(c.services[2].port.has_value());
+  EXPECT_EQ(c.services[2].host, "127.0.0.1");
+  EXPECT_EQ(c.env.at("MODE"), "production");
+  EXPECT_EQ(c.urlmap.size(), 2u);
+}
+
+TEST(InstanceConfigTest, DefaultsTheApplicationName) {
+  EXPECT_EQ(ParseInstanceConfig("{}").application_name, "app");
+}
+
+TEST(InstanceConfigTest, RoundTripsThroughTheRecordForm) {
+  auto c = ParseInstanceConfig(
+      R"({"application_name": "w", "services": {"web": {"type": "listen", "port": 81}}})");
+  auto again = InstanceConfigFromJson(c.ToJson());
+  EXPECT_EQ(again.ToJson(), c.ToJson());
+  EXPECT_EQ(again.services[0].port, 81);
+}
+
+TEST(InstanceConfigTest, ErrorsNameTheKeyAndTheProblem) {
+  EXPECT_EQ(ErrorOf("{"),
+            "instance configuration is not valid JSON: parse error at line 1, column 2: syntax "
+            "error while parsing object key - unexpected end of input; expected string literal");
+  EXPECT_EQ(ErrorOf("[1]"), "instance configuration must be a JSON object, not a list");
+  EXPECT_EQ(ErrorOf(R"({"servics": {}})"),
+            "instance configuration: key 'servics' is unknown; did you mean 'services'?");
+  EXPECT_EQ(ErrorOf(R"({"application_name": 3})"),
+            "instance configuration: key 'application_name' must be a string, not a number");
+  EXPECT_EQ(ErrorOf(R"({"application_name": "../x"})"),
+            "instance configuration: key 'application_name' '../x' is not valid: use letters, "
+            "digits, '_' and '-' only");
+  EXPECT_EQ(ErrorOf(R"({"services": []})"),
+            "instance configuration: key 'services' must be an object, not a list");
+  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "lisen"}}})"),
+            "instance configuration: key 'services.web.type' 'lisen' is not a service type; use "
+            "var-folder, persistent-folder or listen (did you mean 'listen'?)");
+  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen", "port": 70000}}})"),
+            "instance configuration: key 'services.web.port' 70000 is not a port number (1-65535)");
+  EXPECT_EQ(
+      ErrorOf(R"({"services": {"web": {"type": "listen", "port": "8o"}}})"),
+      "instance configuration: key 'services.web.port' \"8o\" is not a port number (1-65535)");
+  EXPECT_EQ(ErrorOf(R"({"services": {"a/b": {"type": "var-folder"}}})"),
+            "instance configuration: key 'services.a/b' is not a valid service name: use letters, "
+            "digits, '_' and '-' only");
+  EXPECT_EQ(
+      ErrorOf(R"({"services": {"a-b": {"type": "var-folder"}, "a_b": {"type": "var-folder"}}})"),
+      "instance configuration: key 'services.a_b' has the same variable name A_B as another "
+      "service");
+  EXPECT_EQ(ErrorOf(R"({"env": {"A": 1}})"),
+            "instance configuration: key 'env.A' must be a string, not a number");
+  EXPECT_EQ(ErrorOf(R"({"env": {"A B": "x"}})"),
+            "instance configuration: key 'env.A B' is not a valid environment variable name: use "
+            "letters, digits and '_', not starting with a digit");
+  EXPECT_EQ(ErrorOf(R"({"prerun": "../../etc/profile"})"),
+            "instance configuration: key 'prerun' '../../etc/profile' must be a file path inside "
+            "the instance folder (relative, without '..')");
+}
+
+TEST(InstanceConfigTest, RejectsFrontEndSyntaxInRoutesAndOptions) {
+  EXPECT_EQ(ErrorOf(R"({"urlmap": [{"type": "static", "url": "/a;b", "path": "x"}]})"),
+            "instance configuration: key 'urlmap[0].url' '/a;b' contains a character nginx would "
+            "read as syntax (space, quote, ';', '{', '}', '#', '\\' or a control character)");
+  EXPECT_EQ(
+      ErrorOf(R"({"urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://x:$NOPE"}]})"),
+      "instance configuration: key 'urlmap[0].upstream_url' refers to $NOPE which no service "
+      "provides");
+  EXPECT_EQ(ErrorOf(R"({"urlmap": [{"type": "proxy", "url": "/", "path": "x"}]})"),
+            "instance configuration: key 'urlmap[0].path' is unknown; known keys are: type, url, "
+            "upstream_url");
+  EXPECT_EQ(ErrorOf(R"({"nginx_options": {"listen": "80; include /etc/passwd"}})"),
+            "instance configuration: key 'nginx_options.listen' '80; include /etc/passwd' contains "
+            "a character nginx would read as syntax (quote, ';', '{', '}', '#', '$', '\\' or a "
+            "control character)");
+  EXPECT_EQ(ErrorOf("{\"nginx_options\": {\"server_name\": \"a\\nb\"}}"),
+            "instance configuration: key 'nginx_options.server_name' 'a\\nb' contains a character "
+            "nginx would read as syntax (quote, ';', '{', '}', '#', '$', '\\' or a control "
+            "character)");
+}
+
+TEST(InstanceConfigTest, RejectsNulInEnvValues) {
+  EXPECT_EQ(ErrorOf(R"({"env": {"A": "x\u0000y"}})"),
+            "instance configuration: key 'env.A' contains a NUL character");
+}
+
+}  // namespace
+}  // namespace sarge

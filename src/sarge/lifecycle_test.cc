@@ -1,0 +1,214 @@
+#include "sarge/lifecycle.h"
+
+#include <sys/stat.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sarge/error.h"
+#include "sarge/instance_config.h"
+#include "sarge/records.h"
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+class LifecycleTest : public ::testing::Test {
+ protected:
+  LifecycleTest() : supervisor_(temp_.home), env_{temp_.home, Settings{}, supervisor_, clock_} {
+    env_.port_free = [](const std::string&, int) { return true; };
+    // A port accepts if someone else holds it, or once an instance runs.
+    env_.accepts = [this](const std::string&, int port) {
+      return open_ports_.contains(port) || AnyRunning();
+    };
+  }
+
+  bool AnyRunning() {
+    for (const auto& [name, info] : supervisor_.loaded)
+      if (info.state == "RUNNING") return true;
+    return false;
+  }
+
+  Record MakeInstance(const std::string& config_json, bool with_server = true) {
+    InstanceConfig config = ParseInstanceConfig(config_json);
+    Record record{config.application_name + "-abc123",
+                  config.application_name,
+                  UtcNow(),
+                  config.ToJson(),
+                  {}};
+    fs::create_directory(home().InstanceDir(record.id));
+    SaveRecord(home(), record);
+    if (with_server) {
+      WriteFileAtomic(home().ServerFile(record.id), "#!/bin/sh\n", 0755);
+    }
+    return record;
+  }
+
+  const Home& home() { return temp_.home; }
+
+  testing::TempHome temp_;
+  testing::FakeSupervisor supervisor_;
+  testing::FakeClock clock_;
+  LifecycleEnv env_;
+  std::set<int> open_ports_;
+};
+
+TEST_F(LifecycleTest, FirstStartWritesProgramAndAddsItToSupervisord) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  EXPECT_EQ(StartInstance(env_, r, 5s), 4242);
+  EXPECT_TRUE(fs::exists(home().ProgramFile(r.id)));
+  EXPECT_THAT(supervisor_.calls,
+              ElementsAre("getProcessInfo web-abc123", "reloadConfig", "addProcessGroup web-abc123",
+                          "getProcessInfo web-abc123", "startProcess web-abc123",
+                          "getProcessInfo web-abc123"));
+}
+
+TEST_F(LifecycleTest, RestartOfALoadedProgramNeedsNoReload) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  StartInstance(env_, r, 5s);
+  StopInstance(env_, r.id);
+  supervisor_.calls.clear();
+  StartInstance(env_, r, 5s);
+  EXPECT_EQ(supervisor_.Count("reloadConfig"), 0);
+  EXPECT_EQ(supervisor_.Count("startProcess"), 1);
+}
+
+TEST_F(LifecycleTest, StartOfARunningInstanceDoesNothing) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  StartInstance(env_, r, 5s);
+  supervisor_.calls.clear();
+  EXPECT_EQ(StartInstance(env_, r, 5s), 4242);
+  EXPECT_EQ(supervisor_.Count("startProcess"), 0);
+}
+
+TEST_F(LifecycleTest, StartFailsWithLogTailWhenServerExits) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  WriteFileAtomic(home().InstanceLog(r.id), "booting\nfatal: no database\n");
+  supervisor_.outcome = testing::FakeSupervisor::Outcome::kExitsAtOnce;
+  try {
+    StartInstance(env_, r, 5s);
+    FAIL() << "start should fail";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "web-abc123 did not start: Exited too quickly (process log may have details); "
+                 "it is stopped");
+    EXPECT_EQ(e.detail(), "last lines of " + home().InstanceLog(r.id).string() +
+                              ":\nbooting\nfatal: no database");
+  }
+  EXPECT_EQ(supervisor_.loaded[r.id].state, "STOPPED");
+}
+
+TEST_F(LifecycleTest, StartWaitsForListenPortsAndGivesUpAfterTimeout) {
+  Record r = MakeInstance(
+      R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
+  env_.accepts = [](const std::string&, int) { return false; };
+  try {
+    StartInstance(env_, r, 2s);
+    FAIL() << "start should time out";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "web-abc123 did not start: nothing accepts connections on 127.0.0.1:8123 after 2 "
+                 "s; it is stopped");
+  }
+  EXPECT_EQ(supervisor_.loaded[r.id].state, "STOPPED");
+  EXPECT_GE(clock_.Now().time_since_epoch(), 2s);
+}
+
+TEST_F(LifecycleTest, StartReturnsOncePortAccepts) {
+  Record r = MakeInstance(
+      R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
+  // Not open before the start (else it would be someone else's); open once started.
+  env_.accepts = [this](const std::string&, int) {
+    return supervisor_.Count("startProcess") > 0 && clock_.Now().time_since_epoch() >= 30ms;
+  };
+  EXPECT_EQ(StartInstance(env_, r, 5s), 4242);
+  EXPECT_LT(clock_.Now().time_since_epoch(), 100ms);
+}
+
+TEST_F(LifecycleTest, StartRefusesAPortSomeoneElseHolds) {
+  Record r = MakeInstance(
+      R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
+  open_ports_.insert(8123);
+  try {
+    StartInstance(env_, r, 5s);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("port 8123 on 127.0.0.1 is already in use by another process"));
+  }
+  EXPECT_EQ(supervisor_.Count("startProcess"), 0);
+}
+
+TEST_F(LifecycleTest, StartWithoutServerFailsBeforeTouchingSupervisord) {
+  Record r = MakeInstance(R"({"application_name": "web"})", false);
+  try {
+    StartInstance(env_, r, 5s);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), home().ServerFile(r.id).string() +
+                                         " does not exist; put the application's executable there");
+  }
+  EXPECT_TRUE(supervisor_.calls.empty());
+}
+
+TEST_F(LifecycleTest, StopReportsWhetherItWasRunning) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  EXPECT_FALSE(StopInstance(env_, r.id));  // never loaded
+  StartInstance(env_, r, 5s);
+  EXPECT_TRUE(StopInstance(env_, r.id));
+  EXPECT_FALSE(StopInstance(env_, r.id));
+}
+
+TEST_F(LifecycleTest, DestroyRemovesEverythingOfTheInstance) {
+  Record r = MakeInstance(
+      R"({"application_name": "web", "services": {"web": {"type": "listen"}, "tmp": {"type": "var-folder"}}})");
+  StartInstance(env_, r, 5s);
+  ASSERT_FALSE(r.ports.empty());
+  DestroyInstance(env_, r);
+  EXPECT_FALSE(supervisor_.loaded.contains(r.id));
+  for (const auto& path :
+       {home().ProgramFile(r.id), home().RecordFile(r.id), home().RuntimeDir(r.id),
+        home().InstanceDir(r.id), home().TmpDir() / r.id})
+    EXPECT_FALSE(fs::exists(path)) << path;
+  EXPECT_TRUE(fs::is_empty(home().PortsDir()));
+}
+
+TEST_F(LifecycleTest, DestroyWorksWithoutSupervisord) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  supervisor_.unavailable = true;
+  std::vector<std::string> said;
+  env_.say = [&](const std::string& line) { said.push_back(line); };
+  DestroyInstance(env_, r);
+  EXPECT_FALSE(fs::exists(home().RecordFile(r.id)));
+  EXPECT_THAT(said, ElementsAre("supervisord is not running; removing the instance's files only"));
+}
+
+TEST_F(LifecycleTest, DestroyInterruptedBySupervisordFailureKeepsTheRecord) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  StartInstance(env_, r, 5s);
+  supervisor_.calls.clear();
+  supervisor_.fail_at = 2;  // the stop
+  EXPECT_THROW(DestroyInstance(env_, r), SupervisorFault);
+  EXPECT_TRUE(fs::exists(home().RecordFile(r.id)));
+  EXPECT_TRUE(fs::exists(home().InstanceDir(r.id)));
+  supervisor_.fail_at = 0;
+  DestroyInstance(env_, r);  // running it again finishes the job
+  EXPECT_FALSE(fs::exists(home().RecordFile(r.id)));
+}
+
+TEST(TailFileTest, ReturnsTheLastLines) {
+  testing::ScopedTempDir dir;
+  fs::path log = dir.path() / "x.log";
+  EXPECT_EQ(TailFile(log, 3), "");
+  WriteFileAtomic(log, "1\n2\n3\n4\n5\n");
+  EXPECT_EQ(TailFile(log, 3), "3\n4\n5");
+  EXPECT_EQ(TailFile(log, 10), "1\n2\n3\n4\n5");
+  WriteFileAtomic(log, "no newline at end");
+  EXPECT_EQ(TailFile(log, 2), "no newline at end");
+}
+
+}  // namespace
+}  // namespace sarge

@@ -1,0 +1,142 @@
+#include "sarge/rpc_supervisor.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Reply(const std::string& value_xml, bool close) {
+  std::string body = "<?xml version='1.0'?><methodResponse><params><param><value>" + value_xml +
+                     "</value></param></params></methodResponse>";
+  return "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: " +
+         std::to_string(body.size()) + (close ? "\r\nConnection: close" : "") + "\r\n\r\n" + body;
+}
+
+// A unix socket server answering each request with the next canned reply;
+// after a reply marked to close, it closes that connection.
+class CannedServer {
+ public:
+  CannedServer(const fs::path& path, std::vector<std::pair<std::string, bool>> replies)
+      : replies_(std::move(replies)) {
+    listener_ = Fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path.c_str());
+    ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(listener_.get(), 4);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~CannedServer() { thread_.join(); }
+  int Connections() {
+    std::lock_guard lock(mu_);
+    return connections_;
+  }
+  std::string Request(size_t i) {
+    std::lock_guard lock(mu_);
+    return requests_.at(i);
+  }
+
+ private:
+  void Serve() {
+    size_t next = 0;
+    while (next < replies_.size()) {
+      Fd conn(::accept(listener_.get(), nullptr, nullptr));
+      std::unique_lock lock(mu_);
+      ++connections_;
+      lock.unlock();
+      while (next < replies_.size()) {
+        std::string request = ReadRequest(conn.get());
+        if (request.empty()) break;
+        lock.lock();
+        requests_.push_back(request);
+        lock.unlock();
+        auto& [reply, close] = replies_[next++];
+        ::send(conn.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+        if (close) break;
+      }
+    }
+  }
+  static std::string ReadRequest(int fd) {
+    std::string buf;
+    char c[4096];
+    for (;;) {
+      auto end = buf.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        auto at = buf.find("Content-Length: ");
+        size_t length = std::stoul(buf.substr(at + 16));
+        if (buf.size() >= end + 4 + length) return buf;
+      }
+      ssize_t n = ::recv(fd, c, sizeof c, 0);
+      if (n <= 0) return {};
+      buf.append(c, static_cast<size_t>(n));
+    }
+  }
+  std::mutex mu_;
+  int connections_ = 0;
+  std::vector<std::string> requests_;
+  Fd listener_;
+  std::vector<std::pair<std::string, bool>> replies_;
+  std::thread thread_;
+};
+
+TEST(RpcSupervisorTest, KeepsOneConnectionForSeveralCalls) {
+  testing::ScopedTempDir dir;
+  fs::path sock = dir.path() / "s.sock";
+  CannedServer server(sock, {{Reply("<string>RUNNING</string>", false), false},
+                             {Reply("<boolean>1</boolean>", false), false}});
+  RpcSupervisor rpc(sock, "not running");
+  EXPECT_EQ(rpc.Call("supervisor.getState", nlohmann::json::array()), "RUNNING");
+  EXPECT_EQ(rpc.Call("supervisor.startProcess", {"web-a", false}), true);
+  EXPECT_EQ(server.Connections(), 1);
+  EXPECT_THAT(server.Request(1), HasSubstr("POST /RPC2 HTTP/1.1\r\n"));
+  EXPECT_THAT(server.Request(1), HasSubstr("<string>web-a</string>"));
+}
+
+TEST(RpcSupervisorTest, ReconnectsWhenTheServerClosedTheConnection) {
+  testing::ScopedTempDir dir;
+  fs::path sock = dir.path() / "s.sock";
+  CannedServer server(sock,
+                      {{Reply("<int>1</int>", true), true}, {Reply("<int>2</int>", false), false}});
+  RpcSupervisor rpc(sock, "not running");
+  EXPECT_EQ(rpc.Call("a", nlohmann::json::array()), 1);
+  EXPECT_EQ(rpc.Call("b", nlohmann::json::array()), 2);
+  EXPECT_EQ(server.Connections(), 2);
+}
+
+TEST(RpcSupervisorTest, NobodyListeningIsSupervisorUnavailable) {
+  testing::ScopedTempDir dir;
+  RpcSupervisor rpc(dir.path() / "missing.sock", "supervisord is not running; start it");
+  try {
+    rpc.GetAllProcessInfo();
+    FAIL();
+  } catch (const SupervisorUnavailable& e) {
+    EXPECT_STREQ(e.what(), "supervisord is not running; start it");
+  }
+}
+
+TEST(RpcSupervisorTest, ParsesProcessInfo) {
+  auto info = ParseProcessInfo(nlohmann::json::parse(
+      R"({"name": "web-a", "group": "web-a", "statename": "RUNNING", "pid": 12, "exitstatus": 0,
+          "spawnerr": "", "description": "pid 12, uptime 0:00:01", "start": 100, "now": 101})"));
+  EXPECT_EQ(info.name, "web-a");
+  EXPECT_EQ(info.state, "RUNNING");
+  EXPECT_EQ(info.pid, 12);
+  EXPECT_EQ(info.start, 100);
+  EXPECT_THROW(ParseProcessInfo(nlohmann::json::array()), Error);
+}
+
+}  // namespace
+}  // namespace sarge

@@ -1,0 +1,114 @@
+#include "sarge/runtime_config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "sarge/error.h"
+#include "sarge/instance_config.h"
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+
+class RuntimeConfigTest : public ::testing::Test {
+ protected:
+  Record MakeRecord(const std::string& id, const std::string& config_json) {
+    Record r{id, "web", UtcNow(), ParseInstanceConfig(config_json).ToJson(), {}};
+    fs::create_directory(home().InstanceDir(id));
+    SaveRecord(home(), r);
+    return r;
+  }
+  const Home& home() { return temp_.home; }
+  json ConfigureWith(Record& r) { return Configure(home(), r, settings_, probe_); }
+
+  testing::TempHome temp_;
+  Settings settings_;
+  std::set<int> taken_;
+  PortProbe probe_ = [this](const std::string&, int port) { return !taken_.contains(port); };
+};
+
+TEST_F(RuntimeConfigTest, FoldersAndListenValuesBecomeNamedValues) {
+  Record r = MakeRecord(
+      "web-a", R"({"services": {"web": {"type": "listen", "port": "8080", "host": "127.0.0.2"},
+      "tmp": {"type": "var-folder"}, "my-data": {"type": "persistent-folder"}}})");
+  json cfg = ConfigureWith(r);
+  EXPECT_EQ(cfg["WEB_HOST"], "127.0.0.2");
+  EXPECT_EQ(cfg["WEB_PORT"], 8080);
+  EXPECT_EQ(cfg["TMP_PATH"], (home().TmpDir() / "web-a" / "tmp").string());
+  EXPECT_EQ(cfg["MY_DATA_PATH"], (home().DataDir() / "my-data").string());
+  EXPECT_TRUE(fs::is_directory(cfg["TMP_PATH"].get<std::string>()));
+  EXPECT_TRUE(fs::is_directory(cfg["MY_DATA_PATH"].get<std::string>()));
+  EXPECT_EQ(json::parse(ReadFile(home().AppCfgFile("web-a"))), cfg);
+  EXPECT_TRUE(r.ports.empty());  // given ports are not allocated
+}
+
+TEST_F(RuntimeConfigTest, AllocatedPortsAreInRangeStableAndNotShared) {
+  settings_.port_first = 31000;
+  settings_.port_last = 31002;
+  taken_ = {31001};
+  Record a = MakeRecord("web-a", R"({"services": {"web": {"type": "listen"}}})");
+  Record b = MakeRecord("web-b", R"({"services": {"web": {"type": "listen"}}})");
+  int pa = ConfigureWith(a)["WEB_PORT"];
+  int pb = ConfigureWith(b)["WEB_PORT"];
+  EXPECT_NE(pa, pb);
+  for (int p : {pa, pb}) EXPECT_TRUE(p == 31000 || p == 31002) << p;
+  EXPECT_EQ(ConfigureWith(a)["WEB_PORT"], pa);
+  EXPECT_EQ(LoadRecord(home(), "web-a").ports.at("web"), pa);  // saved in the record
+
+  Record c = MakeRecord("web-c", R"({"services": {"web": {"type": "listen"}}})");
+  try {
+    ConfigureWith(c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "no free port for service 'web' in 31000-31002; widen ports: in " +
+                  home().SettingsFile().string());
+  }
+}
+
+TEST_F(RuntimeConfigTest, ReleasedAndStalePortsAreReused) {
+  settings_.port_first = 31000;
+  settings_.port_last = 31000;
+  Record a = MakeRecord("web-a", R"({"services": {"web": {"type": "listen"}}})");
+  ConfigureWith(a);
+  ReleasePorts(home(), a);
+  Record b = MakeRecord("web-b", R"({"services": {"web": {"type": "listen"}}})");
+  EXPECT_EQ(ConfigureWith(b)["WEB_PORT"], 31000);
+  // b's record vanishes without releasing (a killed destroy): the claim is stale.
+  RemoveRecord(home(), "web-b");
+  Record c = MakeRecord("web-c", R"({"services": {"web": {"type": "listen"}}})");
+  EXPECT_EQ(ConfigureWith(c)["WEB_PORT"], 31000);
+}
+
+TEST_F(RuntimeConfigTest, EnvironmentHasValuesEnvAndTheConfigPath) {
+  Record r = MakeRecord("web-a", R"({"services": {"web": {"type": "listen", "port": 81}},
+                                     "env": {"MODE": "prod", "WEB_PORT": "override"}})");
+  auto env = InstanceEnvironment(home(), r, ConfigureWith(r));
+  EXPECT_EQ(env["WEB_HOST"], "127.0.0.1");
+  EXPECT_EQ(env["WEB_PORT"], "override");  // env wins, as the operator asked
+  EXPECT_EQ(env["MODE"], "prod");
+  EXPECT_EQ(env["SARGEAPP_CFG"], home().AppCfgFile("web-a").string());
+  EXPECT_EQ(env["SARGE_INSTANCE_ID"], "web-a");
+  EXPECT_EQ(env["SARGE_HOME"], home().root.string());
+}
+
+TEST(PortIsFreeTest, SeesABoundPort) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd.get(), 1), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  EXPECT_FALSE(PortIsFree("127.0.0.1", ntohs(addr.sin_port)));
+}
+
+}  // namespace
+}  // namespace sarge

@@ -1,0 +1,69 @@
+#include "sarge/settings.h"
+
+#include <gtest/gtest.h>
+
+#include "sarge/error.h"
+
+namespace sarge {
+namespace {
+
+std::string ErrorOf(const std::string& yaml) {
+  try {
+    ParseSettings(yaml, "etc/sarge.yaml");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(SettingsTest, TheDefaultFileParsesToTheDefaults) {
+  Settings s = ParseSettings(DefaultSettingsYaml(), "default");
+  Settings d;
+  EXPECT_EQ(s.port_first, d.port_first);
+  EXPECT_EQ(s.port_last, d.port_last);
+  EXPECT_EQ(s.log_max_bytes, d.log_max_bytes);
+  EXPECT_EQ(s.log_backups, d.log_backups);
+  EXPECT_EQ(s.start_timeout, d.start_timeout);
+  EXPECT_TRUE(s.nginx_reload_command.empty());
+}
+
+TEST(SettingsTest, EmptyFileMeansDefaults) { EXPECT_EQ(ParseSettings("", "x").port_first, 20000); }
+
+TEST(SettingsTest, ReadsEveryKey) {
+  Settings s = ParseSettings(R"(
+ports: {first: 3000, last: 3009}
+log: {max_bytes: 1MB, backups: 2}
+start_timeout: 5
+nginx:
+  reload_command: nginx -s reload
+  test_command: nginx -t
+)",
+                             "x");
+  EXPECT_EQ(s.port_first, 3000);
+  EXPECT_EQ(s.port_last, 3009);
+  EXPECT_EQ(s.log_max_bytes, "1MB");
+  EXPECT_EQ(s.log_backups, 2);
+  EXPECT_EQ(s.start_timeout, 5);
+  EXPECT_EQ(s.nginx_reload_command, "nginx -s reload");
+  EXPECT_EQ(s.nginx_test_command, "nginx -t");
+}
+
+TEST(SettingsTest, ErrorsNameTheFileAndKey) {
+  EXPECT_EQ(ErrorOf("prots: {}"),
+            "etc/sarge.yaml: 'prots' is not a setting sarge knows; did you mean 'ports'?");
+  EXPECT_EQ(ErrorOf("ports: {first: 10}"),
+            "etc/sarge.yaml: 'ports.first' must be between 1024 and 65535, not 10");
+  EXPECT_EQ(ErrorOf("ports: {first: 5000, last: 4000}"),
+            "etc/sarge.yaml: 'ports' range is empty: last (4000) is below first (5000)");
+  EXPECT_EQ(
+      ErrorOf("log: {max_bytes: lots}"),
+      "etc/sarge.yaml: 'log.max_bytes' must be a size such as 50MB, 1GB or 1048576, not 'lots'");
+  EXPECT_EQ(ErrorOf("log: {backups: many}"),
+            "etc/sarge.yaml: 'log.backups' must be a number, not 'many'");
+  EXPECT_EQ(ErrorOf("ports: [1, 2]"), "etc/sarge.yaml: ports must be a mapping");
+  EXPECT_EQ(ErrorOf("ports: {first: 1"),
+            "etc/sarge.yaml: not valid YAML at line 1: end of map flow not found");
+}
+
+}  // namespace
+}  // namespace sarge

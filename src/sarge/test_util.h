@@ -1,0 +1,148 @@
+// Helpers for unit tests only: a temporary folder, a fake supervisord and a
+// fake clock. Header-only so the library does not carry them.
+#pragma once
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sarge/clock.h"
+#include "sarge/fs.h"
+#include "sarge/home.h"
+#include "sarge/supervisor.h"
+
+namespace sarge::testing {
+
+// A fresh folder under /tmp, removed with everything in it on destruction.
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    char pattern[] = "/tmp/sarge-test-XXXXXX";
+    path_ = ::mkdtemp(pattern);
+  }
+  ~ScopedTempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// A home laid out by InitHome in a temporary folder.
+struct TempHome {
+  ScopedTempDir dir;
+  Home home{dir.path().string()};
+  TempHome() { InitHome(home, "/usr/bin/true"); }
+};
+
+// A clock that only moves when slept on.
+class FakeClock : public Clock {
+ public:
+  TimePoint Now() override { return now_; }
+  void Sleep(std::chrono::milliseconds d) override { now_ += d; }
+
+ private:
+  TimePoint now_{};
+};
+
+// An in-memory supervisord. Programs "on disk" are the files in the home's
+// etc/supervisor.d; ReloadConfig compares them with the loaded ones. Every
+// call is recorded in `calls` ("startProcess web-abc"), and `fail_at` makes
+// the Nth call (1-based) throw, for fault injection.
+class FakeSupervisor : public Supervisor {
+ public:
+  explicit FakeSupervisor(Home home) : home_(std::move(home)) {}
+
+  // What a started process does: reach RUNNING, or exit at once (BACKOFF).
+  enum class Outcome { kRuns, kExitsAtOnce };
+  Outcome outcome = Outcome::kRuns;
+  std::vector<std::string> calls;
+  int fail_at = 0;
+  bool unavailable = false;
+  std::map<std::string, ProcessInfo> loaded;
+
+  std::vector<ProcessInfo> GetAllProcessInfo() override {
+    Record("getAllProcessInfo");
+    std::vector<ProcessInfo> out;
+    for (const auto& [name, info] : loaded) out.push_back(info);
+    return out;
+  }
+  ProcessInfo GetProcessInfo(const std::string& name) override {
+    Record("getProcessInfo " + name);
+    return Find(name);
+  }
+  ReloadResult ReloadConfig() override {
+    Record("reloadConfig");
+    ReloadResult r;
+    for (const auto& name : OnDisk())
+      if (!loaded.contains(name)) r.added.push_back(name);
+    for (const auto& [name, info] : loaded)
+      if (!OnDisk().contains(name)) r.removed.push_back(name);
+    return r;
+  }
+  void AddProcessGroup(const std::string& name) override {
+    Record("addProcessGroup " + name);
+    if (!OnDisk().contains(name)) throw SupervisorFault(fault::kBadName, "BAD_NAME: " + name);
+    if (loaded.contains(name))
+      throw SupervisorFault(fault::kAlreadyAdded, "ALREADY_ADDED: " + name);
+    loaded[name] = ProcessInfo{name, name, "STOPPED"};
+  }
+  void RemoveProcessGroup(const std::string& name) override {
+    Record("removeProcessGroup " + name);
+    if (Find(name).state != "STOPPED") throw SupervisorFault(fault::kStillRunning, "STILL_RUNNING");
+    loaded.erase(name);
+  }
+  void StartProcess(const std::string& name, bool) override {
+    Record("startProcess " + name);
+    ProcessInfo& p = Find(name);
+    if (p.state == "RUNNING") throw SupervisorFault(fault::kAlreadyStarted, "ALREADY_STARTED");
+    p.state = outcome == Outcome::kRuns ? "RUNNING" : "BACKOFF";
+    p.pid = outcome == Outcome::kRuns ? 4242 : 0;
+    if (outcome == Outcome::kExitsAtOnce)
+      p.spawnerr = "Exited too quickly (process log may have details)";
+  }
+  void StopProcess(const std::string& name, bool) override {
+    Record("stopProcess " + name);
+    ProcessInfo& p = Find(name);
+    if (p.state != "RUNNING" && p.state != "STARTING" && p.state != "BACKOFF")
+      throw SupervisorFault(fault::kNotRunning, "NOT_RUNNING");
+    p.state = "STOPPED";
+    p.pid = 0;
+  }
+
+  // How many recorded calls start with `prefix`.
+  int Count(const std::string& prefix) const {
+    return static_cast<int>(std::count_if(
+        calls.begin(), calls.end(), [&](const std::string& c) { return c.rfind(prefix, 0) == 0; }));
+  }
+
+ private:
+  void Record(const std::string& call) {
+    if (unavailable) throw SupervisorUnavailable("supervisord is not running");
+    calls.push_back(call);
+    if (fail_at > 0 && static_cast<int>(calls.size()) == fail_at)
+      throw SupervisorFault(1, "injected failure at " + call);
+  }
+  ProcessInfo& Find(const std::string& name) {
+    auto it = loaded.find(name);
+    if (it == loaded.end()) throw SupervisorFault(fault::kBadName, "BAD_NAME: " + name);
+    return it->second;
+  }
+  std::set<std::string> OnDisk() const {
+    std::set<std::string> names;
+    for (const auto& entry : fs::directory_iterator(home_.ProgramsDir())) {
+      auto file = entry.path().filename().string();
+      if (file.ends_with(".conf")) names.insert(file.substr(0, file.size() - 5));
+    }
+    return names;
+  }
+  Home home_;
+};
+
+}  // namespace sarge::testing

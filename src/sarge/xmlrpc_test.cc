@@ -1,0 +1,72 @@
+#include "sarge/xmlrpc.h"
+
+#include <gtest/gtest.h>
+
+#include "sarge/error.h"
+#include "sarge/supervisor.h"
+
+namespace sarge::xmlrpc {
+namespace {
+
+using nlohmann::json;
+
+TEST(XmlRpcTest, EncodesACallWithEscapedParams) {
+  EXPECT_EQ(
+      EncodeCall("supervisor.startProcess", {"web-<&>", true}),
+      "<?xml version=\"1.0\"?><methodCall><methodName>supervisor.startProcess</methodName><params>"
+      "<param><value><string>web-&lt;&amp;&gt;</string></value></param>"
+      "<param><value><boolean>1</boolean></value></param></params></methodCall>");
+  json call = {{"methodName", "a"}, {"params", json::array({1})}};
+  EXPECT_EQ(EncodeCall("system.multicall", json::array({json::array({call})})),
+            "<?xml "
+            "version=\"1.0\"?><methodCall><methodName>system.multicall</"
+            "methodName><params><param><value><array>"
+            "<data><value><struct><member><name>methodName</name><value><string>a</string>"
+            "</value></member><member><name>params</name><value><array><data><value><int>1</int>"
+            "</value></data></array></value></member></struct></value></data></array></value>"
+            "</param></params></methodCall>");
+}
+
+TEST(XmlRpcTest, DecodesSupervisordValues) {
+  json v = DecodeResponse(R"(<?xml version='1.0'?>
+<methodResponse><params><param><value><array><data>
+<value><struct>
+<member><name>name</name><value><string>web-abc</string></value></member>
+<member><name>pid</name><value><int>42</int></value></member>
+<member><name>ok</name><value><boolean>0</boolean></value></member>
+<member><name>bare</name><value>text</value></member>
+<member><name>empty</name><value><string></string></value></member>
+</struct></value>
+</data></array></value></param></params></methodResponse>)");
+  EXPECT_EQ(
+      v,
+      json::parse(R"([{"name": "web-abc", "pid": 42, "ok": false, "bare": "text", "empty": ""}])"));
+}
+
+TEST(XmlRpcTest, FaultsBecomeSupervisorFaults) {
+  try {
+    DecodeResponse(
+        "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>10</int>"
+        "</value></member><member><name>faultString</name><value><string>BAD_NAME: x</string>"
+        "</value></member></struct></value></fault></methodResponse>");
+    FAIL();
+  } catch (const SupervisorFault& f) {
+    EXPECT_EQ(f.code(), fault::kBadName);
+    EXPECT_STREQ(f.what(), "supervisord answered: BAD_NAME: x");
+  }
+}
+
+TEST(XmlRpcTest, MalformedRepliesAreErrors) {
+  for (const char* bad :
+       {"", "<html/>", "<methodResponse><params/></methodResponse>",
+        "<methodResponse><params><param><value><int>x</int></value></param>"
+        "</params></methodResponse>",
+        "<methodResponse><fault><value><int>1</int></value></fault></methodResponse>",
+        "<methodResponse><params><param><value><weird/></value></param></params>"
+        "</methodResponse>"}) {
+    EXPECT_THROW(DecodeResponse(bad), Error) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace sarge::xmlrpc
