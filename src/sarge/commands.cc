@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "sarge/deploy.h"
 #include "sarge/error.h"
 #include "sarge/exec.h"
 #include "sarge/home.h"
@@ -27,7 +28,20 @@ struct Args {
   std::string config_json;
   std::vector<std::string> words;  // run's command
   int timeout = 0;                 // 0: the settings' value
+  std::string source;
+  std::string check_url;
+  int keep = -1;  // -1: the settings' value
+  std::string app;
 };
+
+std::optional<std::chrono::seconds> Timeout(const Args& a) {
+  if (a.timeout <= 0) return std::nullopt;
+  return std::chrono::seconds(a.timeout);
+}
+
+void TimeoutOption(CLI::App& app, Args& a, const char* what) {
+  app.add_option("--timeout", a.timeout, what)->check(CLI::Range(1, 3600));
+}
 
 struct Command {
   const char* name;
@@ -66,9 +80,24 @@ int DoConfigure(Args& a) {
 }
 
 int DoStart(Args& a) {
-  std::optional<std::chrono::seconds> timeout;
-  if (a.timeout > 0) timeout = std::chrono::seconds(a.timeout);
-  StartInstanceCommand(OpenHome(a.home, false), a.id, timeout);
+  StartInstanceCommand(OpenHome(a.home, false), a.id, Timeout(a));
+  return 0;
+}
+
+int DoActivate(Args& a) {
+  ActivateCommand(OpenHome(a.home, false), a.id);
+  return 0;
+}
+
+int DoDeploy(Args& a) {
+  DeployOptions options{a.config_json, a.source, a.check_url, Timeout(a), std::nullopt};
+  if (a.keep >= 0) options.keep = a.keep;
+  std::cout << DeployCommand(OpenHome(a.home, false), options) << "\n";
+  return 0;
+}
+
+int DoRollback(Args& a) {
+  std::cout << RollbackCommand(OpenHome(a.home, false), a.app, Timeout(a)) << "\n";
   return 0;
 }
 
@@ -112,6 +141,32 @@ const std::vector<Command>& Commands() {
        DoStart},
       {"stop", "stop the instance's processes; it stays defined", IdArg, DoStop},
       {"destroy", "stop the instance if running and remove everything of it", IdArg, DoDestroy},
+      {"activate",
+       "point the front end for the instance's application at it (nginx tested, reloaded)", IdArg,
+       DoActivate},
+      {"deploy",
+       "rolling deployment: new instance from SOURCE, start, check, switch, retire the old",
+       [](CLI::App& app, Args& a) {
+         app.add_option("CONFIG_JSON", a.config_json, "instance configuration, as for new")
+             ->required();
+         app.add_option("SOURCE", a.source, "a folder (copied in) or a .tar.gz (unpacked)")
+             ->required();
+         app.add_option(
+             "--check-url", a.check_url,
+             "must answer 200 before the switch, e.g. http://127.0.0.1:$WEB_PORT/health");
+         TimeoutOption(
+             app, a, "seconds to start and pass the check (default: deploy.timeout in sarge.yaml)");
+         app.add_option("--keep", a.keep,
+                        "previous instances to keep for rollback (default: deploy.keep)")
+             ->check(CLI::Range(0, 1000));
+       },
+       DoDeploy},
+      {"rollback", "switch back to the newest previous instance of APP and stop the current one",
+       [](CLI::App& app, Args& a) {
+         app.add_option("APP", a.app, "application name, e.g. web")->required();
+         TimeoutOption(app, a, "seconds to start and pass the check (default: deploy.timeout)");
+       },
+       DoRollback},
       {"run", "bash in the instance folder with its environment; with COMMAND, run it",
        [](CLI::App& app, Args& a) {
          IdArg(app, a);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "sarge/error.h"
+#include "sarge/front_end.h"
 #include "sarge/names.h"
 #include "sarge/supervisor_config.h"
 
@@ -75,8 +76,9 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
   if (supervisord.empty() || supervisorctl.empty())
     throw Error("supervisord is not installed; install it with: apt-get install supervisor");
 
-  for (const auto& dir : {home.root / "bin", home.Etc(), home.RecordsDir(), home.ProgramsDir(),
-                          home.PortsDir(), home.LogDir(), home.TmpDir(), home.DataDir()})
+  for (const auto& dir :
+       {home.root / "bin", home.Etc(), home.RecordsDir(), home.ProgramsDir(), home.PortsDir(),
+        home.NginxSitesDir(), home.LogDir(), home.TmpDir(), home.DataDir()})
     MakeDirs(dir);
   MakeDirs(home.RunDir(), 0700);
 
@@ -85,6 +87,7 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
   WriteFileAtomicIfChanged(home.Bin("supervisorctl"), SupervisorctlShortcut(home, supervisorctl),
                            0755);
   WriteFileAtomicIfChanged(home.SupervisordConf(), SupervisordConf(home));
+  WriteFileAtomicIfChanged(home.NginxSitesConf(), NginxSitesConf(home));
   if (!fs::exists(home.SettingsFile())) WriteFileAtomic(home.SettingsFile(), DefaultSettingsYaml());
 }
 

@@ -25,6 +25,11 @@ struct Home {
     return RecordsDir() / (std::string(id) + ".json");
   }
   fs::path PortsDir() const { return Etc() / "ports"; }
+  fs::path NginxSitesConf() const { return Etc() / "nginx" / "sarge_sites.conf"; }
+  fs::path NginxSitesDir() const { return Etc() / "nginx" / "sites"; }
+  fs::path NginxSite(std::string_view app) const {
+    return NginxSitesDir() / (std::string(app) + ".conf");
+  }
   fs::path LogDir() const { return root / "var" / "log"; }
   fs::path InstanceLog(std::string_view id) const { return LogDir() / (std::string(id) + ".log"); }
   fs::path SupervisordLog() const { return LogDir() / "supervisord.log"; }

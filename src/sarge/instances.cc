@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "sarge/deploy.h"
 #include "sarge/error.h"
 #include "sarge/exec.h"
 #include "sarge/instance_config.h"
@@ -56,24 +57,9 @@ Settings LoadSettings(const Home& home) {
 }
 
 std::string NewInstance(const Home& home, std::string_view config_json) {
-  InstanceConfig config = ParseInstanceConfig(config_json);
+  ParseInstanceConfig(config_json);  // bad input fails before the lock is taken
   FileLock lock = LockHome(home);
-  std::string id;
-  do {
-    id = NewInstanceId(config.application_name);
-  } while (fs::exists(home.RecordFile(id)) || fs::exists(home.InstanceDir(id)));
-  // The folder first, the record last: a record always has its folder.
-  if (::mkdir(home.InstanceDir(id).c_str(), 0755) != 0)
-    throw Error(
-        fmt::format("cannot create {}: {}", home.InstanceDir(id).string(), std::strerror(errno)));
-  Record record{id, config.application_name, UtcNow(), config.ToJson(), {}};
-  try {
-    SaveRecord(home, record);
-  } catch (...) {
-    fs::remove(home.InstanceDir(id));
-    throw;
-  }
-  return id;
+  return CreateInstance(home, config_json).id;
 }
 
 json ListInstances(const Home& home) {
@@ -139,6 +125,51 @@ void DestroyInstanceCommand(const Home& home, const std::string& id) {
     DestroyInstance(env, record);
     Say(fmt::format("destroyed {}", id));
   });
+}
+
+namespace {
+
+FrontEndEnv MakeFrontEnd(const LifecycleEnv& env) {
+  FrontEndEnv front{env.home, env.settings};
+  front.say = Say;
+  return front;
+}
+
+// Like WithInstance, for commands that are about an application.
+template <typename Body>
+void WithHome(const Home& home, Body&& body) {
+  FileLock lock = LockHome(home);
+  RpcSupervisor supervisor = Connect(home);
+  supervisor.Connect();
+  LifecycleEnv env{home, LoadSettings(home), supervisor};
+  env.say = Say;
+  FrontEndEnv front = MakeFrontEnd(env);
+  body(env, front);
+}
+
+}  // namespace
+
+void ActivateCommand(const Home& home, const std::string& id) {
+  WithInstance(home, id, [&](LifecycleEnv& env, Record& record) {
+    FrontEndEnv front = MakeFrontEnd(env);
+    ActivateInstance(env, front, record);
+    Say(fmt::format("{} now serves {}", record.id, record.application_name));
+  });
+}
+
+std::string DeployCommand(const Home& home, const DeployOptions& options) {
+  std::string id;
+  WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) { id = Deploy(env, front, options); });
+  return id;
+}
+
+std::string RollbackCommand(const Home& home, const std::string& app,
+                            std::optional<std::chrono::seconds> timeout) {
+  CheckSafeName("application name", app);
+  std::string id;
+  WithHome(home,
+           [&](LifecycleEnv& env, FrontEndEnv& front) { id = Rollback(env, front, app, timeout); });
+  return id;
 }
 
 namespace {

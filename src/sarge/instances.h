@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sarge/deploy.h"
 #include "sarge/home.h"
 #include "sarge/settings.h"
 
@@ -33,6 +34,13 @@ void StartInstanceCommand(const Home& home, const std::string& id,
                           std::optional<std::chrono::seconds> timeout);
 void StopInstanceCommand(const Home& home, const std::string& id);
 void DestroyInstanceCommand(const Home& home, const std::string& id);
+
+// The front end and rolling deployment (see deploy.h); each holds the
+// home's lock throughout, so a second deploy waits for the first.
+void ActivateCommand(const Home& home, const std::string& id);
+std::string DeployCommand(const Home& home, const DeployOptions& options);
+std::string RollbackCommand(const Home& home, const std::string& app,
+                            std::optional<std::chrono::seconds> timeout);
 
 // Replace this process with bash in the instance (see exec.h).
 [[noreturn]] void RunInInstance(const Home& home, const std::string& id,

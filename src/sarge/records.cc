@@ -20,10 +20,12 @@ namespace sarge {
 using nlohmann::json;
 
 json Record::ToJson() const {
-  return {{"id", id},
-          {"meta", {{"APPLICATION_NAME", application_name}, {"CREATION_TIME", creation_time}}},
-          {"config", config},
-          {"ports", ports}};
+  json out = {{"id", id},
+              {"meta", {{"APPLICATION_NAME", application_name}, {"CREATION_TIME", creation_time}}},
+              {"config", config},
+              {"ports", ports}};
+  if (!check_url.empty()) out["check_url"] = check_url;
+  return out;
 }
 
 Record Record::FromJson(const json& value) {
@@ -34,6 +36,7 @@ Record Record::FromJson(const json& value) {
     r.creation_time = value.at("meta").at("CREATION_TIME").get<std::string>();
     r.config = value.at("config");
     if (value.contains("ports")) r.ports = value["ports"].get<std::map<std::string, int>>();
+    r.check_url = value.value("check_url", "");
     return r;
   } catch (const json::exception& e) {
     throw Error(fmt::format("malformed instance record: {}", e.what()));
@@ -41,8 +44,10 @@ Record Record::FromJson(const json& value) {
 }
 
 std::string UtcNow() {
-  auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
+  // Microseconds, so instances created within one second still sort in order.
+  auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+  auto seconds = std::chrono::floor<std::chrono::seconds>(now);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z", seconds, (now - seconds).count());
 }
 
 void SaveRecord(const Home& home, const Record& record) {

@@ -20,12 +20,13 @@ struct Record {
   std::string creation_time;         // UTC, ISO 8601
   nlohmann::json config;             // InstanceConfig::ToJson()
   std::map<std::string, int> ports;  // ports sarge allocated, by service name
+  std::string check_url;             // the health check it was deployed with, for rollback
 
   nlohmann::json ToJson() const;
   static Record FromJson(const nlohmann::json& value);  // throws Error if malformed
 };
 
-// Current UTC time as "2026-11-26T09:22:48Z".
+// Current UTC time, ISO 8601 with microseconds: "2026-11-26T09:22:48.123456Z".
 std::string UtcNow();
 
 // Writes the record atomically.

@@ -45,9 +45,10 @@ TEST(RecordsTest, ListingSkipsTemporaryAndForeignFiles) {
 
 TEST(RecordsTest, UtcNowIsIso8601) {
   std::string now = UtcNow();
-  ASSERT_EQ(now.size(), 20u) << now;
+  ASSERT_EQ(now.size(), 27u) << now;
   EXPECT_EQ(now[4], '-');
   EXPECT_EQ(now[10], 'T');
+  EXPECT_EQ(now[19], '.');
   EXPECT_EQ(now.back(), 'Z');
 }
 

@@ -127,6 +127,28 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
   return appcfg;
 }
 
+std::string Interpolate(const std::string& value, const json& appcfg, const std::string& what) {
+  std::string out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] != '$') {
+      out += value[i];
+      continue;
+    }
+    size_t end = i + 1;
+    while (end < value.size() &&
+           (std::isalnum(static_cast<unsigned char>(value[end])) || value[end] == '_'))
+      ++end;
+    std::string name = value.substr(i + 1, end - i - 1);
+    if (!appcfg.contains(name))
+      throw Error(
+          fmt::format("{} refers to ${}, which the runtime configuration lacks", what, name));
+    const json& v = appcfg[name];
+    out += v.is_string() ? v.get<std::string>() : v.dump();
+    i = end - 1;
+  }
+  return out;
+}
+
 void ReleasePorts(const Home& home, const Record& record) {
   for (const auto& [service, port] : record.ports)
     if (ClaimOwner(home, port) == record.id) ::unlink(ClaimPath(home, port).c_str());

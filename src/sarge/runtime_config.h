@@ -29,6 +29,11 @@ bool PortIsFree(const std::string& host, int port);
 nlohmann::json Configure(const Home& home, Record& record, const Settings& settings,
                          const PortProbe& probe = PortIsFree);
 
+// `value` with every `$NAME` replaced by that value of `appcfg`. Throws
+// Error naming `what` if a name is missing.
+std::string Interpolate(const std::string& value, const nlohmann::json& appcfg,
+                        const std::string& what);
+
 // Releases the ports allocated to `record` (when it is destroyed).
 void ReleasePorts(const Home& home, const Record& record);
 

@@ -72,11 +72,20 @@ void ReadLog(const Reader& r, const YAML::Node& node, Settings& s) {
 }
 
 void ReadNginx(const Reader& r, const YAML::Node& node, Settings& s) {
-  r.OnlyKeys(node, "nginx", {"reload_command", "test_command"});
+  r.OnlyKeys(node, "nginx", {"reload_command", "test_command", "pid_file", "drain_timeout"});
   if (node["reload_command"])
     s.nginx_reload_command = r.Str(node["reload_command"], "nginx.reload_command");
   if (node["test_command"])
     s.nginx_test_command = r.Str(node["test_command"], "nginx.test_command");
+  if (node["pid_file"]) s.nginx_pid_file = r.Str(node["pid_file"], "nginx.pid_file");
+  if (node["drain_timeout"])
+    s.nginx_drain_timeout = r.Int(node["drain_timeout"], "nginx.drain_timeout", 0, 3600);
+}
+
+void ReadDeploy(const Reader& r, const YAML::Node& node, Settings& s) {
+  r.OnlyKeys(node, "deploy", {"keep", "timeout"});
+  if (node["keep"]) s.deploy_keep = r.Int(node["keep"], "deploy.keep", 0, 1000);
+  if (node["timeout"]) s.deploy_timeout = r.Int(node["timeout"], "deploy.timeout", 1, 3600);
 }
 
 }  // namespace
@@ -105,10 +114,22 @@ log:
 # accepting connections, or supervisord reporting it RUNNING).
 start_timeout: 30
 
-# The front end. Uncomment and adapt to let sarge reload nginx.
+# `sarge deploy`: how many previous instances of an application stay
+# (stopped) for `sarge rollback`, and how many seconds a new instance has to
+# start and pass its check before the deploy is abandoned.
+deploy:
+  keep: 3
+  timeout: 60
+
+# The front end. Include HOME/etc/nginx/sarge_sites.conf in nginx's http { }
+# block, then uncomment and adapt this section to let sarge test and reload
+# nginx. With pid_file, sarge waits (at most drain_timeout seconds) for the
+# old nginx workers to finish their requests before stopping an old instance.
 # nginx:
-#   test_command: nginx -t
+#   test_command: nginx -t -q
 #   reload_command: nginx -s reload
+#   pid_file: /run/nginx.pid
+#   drain_timeout: 30
 )";
 }
 
@@ -122,11 +143,12 @@ Settings ParseSettings(std::string_view yaml, std::string_view source) {
   }
   Settings s;
   if (root.IsNull()) return s;
-  r.OnlyKeys(root, "", {"ports", "log", "start_timeout", "nginx"});
+  r.OnlyKeys(root, "", {"ports", "log", "start_timeout", "deploy", "nginx"});
   if (root["ports"]) ReadPorts(r, root["ports"], s);
   if (root["log"]) ReadLog(r, root["log"], s);
   if (root["start_timeout"])
     s.start_timeout = r.Int(root["start_timeout"], "start_timeout", 1, 3600);
+  if (root["deploy"]) ReadDeploy(r, root["deploy"], s);
   if (root["nginx"]) ReadNginx(r, root["nginx"], s);
   return s;
 }

@@ -14,6 +14,10 @@ struct Settings {
   int start_timeout = 30;              // seconds `start` waits for readiness
   std::string nginx_reload_command;    // empty: sarge does not reload nginx
   std::string nginx_test_command;
+  std::string nginx_pid_file;    // lets sarge wait for old workers after a reload
+  int nginx_drain_timeout = 30;  // seconds to wait for them at most
+  int deploy_keep = 3;           // previous instances kept stopped for rollback
+  int deploy_timeout = 60;       // seconds a new instance has to start and pass its check
 };
 
 // The commented file `init` writes when etc/sarge.yaml is missing.

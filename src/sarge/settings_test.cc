@@ -24,6 +24,8 @@ TEST(SettingsTest, TheDefaultFileParsesToTheDefaults) {
   EXPECT_EQ(s.log_max_bytes, d.log_max_bytes);
   EXPECT_EQ(s.log_backups, d.log_backups);
   EXPECT_EQ(s.start_timeout, d.start_timeout);
+  EXPECT_EQ(s.deploy_keep, d.deploy_keep);
+  EXPECT_EQ(s.deploy_timeout, d.deploy_timeout);
   EXPECT_TRUE(s.nginx_reload_command.empty());
 }
 
@@ -37,6 +39,9 @@ start_timeout: 5
 nginx:
   reload_command: nginx -s reload
   test_command: nginx -t
+  pid_file: /run/nginx.pid
+  drain_timeout: 7
+deploy: {keep: 1, timeout: 9}
 )",
                              "x");
   EXPECT_EQ(s.port_first, 3000);
@@ -46,6 +51,10 @@ nginx:
   EXPECT_EQ(s.start_timeout, 5);
   EXPECT_EQ(s.nginx_reload_command, "nginx -s reload");
   EXPECT_EQ(s.nginx_test_command, "nginx -t");
+  EXPECT_EQ(s.nginx_pid_file, "/run/nginx.pid");
+  EXPECT_EQ(s.nginx_drain_timeout, 7);
+  EXPECT_EQ(s.deploy_keep, 1);
+  EXPECT_EQ(s.deploy_timeout, 9);
 }
 
 TEST(SettingsTest, ErrorsNameTheFileAndKey) {

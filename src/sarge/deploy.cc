@@ -1,0 +1,277 @@
+#include "sarge/deploy.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/instance_config.h"
+#include "sarge/names.h"
+#include "sarge/runtime_config.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr auto kUnpackTimeout = 600s;
+constexpr auto kCheckInterval = 100ms;
+constexpr int kLogTailLines = 20;
+
+// Names each step on stderr with the time it took, so an operator watching
+// a deploy sees where it is and where time goes.
+class Steps {
+ public:
+  Steps(LifecycleEnv& env, std::string what, int count)
+      : env_(env), what_(std::move(what)), count_(count) {}
+  template <typename F>
+  auto Run(const std::string& name, F&& step) {
+    env_.say(fmt::format("{}: [{}/{}] {}", what_, ++index_, count_, name));
+    auto started = env_.clock.Now();
+    if constexpr (std::is_void_v<decltype(step())>) {
+      step();
+      Done(started);
+    } else {
+      auto result = step();
+      Done(started);
+      return result;
+    }
+  }
+
+ private:
+  void Done(std::chrono::steady_clock::time_point started) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(env_.clock.Now() - started);
+    env_.say(fmt::format("{}: [{}/{}] done in {} ms", what_, index_, count_, ms.count()));
+  }
+  LifecycleEnv& env_;
+  std::string what_;
+  int count_;
+  int index_ = 0;
+};
+
+bool IsTarball(const fs::path& p) {
+  std::string name = p.filename().string();
+  return name.ends_with(".tar.gz") || name.ends_with(".tgz");
+}
+
+// Checks SOURCE and --check-url before anything is created.
+void ValidateDeployInput(const DeployOptions& options, const InstanceConfig& config) {
+  std::error_code ec;
+  if (!fs::exists(options.source, ec))
+    throw Error(fmt::format("source {} does not exist; give a folder or a .tar.gz",
+                            Quoted(options.source.string())));
+  if (!fs::is_directory(options.source, ec) && !IsTarball(options.source))
+    throw Error(fmt::format("source {} is neither a folder nor a .tar.gz file",
+                            Quoted(options.source.string())));
+  if (options.check_url.empty()) return;
+  json sample = json::object();
+  for (const auto& name : RuntimeNames(config.services))
+    sample[name] = name.ends_with("_PORT") ? "1" : "x";
+  std::string url = Interpolate(options.check_url, sample, "--check-url");
+  if (!ParseHttpUrl(url))
+    throw Error(fmt::format("--check-url {} is not an http://HOST[:PORT]/PATH URL",
+                            Quoted(options.check_url)));
+}
+
+void InstallSource(LifecycleEnv& env, CommandRunner& runner, const fs::path& source,
+                   const std::string& id) {
+  fs::path dir = env.home.InstanceDir(id);
+  if (IsTarball(source)) {
+    CommandResult r = runner.Run(
+        {"tar", "-xzf", fs::absolute(source).string(), "-C", dir.string(), "--no-same-owner"},
+        kUnpackTimeout);
+    if (r.exit_code != 0)
+      throw Error(
+          fmt::format("cannot unpack {}: tar exited with status {}", source.string(), r.exit_code),
+          r.output);
+    return;
+  }
+  std::error_code ec;
+  fs::copy(source, dir,
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+               fs::copy_options::overwrite_existing,
+           ec);
+  if (ec)
+    throw Error(
+        fmt::format("cannot copy {} into {}: {}", source.string(), dir.string(), ec.message()));
+}
+
+void CheckHealth(LifecycleEnv& env, const Record& record, const json& appcfg,
+                 std::chrono::steady_clock::time_point deadline) {
+  if (record.check_url.empty()) return;  // start already waited for its ports
+  std::string text = Interpolate(record.check_url, appcfg, "--check-url");
+  auto url = ParseHttpUrl(text);
+  if (!url) throw Error(fmt::format("check URL {} is not an http:// URL", Quoted(text)));
+  std::string last = "no answer";
+  while (env.clock.Now() < deadline) {
+    if (auto answer = HttpGet(*url, "", 2s)) {
+      if (answer->status == 200) return;
+      last = fmt::format("HTTP {}", answer->status);
+    }
+    env.clock.Sleep(kCheckInterval);
+  }
+  throw Error(fmt::format("health check {} gave {} until the deadline", text, last));
+}
+
+void Drain(LifecycleEnv& env, FrontEndEnv& front, const std::set<int>& workers) {
+  if (workers.empty()) return;
+  auto timeout = std::chrono::seconds(front.settings.nginx_drain_timeout);
+  if (!WaitForExit(env.clock, workers, timeout))
+    env.say(fmt::format("old nginx workers still busy after {} s; going on", timeout.count()));
+}
+
+std::vector<Record> InstancesOf(const Home& home, const std::string& app) {
+  std::vector<Record> out;
+  for (auto& r : LoadAllRecords(home))
+    if (r.application_name == app) out.push_back(std::move(r));
+  return out;  // oldest first
+}
+
+// Stops every other instance of the application and destroys the previous
+// ones beyond the newest `keep`.
+void RetireOld(LifecycleEnv& env, const std::string& app, const std::string& keep_id, int keep) {
+  auto others = InstancesOf(env.home, app);
+  std::erase_if(others, [&](const Record& r) { return r.id == keep_id; });
+  for (const auto& r : others)
+    if (StopInstance(env, r.id)) env.say(fmt::format("stopped {}", r.id));
+  std::reverse(others.begin(), others.end());
+  for (size_t i = static_cast<size_t>(std::max(keep, 0)); i < others.size(); ++i) {
+    DestroyInstance(env, others[i]);
+    env.say(fmt::format("destroyed {} (keeping {} previous)", others[i].id, keep));
+  }
+}
+
+// Undoes a deploy that failed before the switch, and explains why.
+[[noreturn]] void Abandon(LifecycleEnv& env, const Record& record, const std::string& step,
+                          const Error& cause) {
+  try {
+    StopInstance(env, record.id);
+  } catch (const Error&) {
+  }
+  std::string tail = TailFile(env.home.InstanceLog(record.id), kLogTailLines);
+  try {
+    DestroyInstance(env, record);
+  } catch (const Error& e) {
+    env.say(fmt::format("could not remove {}: {}", record.id, e.what()));
+  }
+  std::string detail = cause.detail();
+  if (detail.empty() && !tail.empty())
+    detail = fmt::format("last lines of {}:\n{}", env.home.InstanceLog(record.id).string(), tail);
+  throw Error(
+      fmt::format("deploy failed at '{}': {}; {} was removed and the front end is unchanged", step,
+                  cause.what(), record.id),
+      detail);
+}
+
+}  // namespace
+
+Record CreateInstance(const Home& home, std::string_view config_json) {
+  InstanceConfig config = ParseInstanceConfig(config_json);
+  std::string id;
+  do {
+    id = NewInstanceId(config.application_name);
+  } while (fs::exists(home.RecordFile(id)) || fs::exists(home.InstanceDir(id)));
+  // The folder first, the record last: a record always has its folder.
+  if (::mkdir(home.InstanceDir(id).c_str(), 0755) != 0)
+    throw Error(
+        fmt::format("cannot create {}: {}", home.InstanceDir(id).string(), std::strerror(errno)));
+  Record record{id, config.application_name, UtcNow(), config.ToJson(), {}, {}};
+  try {
+    SaveRecord(home, record);
+  } catch (...) {
+    fs::remove(home.InstanceDir(id));
+    throw;
+  }
+  return record;
+}
+
+std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options) {
+  InstanceConfig config = ParseInstanceConfig(options.config_json);
+  ValidateDeployInput(options, config);
+  auto timeout = options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout));
+  int keep = options.keep.value_or(env.settings.deploy_keep);
+  Steps steps(env, "deploy " + config.application_name, 7);
+
+  Record record =
+      steps.Run("create instance", [&] { return CreateInstance(env.home, options.config_json); });
+  record.check_url = options.check_url;
+  SaveRecord(env.home, record);
+  env.say(fmt::format("new instance {}", record.id));
+  std::string step;
+  std::set<int> old_workers;
+  try {
+    step = "install source";
+    steps.Run(step, [&] { InstallSource(env, front.runner, options.source, record.id); });
+    auto deadline = env.clock.Now() + timeout;
+    step = "start";
+    steps.Run(step, [&] { StartInstance(env, record, timeout); });
+    json appcfg = Configure(env.home, record, env.settings, env.port_free);
+    step = "wait until healthy";
+    steps.Run(step, [&] { CheckHealth(env, record, appcfg, deadline); });
+    step = "switch front end";
+    old_workers = steps.Run(step, [&] { return Activate(front, record, appcfg); });
+  } catch (const Error& e) {
+    Abandon(env, record, step, e);
+  }
+  // From here the new instance serves: what is left only tidies up.
+  steps.Run("let old nginx workers finish", [&] { Drain(env, front, old_workers); });
+  steps.Run("stop previous instances",
+            [&] { RetireOld(env, record.application_name, record.id, keep); });
+  return record.id;
+}
+
+void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record) {
+  ProcessInfo info = env.supervisor.GetProcessInfo(record.id);
+  if (info.state != "RUNNING" && info.state != "STARTING")
+    throw Error(fmt::format("{} is {}, not running; start it first: sarge {} start {}", record.id,
+                            info.state, env.home.root.string(), record.id));
+  json appcfg = Configure(env.home, record, env.settings, env.port_free);
+  Drain(env, front, Activate(front, record, appcfg));
+}
+
+std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& app,
+                     std::optional<std::chrono::seconds> timeout) {
+  CheckSafeName("application name", app);
+  auto active = ReadActiveSite(env.home, app);
+  if (!active)
+    throw Error(
+        fmt::format("application {} has no active instance to roll back from", Quoted(app)));
+  auto all = InstancesOf(env.home, app);
+  auto current =
+      std::find_if(all.begin(), all.end(), [&](const Record& r) { return r.id == active->id; });
+  if (current == all.end())
+    throw Error(fmt::format("{}'s active instance {} no longer exists; deploy or activate one", app,
+                            active->id));
+  if (current == all.begin())
+    throw Error(fmt::format(
+        "no previous instance of {} to roll back to; deploy keeps deploy.keep of them", app));
+  Record target = *std::prev(current);
+  auto wait = timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout));
+  Steps steps(env, "rollback " + app, 4);
+  std::set<int> old_workers;
+  try {
+    auto deadline = env.clock.Now() + wait;
+    steps.Run("start " + target.id, [&] { StartInstance(env, target, wait); });
+    json appcfg = Configure(env.home, target, env.settings, env.port_free);
+    steps.Run("wait until healthy", [&] { CheckHealth(env, target, appcfg, deadline); });
+    old_workers = steps.Run("switch front end", [&] { return Activate(front, target, appcfg); });
+  } catch (const Error& e) {
+    try {
+      StopInstance(env, target.id);
+    } catch (const Error&) {
+    }
+    throw Error(
+        fmt::format("rollback to {} failed: {}; {} still serves", target.id, e.what(), active->id),
+        e.detail());
+  }
+  steps.Run("stop " + active->id, [&] {
+    Drain(env, front, old_workers);
+    StopInstance(env, active->id);
+  });
+  return target.id;
+}
+
+}  // namespace sarge

@@ -1,0 +1,273 @@
+#include "sarge/front_end.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/instance_config.h"
+#include "sarge/names.h"
+#include "sarge/runtime_config.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr auto kConfirmTimeout = 10s;
+constexpr auto kCommandTimeout = 60s;
+
+fs::path SiteFile(const Home& home, const std::string& app) { return home.NginxSite(app); }
+
+// A value about to be written into the site: `$NAME` replaced from the
+// runtime configuration, then checked to hold nothing nginx would parse.
+std::string SiteValue(const std::string& value, const json& appcfg, const std::string& what) {
+  std::string out = Interpolate(value, appcfg, what);
+  for (unsigned char c : out)
+    if (c <= 0x20 || c == 0x7f ||
+        std::string_view(";{}\"'\\`#$").find(static_cast<char>(c)) != std::string_view::npos)
+      throw Error(
+          fmt::format("{} becomes {}, which nginx would read as syntax", what, Quoted(out)));
+  return out;
+}
+
+std::string ProxyLocation(const std::string& upstream) {
+  return fmt::format(
+      "        proxy_pass {};\n"
+      "        proxy_http_version 1.1;\n"
+      "        proxy_set_header Connection \"\";\n"
+      "        proxy_set_header Host $http_host;\n"
+      "        proxy_set_header X-Real-IP $remote_addr;\n"
+      "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+      "        proxy_set_header X-Forwarded-Proto $scheme;\n",
+      upstream);
+}
+
+std::string FcgiLocation(const std::string& socket) {
+  std::string pass = socket.front() == '/' ? "unix:" + socket : socket;
+  return fmt::format(
+      "        fastcgi_pass {};\n"
+      "        fastcgi_param QUERY_STRING $query_string;\n"
+      "        fastcgi_param REQUEST_METHOD $request_method;\n"
+      "        fastcgi_param CONTENT_TYPE $content_type;\n"
+      "        fastcgi_param CONTENT_LENGTH $content_length;\n"
+      "        fastcgi_param SCRIPT_NAME \"\";\n"
+      "        fastcgi_param PATH_INFO $uri;\n"
+      "        fastcgi_param REQUEST_URI $request_uri;\n"
+      "        fastcgi_param SERVER_PROTOCOL $server_protocol;\n"
+      "        fastcgi_param REMOTE_ADDR $remote_addr;\n"
+      "        fastcgi_param SERVER_ADDR $server_addr;\n"
+      "        fastcgi_param SERVER_PORT $server_port;\n"
+      "        fastcgi_param SERVER_NAME $server_name;\n"
+      "        fastcgi_param HTTP_HOST $http_host;\n",
+      pass);
+}
+
+std::string RenderRoute(const Home& home, const Record& record, const json& route,
+                        const json& appcfg, size_t index) {
+  std::string what = fmt::format("urlmap[{}]", index);
+  std::string type = route["type"];
+  std::string url = SiteValue(route["url"], appcfg, what + ".url");
+  std::string body;
+  if (type == "static") {
+    fs::path dir = home.InstanceDir(record.id) / SiteValue(route["path"], appcfg, what + ".path");
+    std::string alias = dir.string();
+    if (url.back() == '/' && alias.back() != '/') alias += '/';
+    body = fmt::format("        alias {};\n", alias);
+  } else if (type == "proxy") {
+    body = ProxyLocation(SiteValue(route["upstream_url"], appcfg, what + ".upstream_url"));
+  } else {
+    body = FcgiLocation(SiteValue(route["socket"], appcfg, what + ".socket"));
+  }
+  return fmt::format("\n    location {} {{\n{}    }}\n", url, body);
+}
+
+// Where to ask nginx for the generation: the first `listen` address, with a
+// wildcard host replaced by loopback.
+Url ConfirmUrl(const json& options) {
+  Url url{"127.0.0.1", 80, std::string(kGenerationPath)};
+  if (!options.contains("listen")) return url;
+  std::string listen = options["listen"];
+  listen = listen.substr(0, listen.find(' '));
+  auto colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  std::string port = colon == std::string::npos ? listen : listen.substr(colon + 1);
+  if (!port.empty() && std::all_of(port.begin(), port.end(), ::isdigit)) url.port = std::stoi(port);
+  if (host == "[::]") host = "::1";
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (!host.empty() && host != "*" && host != "0.0.0.0") url.host = host;
+  return url;
+}
+
+std::string ConfirmHost(const json& options) {
+  if (!options.contains("server_name")) return "localhost";
+  std::string name = options["server_name"];
+  name = name.substr(0, name.find(' '));
+  return name.empty() || name == "_" || name[0] == '~' || name[0] == '*' ? "localhost" : name;
+}
+
+void Restore(const fs::path& site, const std::optional<std::string>& previous) {
+  if (previous)
+    WriteFileAtomic(site, *previous);
+  else
+    ::unlink(site.c_str());
+}
+
+[[noreturn]] void FailCommand(const fs::path& site, const std::optional<std::string>& previous,
+                              const std::string& what, const std::string& command,
+                              const CommandResult& result) {
+  Restore(site, previous);
+  std::string outcome =
+      result.timed_out ? "timed out" : fmt::format("exited with status {}", result.exit_code);
+  throw Error(fmt::format("nginx {} `{}` {}; the previous site file is back in place", what,
+                          command, outcome),
+              result.output.empty() ? std::string() : result.output);
+}
+
+void Confirm(FrontEndEnv& env, const Record& record, const json& options, int generation,
+             const fs::path& site, const std::optional<std::string>& previous) {
+  Url url = ConfirmUrl(options);
+  std::string host = ConfirmHost(options);
+  std::string expected = fmt::format("{} {}\n", record.id, generation);
+  auto deadline = env.clock.Now() + kConfirmTimeout;
+  std::string last = "no answer";
+  while (env.clock.Now() < deadline) {
+    if (auto answer = env.get(url, host)) {
+      if (answer->status == 200 && answer->body == expected) return;
+      last = answer->status == 200
+                 ? fmt::format("the answer {}", Quoted(answer->body.substr(0, 60)))
+                 : fmt::format("HTTP {}", answer->status);
+    }
+    env.clock.Sleep(20ms);
+  }
+  Restore(site, previous);
+  throw Error(
+      fmt::format("nginx did not switch to the new configuration: http://{}:{}{} (Host: {}) "
+                  "gave {} after {} s; its reload failed — see nginx's error log. The "
+                  "previous site file is back in place",
+                  url.host, url.port, url.path, host, last, kConfirmTimeout.count()));
+}
+
+}  // namespace
+
+std::string NginxSitesConf(const Home& home) {
+  return fmt::format(
+      "# Generated by `sarge init`. Include this file inside nginx's http {{ }} block:\n"
+      "#     include {};\n"
+      "# It includes one site per application, routing to its active instance.\n"
+      "include {}/*.conf;\n",
+      home.NginxSitesConf().string(), home.NginxSitesDir().string());
+}
+
+std::string RenderSite(const Home& home, const Record& record, const json& appcfg, int generation) {
+  InstanceConfig config = InstanceConfigFromJson(record.config);
+  std::string out = fmt::format(
+      "# sarge: application {} active {} generation {}\n"
+      "# Generated by sarge when it activates an instance; edits are overwritten.\n"
+      "server {{\n",
+      record.application_name, record.id, generation);
+  for (const auto& item : config.nginx_options.items())
+    out += fmt::format("    {} {};\n", item.key(), item.value().get<std::string>());
+  out += fmt::format(
+      "\n    location = {} {{\n"
+      "        allow 127.0.0.1;\n"
+      "        allow ::1;\n"
+      "        deny all;\n"
+      "        default_type text/plain;\n"
+      "        return 200 \"{} {}\\n\";\n"
+      "    }}\n",
+      kGenerationPath, record.id, generation);
+  for (size_t i = 0; i < config.urlmap.size(); ++i)
+    out += RenderRoute(home, record, config.urlmap[i], appcfg, i);
+  return out + "}\n";
+}
+
+std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& app) {
+  auto text = ReadFileIfExists(SiteFile(home, app));
+  if (!text) return std::nullopt;
+  char id[128];
+  ActiveSite site;
+  std::string format = "# sarge: application " + app + " active %127s generation %d";
+  if (std::sscanf(text->c_str(), format.c_str(), id, &site.generation) != 2) return std::nullopt;
+  site.id = id;
+  return site;
+}
+
+std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcfg) {
+  const std::string& app = record.application_name;
+  auto current = ReadActiveSite(env.home, app);
+  int generation = current ? current->generation + 1 : 1;
+  fs::path site = SiteFile(env.home, app);
+  MakeDirs(site.parent_path());
+  std::string text = RenderSite(env.home, record, appcfg, generation);
+  auto previous = ReadFileIfExists(site);
+  WriteFileAtomic(site, text);
+
+  const Settings& s = env.settings;
+  if (s.nginx_reload_command.empty()) {
+    env.say(fmt::format("wrote {}; nginx is not reloaded: set nginx.reload_command in {}",
+                        site.string(), env.home.SettingsFile().string()));
+    return {};
+  }
+  if (!s.nginx_test_command.empty()) {
+    CommandResult test = env.runner.Shell(s.nginx_test_command, kCommandTimeout);
+    if (test.exit_code != 0)
+      FailCommand(site, previous, "test command", s.nginx_test_command, test);
+  }
+  std::set<int> workers;
+  if (!s.nginx_pid_file.empty()) workers = NginxWorkers(s.nginx_pid_file);
+  CommandResult reload = env.runner.Shell(s.nginx_reload_command, kCommandTimeout);
+  if (reload.exit_code != 0)
+    FailCommand(site, previous, "reload command", s.nginx_reload_command, reload);
+  Confirm(env, record, InstanceConfigFromJson(record.config).nginx_options, generation, site,
+          previous);
+  return workers;
+}
+
+std::set<int> NginxWorkers(const fs::path& pid_file) {
+  std::set<int> workers;
+  auto text = ReadFileIfExists(pid_file);
+  if (!text) return workers;
+  int master = std::atoi(text->c_str());
+  if (master <= 0) return workers;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return workers;
+  while (dirent* entry = ::readdir(proc)) {
+    int pid = std::atoi(entry->d_name);
+    if (pid <= 0) continue;
+    std::optional<std::string> stat;
+    try {
+      stat = ReadFileIfExists(fmt::format("/proc/{}/stat", pid));
+    } catch (const Error&) {
+      // It exited while we looked.
+    }
+    if (!stat) continue;
+    // "pid (comm) state ppid ...": comm may hold spaces, so parse after the last ')'.
+    auto close = stat->rfind(')');
+    int ppid = 0;
+    if (close != std::string::npos &&
+        std::sscanf(stat->c_str() + close + 1, " %*c %d", &ppid) == 1 && ppid == master)
+      workers.insert(pid);
+  }
+  ::closedir(proc);
+  return workers;
+}
+
+bool WaitForExit(Clock& clock, const std::set<int>& pids, std::chrono::seconds timeout) {
+  auto deadline = clock.Now() + timeout;
+  for (;;) {
+    bool any = false;
+    for (int pid : pids) any = any || ::kill(pid, 0) == 0 || errno == EPERM;
+    if (!any) return true;
+    if (clock.Now() >= deadline) return false;
+    clock.Sleep(20ms);
+  }
+}
+
+}  // namespace sarge

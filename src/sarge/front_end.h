@@ -1,0 +1,71 @@
+// The front end: one nginx site file per application, routing to the
+// application's active instance, and `activate`, which switches it safely.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sarge/clock.h"
+#include "sarge/command_runner.h"
+#include "sarge/home.h"
+#include "sarge/http_probe.h"
+#include "sarge/records.h"
+#include "sarge/settings.h"
+
+namespace sarge {
+
+// Where sarge asks nginx which configuration it serves: an exact location,
+// answering only loopback, with "ID GENERATION".
+inline constexpr std::string_view kGenerationPath = "/.sarge/generation";
+
+struct FrontEndEnv {
+  Home home;
+  Settings settings;
+  CommandRunner& runner = RealCommandRunner();
+  Clock& clock = RealClock();
+  std::function<std::optional<HttpAnswer>(const Url&, const std::string& host)> get =
+      [](const Url& url, const std::string& host) {
+        return HttpGet(url, host, std::chrono::milliseconds(1000));
+      };
+  std::function<void(const std::string&)> say = [](const std::string&) {};
+};
+
+// etc/nginx/sarge_sites.conf: the one file an operator includes in nginx's
+// http { } block; it includes every application's site.
+std::string NginxSitesConf(const Home& home);
+
+// The site an application's active instance gets: server-level
+// nginx_options, the generation location, one location per urlmap route
+// with `$NAME` taken from `appcfg`. Throws Error if a value, once
+// interpolated, could be read as nginx syntax.
+std::string RenderSite(const Home& home, const Record& record, const nlohmann::json& appcfg,
+                       int generation);
+
+// The active instance of `app` and the site's generation, read from the
+// first line of its site file; nullopt if the application has none.
+struct ActiveSite {
+  std::string id;
+  int generation = 0;
+};
+std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& app);
+
+// Makes the application's site route to `record`: writes the site file
+// atomically, runs nginx's test command (restoring the previous file if it
+// fails), the reload command, and confirms on a fresh connection that nginx
+// answers with the new generation. Returns the pids of the nginx workers
+// that existed before the reload (to wait for before stopping the old
+// backend); empty when nginx is not configured or its pid file is unknown.
+std::set<int> Activate(FrontEndEnv& env, const Record& record, const nlohmann::json& appcfg);
+
+// Waits until none of `pids` exists, at most `timeout`. Returns false on timeout.
+bool WaitForExit(Clock& clock, const std::set<int>& pids, std::chrono::seconds timeout);
+
+// The workers (children) of the nginx master whose pid is in `pid_file`.
+std::set<int> NginxWorkers(const fs::path& pid_file);
+
+}  // namespace sarge
