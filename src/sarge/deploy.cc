@@ -217,9 +217,16 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
     Abandon(env, record, step, e);
   }
   // From here the new instance serves: what is left only tidies up.
-  steps.Run("let old nginx workers finish", [&] { Drain(env, front, old_workers); });
-  steps.Run("stop previous instances",
-            [&] { RetireOld(env, record.application_name, record.id, keep); });
+  try {
+    steps.Run("let old nginx workers finish", [&] { Drain(env, front, old_workers); });
+    steps.Run("stop previous instances",
+              [&] { RetireOld(env, record.application_name, record.id, keep); });
+  } catch (const Error& e) {
+    throw Error(fmt::format("{} now serves {}, but stopping the previous instances failed: {}; "
+                            "`sarge {} list` shows what still runs",
+                            record.id, record.application_name, e.what(), env.home.root.string()),
+                e.detail());
+  }
   return record.id;
 }
 

@@ -39,7 +39,8 @@ class LifecycleTest : public ::testing::Test {
                   config.application_name,
                   UtcNow(),
                   config.ToJson(),
-                  {}};
+                  {},
+                  ""};
     fs::create_directory(home().InstanceDir(record.id));
     SaveRecord(home(), record);
     if (with_server) {

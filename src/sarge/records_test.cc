@@ -10,8 +10,9 @@ namespace {
 
 TEST(RecordsTest, SavesLoadsAndListsInCreationOrder) {
   testing::TempHome t;
-  SaveRecord(t.home, Record{"web-b", "web", "2026-01-02T00:00:00Z", {{"x", 1}}, {{"web", 20001}}});
-  SaveRecord(t.home, Record{"web-a", "web", "2026-01-03T00:00:00Z", {}, {}});
+  SaveRecord(t.home,
+             Record{"web-b", "web", "2026-01-02T00:00:00Z", {{"x", 1}}, {{"web", 20001}}, ""});
+  SaveRecord(t.home, Record{"web-a", "web", "2026-01-03T00:00:00Z", {}, {}, ""});
   Record b = LoadRecord(t.home, "web-b");
   EXPECT_EQ(b.creation_time, "2026-01-02T00:00:00Z");
   EXPECT_EQ(b.ports.at("web"), 20001);
@@ -24,7 +25,7 @@ TEST(RecordsTest, SavesLoadsAndListsInCreationOrder) {
 
 TEST(RecordsTest, UnknownIdSuggestsAClose) {
   testing::TempHome t;
-  SaveRecord(t.home, Record{"web-jCCbfV", "web", UtcNow(), {}, {}});
+  SaveRecord(t.home, Record{"web-jCCbfV", "web", UtcNow(), {}, {}, ""});
   try {
     LoadRecord(t.home, "web-jCCbfW");
     FAIL();
@@ -37,7 +38,7 @@ TEST(RecordsTest, UnknownIdSuggestsAClose) {
 
 TEST(RecordsTest, ListingSkipsTemporaryAndForeignFiles) {
   testing::TempHome t;
-  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), {}, {}});
+  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), {}, {}, ""});
   WriteFileAtomic(t.home.RecordsDir() / "web-b.json.tmp-123", "{");
   WriteFileAtomic(t.home.RecordsDir() / "notes.txt", "hi");
   EXPECT_EQ(ListIds(t.home), std::vector<std::string>{"web-a"});

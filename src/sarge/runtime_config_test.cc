@@ -19,7 +19,7 @@ using nlohmann::json;
 class RuntimeConfigTest : public ::testing::Test {
  protected:
   Record MakeRecord(const std::string& id, const std::string& config_json) {
-    Record r{id, "web", UtcNow(), ParseInstanceConfig(config_json).ToJson(), {}};
+    Record r{id, "web", UtcNow(), ParseInstanceConfig(config_json).ToJson(), {}, ""};
     fs::create_directory(home().InstanceDir(id));
     SaveRecord(home(), r);
     return r;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sarge/clock.h"
+#include "sarge/command_runner.h"
 #include "sarge/fs.h"
 #include "sarge/home.h"
 #include "sarge/supervisor.h"
@@ -91,7 +92,10 @@ class FakeSupervisor : public Supervisor {
     if (!OnDisk().contains(name)) throw SupervisorFault(fault::kBadName, "BAD_NAME: " + name);
     if (loaded.contains(name))
       throw SupervisorFault(fault::kAlreadyAdded, "ALREADY_ADDED: " + name);
-    loaded[name] = ProcessInfo{name, name, "STOPPED"};
+    ProcessInfo info;
+    info.name = info.group = name;
+    info.state = "STOPPED";
+    loaded[name] = info;
   }
   void RemoveProcessGroup(const std::string& name) override {
     Record("removeProcessGroup " + name);
@@ -143,6 +147,28 @@ class FakeSupervisor : public Supervisor {
     return names;
   }
   Home home_;
+};
+
+}  // namespace sarge::testing
+
+namespace sarge::testing {
+
+// Records command lines; answers each with `result` (or `results` in turn).
+class FakeCommandRunner : public CommandRunner {
+ public:
+  std::vector<std::string> commands;
+  std::vector<CommandResult> results;  // consumed front to back; then `result`
+  CommandResult result;
+
+  CommandResult Run(const std::vector<std::string>& argv, std::chrono::seconds) override {
+    std::string line;
+    for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
+    commands.push_back(line);
+    if (results.empty()) return result;
+    CommandResult r = results.front();
+    results.erase(results.begin());
+    return r;
+  }
 };
 
 }  // namespace sarge::testing

@@ -1,0 +1,165 @@
+#include "sarge/deploy.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sarge/error.h"
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+const char* kConfig = R"({"application_name": "web", "services": {"web": {"type": "listen"}},
+    "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}],
+    "nginx_options": {"listen": "127.0.0.1:8080"}})";
+
+class DeployTest : public ::testing::Test {
+ protected:
+  DeployTest() {
+    source_ = temp_.dir.path() / "src";
+    fs::create_directory(source_);
+    WriteFileAtomic(source_ / "server", "#!/bin/sh\n", 0755);
+    env_.port_free = [](const std::string&, int) { return true; };
+    env_.accepts = [this](const std::string&, int port) { return RunningOn(port); };
+    front_.settings.nginx_reload_command = "reload";
+    front_.get = [this](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+      auto site = ReadActiveSite(home(), "web");
+      return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
+    };
+  }
+  // Whether a running instance's server holds `port`.
+  bool RunningOn(int port) {
+    for (const auto& [name, info] : supervisor_.loaded)
+      if (info.state == "RUNNING" && LoadRecord(home(), name).ports.at("web") == port) return true;
+    return false;
+  }
+  const Home& home() { return temp_.home; }
+  std::string Deploy1(std::optional<int> keep = std::nullopt) {
+    return Deploy(env_, front_, DeployOptions{kConfig, source_, "", 5s, keep});
+  }
+  std::string Active() { return ReadActiveSite(home(), "web")->id; }
+
+  testing::TempHome temp_;
+  fs::path source_;
+  testing::FakeSupervisor supervisor_{temp_.home};
+  testing::FakeClock clock_;
+  testing::FakeCommandRunner runner_;
+  LifecycleEnv env_{temp_.home, Settings{}, supervisor_, clock_};
+  FrontEndEnv front_{temp_.home, Settings{}, runner_, clock_};
+};
+
+TEST_F(DeployTest, NewInstanceServesAndThePreviousOneStops) {
+  std::string first = Deploy1();
+  EXPECT_EQ(Active(), first);
+  EXPECT_TRUE(fs::exists(home().ServerFile(first)));
+  std::string second = Deploy1();
+  EXPECT_EQ(Active(), second);
+  EXPECT_EQ(supervisor_.loaded[second].state, "RUNNING");
+  EXPECT_EQ(supervisor_.loaded[first].state, "STOPPED");
+  EXPECT_TRUE(fs::exists(home().RecordFile(first)));  // kept for rollback
+}
+
+TEST_F(DeployTest, KeepsOnlyTheNewestPreviousInstances) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Deploy1(2));
+  EXPECT_EQ(ListIds(home()).size(), 3u);
+  for (int i : {0, 1}) EXPECT_FALSE(fs::exists(home().RecordFile(ids[i]))) << i;
+  for (int i : {2, 3, 4}) EXPECT_TRUE(fs::exists(home().RecordFile(ids[i]))) << i;
+}
+
+TEST_F(DeployTest, FailedStartRemovesTheNewInstanceAndLeavesTheFrontEnd) {
+  std::string old = Deploy1();
+  supervisor_.outcome = testing::FakeSupervisor::Outcome::kExitsAtOnce;
+  try {
+    Deploy1();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("deploy failed at 'start': "));
+    EXPECT_THAT(e.what(), HasSubstr("was removed and the front end is unchanged"));
+  }
+  EXPECT_EQ(Active(), old);
+  EXPECT_EQ(ListIds(home()), std::vector<std::string>{old});
+  EXPECT_EQ(supervisor_.loaded[old].state, "RUNNING");
+}
+
+TEST_F(DeployTest, FailedSwitchRemovesTheNewInstance) {
+  std::string old = Deploy1();
+  runner_.result = CommandResult{1, "reload failed"};
+  EXPECT_THROW(Deploy1(), Error);
+  EXPECT_EQ(Active(), old);
+  EXPECT_EQ(ListIds(home()), std::vector<std::string>{old});
+}
+
+TEST_F(DeployTest, BadSourceChangesNothing) {
+  try {
+    Deploy(env_, front_, DeployOptions{kConfig, temp_.dir.path() / "missing", "", 5s, {}});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "source '" + (temp_.dir.path() / "missing").string() +
+                                         "' does not exist; give a folder or a .tar.gz");
+  }
+  EXPECT_TRUE(ListIds(home()).empty());
+  EXPECT_TRUE(supervisor_.calls.empty());
+}
+
+// Every supervisord call of a deploy failing in turn: whatever serves is
+// running, and a failure before the switch leaves nothing of the new
+// instance.
+TEST_F(DeployTest, AnyFailingSupervisordCallLeavesAConsistentHome) {
+  std::string old = Deploy1();
+  size_t before = supervisor_.calls.size();
+  Deploy1();  // learn how many calls a deploy makes
+  size_t per_deploy = supervisor_.calls.size() - before;
+  ASSERT_GT(per_deploy, 3u);
+  for (size_t n = 1; n <= per_deploy; ++n) {
+    std::string serving = Active();
+    supervisor_.calls.clear();
+    supervisor_.fail_at = static_cast<int>(n);
+    auto ids_before = ListIds(home());
+    try {
+      Deploy1();
+    } catch (const Error&) {
+    }
+    supervisor_.fail_at = 0;
+    SCOPED_TRACE(fmt::format("failing call {} of {}", n, per_deploy));
+    EXPECT_EQ(supervisor_.loaded[Active()].state, "RUNNING");
+    if (Active() == serving) {
+      EXPECT_EQ(ListIds(home()), ids_before);
+    }
+    for (const auto& r : ListIds(home())) EXPECT_TRUE(fs::exists(home().InstanceDir(r))) << r;
+    for (const auto& [name, info] : supervisor_.loaded)
+      EXPECT_TRUE(fs::exists(home().RecordFile(name))) << name << " loaded without a record";
+  }
+}
+
+TEST_F(DeployTest, RollbackServesThePreviousInstanceAndStopsTheCurrent) {
+  std::string v1 = Deploy1();
+  std::string v2 = Deploy1();
+  EXPECT_EQ(Rollback(env_, front_, "web", 5s), v1);
+  EXPECT_EQ(Active(), v1);
+  EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
+  EXPECT_EQ(supervisor_.loaded[v2].state, "STOPPED");
+  try {
+    Rollback(env_, front_, "web", 5s);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "no previous instance of web to roll back to; deploy keeps deploy.keep of them");
+  }
+}
+
+TEST_F(DeployTest, RollbackWithoutADeployIsAClearError) {
+  try {
+    Rollback(env_, front_, "web", 5s);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "application 'web' has no active instance to roll back from");
+  }
+}
+
+}  // namespace
+}  // namespace sarge

@@ -1,0 +1,155 @@
+#include "sarge/front_end.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sarge/error.h"
+#include "sarge/instance_config.h"
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+Record MakeRecord(const std::string& id, const std::string& config_json) {
+  auto config = ParseInstanceConfig(config_json);
+  return Record{id, config.application_name, UtcNow(), config.ToJson(), {}, {}};
+}
+
+const char* kWebConfig = R"({"application_name": "web",
+    "services": {"web": {"type": "listen"}, "fcgi": {"type": "var-folder"}},
+    "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"},
+               {"type": "static", "url": "/media/", "path": "media"},
+               {"type": "fcgi", "url": "/app", "socket": "$FCGI_PATH/sock"}],
+    "nginx_options": {"listen": "127.0.0.1:8080", "server_name": "example.com"}})";
+
+TEST(RenderSiteTest, RoutesEveryUrlToTheInstanceWithValuesInterpolated) {
+  Home home{"/srv/h"};
+  json appcfg = {
+      {"WEB_HOST", "127.0.0.1"}, {"WEB_PORT", 20001}, {"FCGI_PATH", "/srv/h/var/tmp/web-a/fcgi"}};
+  std::string site = RenderSite(home, MakeRecord("web-a", kWebConfig), appcfg, 7);
+  EXPECT_THAT(site, HasSubstr("# sarge: application web active web-a generation 7\n"));
+  EXPECT_THAT(site, HasSubstr("    listen 127.0.0.1:8080;\n    server_name example.com;\n"));
+  EXPECT_THAT(site, HasSubstr("location = /.sarge/generation {"));
+  EXPECT_THAT(site, HasSubstr("return 200 \"web-a 7\\n\";"));
+  EXPECT_THAT(site, HasSubstr("location / {\n        proxy_pass http://127.0.0.1:20001;\n"));
+  EXPECT_THAT(site, HasSubstr("location /media/ {\n        alias /srv/h/web-a/media/;\n"));
+  EXPECT_THAT(
+      site,
+      HasSubstr("location /app {\n        fastcgi_pass unix:/srv/h/var/tmp/web-a/fcgi/sock;\n"));
+}
+
+TEST(RenderSiteTest, RefusesAValueThatBecomesNginxSyntax) {
+  Home home{"/srv/h"};
+  json appcfg = {
+      {"WEB_HOST", "127.0.0.1"}, {"WEB_PORT", "1; include /etc/passwd"}, {"FCGI_PATH", "/x"}};
+  try {
+    RenderSite(home, MakeRecord("web-a", kWebConfig), appcfg, 1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "urlmap[0].upstream_url becomes 'http://127.0.0.1:1; include /etc/passwd', "
+                 "which nginx would read as syntax");
+  }
+}
+
+class ActivateTest : public ::testing::Test {
+ protected:
+  ActivateTest() {
+    env_.settings.nginx_test_command = "nginx -t";
+    env_.settings.nginx_reload_command = "nginx -s reload";
+    env_.get = [this](const Url& url, const std::string& host) -> std::optional<HttpAnswer> {
+      asked_.push_back(fmt::format("{}:{}{} {}", url.host, url.port, url.path, host));
+      if (!nginx_follows_) return HttpAnswer{200, served_};
+      auto site = ReadActiveSite(temp_.home, "web");
+      return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
+    };
+  }
+  std::string Site() { return ReadFile(temp_.home.NginxSite("web")); }
+
+  testing::TempHome temp_;
+  testing::FakeCommandRunner runner_;
+  testing::FakeClock clock_;
+  FrontEndEnv env_{temp_.home, Settings{}, runner_, clock_};
+  std::vector<std::string> asked_;
+  bool nginx_follows_ = true;  // nginx serves whatever site file is on disk
+  std::string served_;
+  json appcfg_ = {{"WEB_HOST", "127.0.0.1"}, {"WEB_PORT", 20001}, {"FCGI_PATH", "/x"}};
+};
+
+TEST_F(ActivateTest, WritesTestsReloadsAndConfirms) {
+  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_);
+  EXPECT_THAT(runner_.commands, ElementsAre("/bin/sh -c nginx -t", "/bin/sh -c nginx -s reload"));
+  EXPECT_THAT(asked_, ElementsAre("127.0.0.1:8080/.sarge/generation example.com"));
+  EXPECT_EQ(ReadActiveSite(temp_.home, "web")->id, "web-a");
+  Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_);
+  auto active = ReadActiveSite(temp_.home, "web");
+  EXPECT_EQ(active->id, "web-b");
+  EXPECT_EQ(active->generation, 2);
+}
+
+TEST_F(ActivateTest, FailedTestRestoresThePreviousSite) {
+  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_);
+  std::string before = Site();
+  runner_.result = CommandResult{1, "nginx: [emerg] unknown directive"};
+  try {
+    Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "nginx test command `nginx -t` exited with status 1; the previous site file is "
+                 "back in place");
+    EXPECT_EQ(e.detail(), "nginx: [emerg] unknown directive");
+  }
+  EXPECT_EQ(Site(), before);
+}
+
+TEST_F(ActivateTest, FailedFirstActivationLeavesNoSite) {
+  runner_.result = CommandResult{1, ""};
+  EXPECT_THROW(Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_), Error);
+  EXPECT_FALSE(fs::exists(temp_.home.NginxSite("web")));
+}
+
+TEST_F(ActivateTest, ReloadThatDoesNotTakeEffectIsAnErrorAndRestores) {
+  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_);
+  std::string before = Site();
+  nginx_follows_ = false;
+  served_ = "web-a 1\n";  // the old configuration stays live
+  try {
+    Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nginx did not switch to the new configuration"));
+    EXPECT_THAT(e.what(), HasSubstr("gave the answer 'web-a 1\\n' after 10 s"));
+  }
+  EXPECT_EQ(Site(), before);
+}
+
+TEST_F(ActivateTest, WithoutNginxSettingsWritesTheSiteAndSaysSo) {
+  env_.settings = Settings{};
+  std::vector<std::string> said;
+  env_.say = [&](const std::string& s) { said.push_back(s); };
+  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_);
+  EXPECT_TRUE(runner_.commands.empty());
+  EXPECT_EQ(ReadActiveSite(temp_.home, "web")->id, "web-a");
+  ASSERT_EQ(said.size(), 1u);
+  EXPECT_THAT(said[0], HasSubstr("nginx is not reloaded: set nginx.reload_command in"));
+}
+
+TEST(NginxSitesConfTest, IncludesTheSitesFolder) {
+  EXPECT_THAT(NginxSitesConf(Home{"/srv/h"}),
+              HasSubstr("\ninclude /srv/h/etc/nginx/sites/*.conf;\n"));
+}
+
+TEST(WaitForExitTest, ReturnsAtOnceForGonePidsAndTimesOutForLiveOnes) {
+  testing::FakeClock clock;
+  EXPECT_TRUE(WaitForExit(clock, {}, std::chrono::seconds(1)));
+  EXPECT_FALSE(WaitForExit(clock, {::getpid()}, std::chrono::seconds(1)));
+}
+
+}  // namespace
+}  // namespace sarge
