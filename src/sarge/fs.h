@@ -37,8 +37,8 @@ std::string ReadFile(const fs::path& path);
 std::optional<std::string> ReadFileIfExists(const fs::path& path);
 
 // Replaces `path` with `content` atomically: writes "<path>.tmp-<pid>", fsyncs
-// it, renames it over `path` and fsyncs the folder. A reader sees the old or
-// the new file, never a half-written one. `mode` is the new file's mode.
+// it and renames it over `path`. A reader, or a crash, sees the old or the
+// new file, never a half-written one. `mode` is the new file's mode.
 void WriteFileAtomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
 
 // WriteFileAtomic unless the file already holds exactly `content`.
