@@ -15,8 +15,10 @@ using nlohmann::json;
 
 constexpr size_t kMaxApplicationNameLength = 40;
 
+// Keys come from the input too, so they are quoted like values: the
+// message stays one line whatever they hold.
 [[noreturn]] void Fail(std::string_view key, std::string_view problem) {
-  throw Error(fmt::format("instance configuration: key '{}' {}", key, problem));
+  throw Error(fmt::format("instance configuration: key {} {}", Quoted(key), problem));
 }
 
 const char* TypeName(const json& value) {
@@ -96,7 +98,7 @@ int ParsePort(const json& value, std::string_view key) {
     const auto& s = value.get_ref<const std::string&>();
     if (!s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), ::isdigit))
       port = std::stol(s);
-  } else {
+  } else if (!value.is_number()) {
     Fail(key, fmt::format("must be a port number, not {}", TypeName(value)));
   }
   if (port < 1 || port > 65535)

@@ -92,13 +92,16 @@ json ConfigureInstance(const Home& home, const std::string& id) {
 namespace {
 
 // Runs `body` on the instance's record with the home locked and supervisord's
-// seam ready (connected lazily, so destroy can go on without it).
+// seam ready. Commands that cannot work without supervisord check it first,
+// so they fail before changing anything; destroy goes on without it.
+enum class Needs { kSupervisord, kNothing };
 template <typename Body>
-void WithInstance(const Home& home, const std::string& id, Body&& body) {
+void WithInstance(const Home& home, const std::string& id, Needs needs, Body&& body) {
   CheckSafeName("instance id", id);
   FileLock lock = LockHome(home);
   Record record = LoadRecord(home, id);
   RpcSupervisor supervisor = Connect(home);
+  if (needs == Needs::kSupervisord) supervisor.Connect();
   LifecycleEnv env{home, LoadSettings(home), supervisor};
   env.say = Say;
   body(env, record);
@@ -108,20 +111,20 @@ void WithInstance(const Home& home, const std::string& id, Body&& body) {
 
 void StartInstanceCommand(const Home& home, const std::string& id,
                           std::optional<std::chrono::seconds> timeout) {
-  WithInstance(home, id, [&](LifecycleEnv& env, Record& record) {
+  WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
     StartInstance(env, record, timeout.value_or(std::chrono::seconds(env.settings.start_timeout)));
   });
 }
 
 void StopInstanceCommand(const Home& home, const std::string& id) {
-  WithInstance(home, id, [&](LifecycleEnv& env, Record&) {
+  WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record&) {
     Say(StopInstance(env, id) ? fmt::format("stopped {}", id)
                               : fmt::format("{} was not running", id));
   });
 }
 
 void DestroyInstanceCommand(const Home& home, const std::string& id) {
-  WithInstance(home, id, [&](LifecycleEnv& env, Record& record) {
+  WithInstance(home, id, Needs::kNothing, [&](LifecycleEnv& env, Record& record) {
     DestroyInstance(env, record);
     Say(fmt::format("destroyed {}", id));
   });
@@ -150,7 +153,7 @@ void WithHome(const Home& home, Body&& body) {
 }  // namespace
 
 void ActivateCommand(const Home& home, const std::string& id) {
-  WithInstance(home, id, [&](LifecycleEnv& env, Record& record) {
+  WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
     FrontEndEnv front = MakeFrontEnd(env);
     ActivateInstance(env, front, record);
     Say(fmt::format("{} now serves {}", record.id, record.application_name));

@@ -1,0 +1,193 @@
+// start and stop on the real supervisord: failures reported with the
+// server's output and left stopped, readiness timeouts, whole process groups
+// stopped.
+#include <regex>
+#include <thread>
+
+#include "e2e_util.h"
+
+namespace e2e {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class StartStop : public HomeTest {
+ protected:
+  void SetUp() override {
+    HomeTest::SetUp();
+    ASSERT_TRUE(home_.StartSupervisord());
+  }
+
+  // What supervisord itself says, and `sarge list` agrees with.
+  std::string State(const std::string& id) {
+    std::string state = home_.ProgramState(id);
+    if (state == "(fault)") state = "STOPPED";  // never loaded: not running either
+    json entry = home_.ListEntry(id);
+    EXPECT_EQ(entry["state"], state) << entry.dump();
+    return state;
+  }
+};
+
+size_t Count(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(StartStop, FailsWhenServerIsMissing) {
+  const std::string id = home_.New({{"application_name", "web"}});
+  Result r = home_.Sarge({"start", id});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string server = home_.str() + "/" + id + "/server";
+  EXPECT_EQ(r.err, "sarge: error: " + server +
+                       " does not exist; put the application's executable there\n");
+  EXPECT_EQ(State(id), "STOPPED");
+}
+
+TEST_F(StartStop, FailsWhenServerIsNotExecutable) {
+  const std::string id = home_.New({{"application_name", "web"}});
+  home_.WriteServer(id, kHttpServer, 0644);
+  Result r = home_.Sarge({"start", id});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string server = home_.str() + "/" + id + "/server";
+  EXPECT_EQ(r.err,
+            "sarge: error: " + server + " is not executable; run: chmod +x " + server + "\n");
+  EXPECT_EQ(State(id), "STOPPED");
+}
+
+TEST_F(StartStop, ServerThatExitsAtOnceFailsWithItsOutputAndIsNotRetried) {
+  const std::string id = home_.New({{"application_name", "crash"}});
+  home_.WriteServer(id, kExitAtOnceServer);
+  auto t0 = Clock::now();
+  Result r = home_.Sarge({"start", id});
+  EXPECT_LT(Clock::now() - t0, 10s);
+  EXPECT_EQ(r.exit_code, 1);
+  std::vector<std::string> lines = Lines(r.err);
+  ASSERT_FALSE(lines.empty()) << Describe(r);
+  EXPECT_TRUE(std::regex_match(
+      lines[0], std::regex("sarge: error: " + id + " did not start: .+; it is stopped")))
+      << lines[0];
+  const std::string log = home_.str() + "/var/log/" + id + ".log";
+  EXPECT_NE(r.err.find("\nlast lines of " + log +
+                       ":\nstarting up\nfatal: cannot open the database\ngiving up with "
+                       "status 3\n"),
+            std::string::npos)
+      << r.err;
+
+  // Left STOPPED, and supervisord does not try again.
+  EXPECT_EQ(State(id), "STOPPED");
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(State(id), "STOPPED");
+  EXPECT_EQ(Count(ReadFile(log), "starting up"), 1u) << ReadFile(log);
+}
+
+TEST_F(StartStop, ListenServerThatNeverOpensItsPortTimesOutAndIsStopped) {
+  const std::string id =
+      home_.New({{"application_name", "mute"}, {"services", {{"web", {{"type", "listen"}}}}}});
+  home_.WriteServer(id, kSilentServer);
+  auto t0 = Clock::now();
+  Result r = home_.Sarge({"start", "--timeout", "2", id});
+  auto elapsed = Clock::now() - t0;
+  EXPECT_GE(elapsed, 2s);
+  EXPECT_LT(elapsed, 8s);
+  EXPECT_EQ(r.exit_code, 1);
+  const int port = home_.AppCfg(id)["WEB_PORT"];
+  std::vector<std::string> lines = Lines(r.err);
+  ASSERT_FALSE(lines.empty()) << Describe(r);
+  EXPECT_EQ(lines[0], "sarge: error: " + id + " did not start: nothing accepts connections on " +
+                          "127.0.0.1:" + std::to_string(port) + " after 2 s; it is stopped");
+  EXPECT_EQ(State(id), "STOPPED");
+  const pid_t pid = static_cast<pid_t>(ReadNumber(home_ / id / "server.pid"));
+  ASSERT_GT(pid, 0);
+  EXPECT_TRUE(WaitFor([&] { return !PidAlive(pid); }, 5s)) << "server " << pid << " survived";
+}
+
+TEST_F(StartStop, StartFailsWhenItsExplicitPortIsTaken) {
+  const int port = FreePort();
+  Listener taken(port);
+  ASSERT_TRUE(taken.ok());
+  const std::string id = home_.New({{"services", {{"web", {{"type", "listen"}, {"port", port}}}}}});
+  home_.WriteServer(id, kHttpServer);
+  Result r = home_.Sarge({"start", id});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "sarge: error: cannot start " + id + ": port " + std::to_string(port) +
+                       " on 127.0.0.1 is already in use by another process; stop it, or leave "
+                       "the port out of the configuration so sarge picks one\n");
+  EXPECT_EQ(State(id), "STOPPED");
+}
+
+TEST_F(StartStop, StartWhenRunningAndStopWhenStoppedAreHarmless) {
+  const std::string id = home_.New({{"services", {{"web", {{"type", "listen"}}}}}});
+  home_.WriteServer(id, kHttpServer);
+  ASSERT_EQ(home_.Sarge({"start", id}).exit_code, 0);
+  const long pid = ReadNumber(home_ / id / "server.pid");
+  ASSERT_TRUE(WaitFor([&] { return State(id) == "RUNNING"; }, 5s, 100ms));
+  Result r = home_.Sarge({"start", id});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "sarge: " + id + " is already running (pid " + std::to_string(pid) + ")\n");
+  r = home_.Sarge({"stop", id});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "sarge: stopped " + id + "\n");
+  r = home_.Sarge({"stop", id});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.err, "sarge: " + id + " was not running\n");
+}
+
+TEST_F(StartStop, StopKillsTheWholeProcessGroup) {
+  const std::string id = home_.New({{"application_name", "spawner"}});
+  home_.WriteServer(id, kSpawningServer);
+  Result r = home_.Sarge({"start", id});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  pid_t child = 0, server = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        child = static_cast<pid_t>(ReadNumber(home_ / id / "child.pid"));
+        server = static_cast<pid_t>(ReadNumber(home_ / id / "server.pid"));
+        return child > 0 && server > 0;
+      },
+      5s));
+  EXPECT_TRUE(PidAlive(child));
+  r = home_.Sarge({"stop", id});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(WaitFor([&] { return !PidAlive(server); }, 5s)) << "server " << server;
+  EXPECT_TRUE(WaitFor([&] { return !PidAlive(child); }, 5s)) << "orphan child " << child;
+}
+
+TEST_F(StartStop, StopKillsAServerThatIgnoresSigterm) {
+  const std::string id = home_.New({{"application_name", "deaf"}});
+  home_.WriteServer(id, kDeafServer);
+  Result r = home_.Sarge({"start", id});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  pid_t child = 0, server = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        child = static_cast<pid_t>(ReadNumber(home_ / id / "child.pid"));
+        server = static_cast<pid_t>(ReadNumber(home_ / id / "server.pid"));
+        return child > 0 && server > 0;
+      },
+      5s));
+  auto t0 = Clock::now();
+  r = home_.Sarge({"stop", id});
+  EXPECT_LT(Clock::now() - t0, 20s);
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(WaitFor([&] { return !PidAlive(server) && !PidAlive(child); }, 5s))
+      << "server " << server << " or child " << child << " survived";
+  EXPECT_EQ(State(id), "STOPPED");
+}
+
+TEST_F(StartStop, DestroyStopsARunningInstanceAndItsChildren) {
+  const std::string id = home_.New({{"application_name", "spawner"}});
+  home_.WriteServer(id, kSpawningServer);
+  ASSERT_EQ(home_.Sarge({"start", id}).exit_code, 0);
+  pid_t child = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] { return (child = static_cast<pid_t>(ReadNumber(home_ / id / "child.pid"))) > 0; }, 5s));
+  Result r = home_.Sarge({"destroy", id});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(WaitFor([&] { return !PidAlive(child); }, 5s)) << "orphan child " << child;
+  EXPECT_FALSE(fs::exists(home_ / id));
+  EXPECT_EQ(home_.ProgramNames(), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace e2e
