@@ -86,7 +86,7 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
   WriteFileAtomicIfChanged(home.Bin("supervisord"), SupervisordShortcut(home, supervisord), 0755);
   WriteFileAtomicIfChanged(home.Bin("supervisorctl"), SupervisorctlShortcut(home, supervisorctl),
                            0755);
-  WriteFileAtomicIfChanged(home.SupervisordConf(), SupervisordConf(home));
+  WriteSupervisordConf(home);
   WriteFileAtomicIfChanged(home.NginxSitesConf(), NginxSitesConf(home));
   if (!fs::exists(home.SettingsFile())) WriteFileAtomic(home.SettingsFile(), DefaultSettingsYaml());
 }

@@ -16,6 +16,7 @@
 #include "sarge/records.h"
 #include "sarge/rpc_supervisor.h"
 #include "sarge/runtime_config.h"
+#include "sarge/supervisor_config.h"
 
 namespace sarge {
 namespace {
@@ -100,6 +101,7 @@ void WithInstance(const Home& home, const std::string& id, Needs needs, Body&& b
   CheckSafeName("instance id", id);
   FileLock lock = LockHome(home);
   Record record = LoadRecord(home, id);
+  WriteSupervisordConf(home);  // in case a killed command left it narrowed
   RpcSupervisor supervisor = Connect(home);
   if (needs == Needs::kSupervisord) supervisor.Connect();
   LifecycleEnv env{home, LoadSettings(home), supervisor};
@@ -142,6 +144,7 @@ FrontEndEnv MakeFrontEnd(const LifecycleEnv& env) {
 template <typename Body>
 void WithHome(const Home& home, Body&& body) {
   FileLock lock = LockHome(home);
+  WriteSupervisordConf(home);  // in case a killed command left it narrowed
   RpcSupervisor supervisor = Connect(home);
   supervisor.Connect();
   LifecycleEnv env{home, LoadSettings(home), supervisor};

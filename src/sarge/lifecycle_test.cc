@@ -8,6 +8,7 @@
 #include "sarge/error.h"
 #include "sarge/instance_config.h"
 #include "sarge/records.h"
+#include "sarge/supervisor_config.h"
 #include "sarge/test_util.h"
 
 namespace sarge {
@@ -66,6 +67,18 @@ TEST_F(LifecycleTest, FirstStartWritesProgramAndAddsItToSupervisord) {
               ElementsAre("getProcessInfo web-abc123", "reloadConfig", "addProcessGroup web-abc123",
                           "getProcessInfo web-abc123", "startProcess web-abc123",
                           "getProcessInfo web-abc123"));
+}
+
+TEST_F(LifecycleTest, ReloadReadsOnlyTheStartedInstancesProgramFile) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  StartInstance(env_, r, 5s);
+  ASSERT_EQ(supervisor_.includes_at_reload.size(), 1u);
+  EXPECT_EQ(supervisor_.includes_at_reload[0],
+            "files = " + home().ProgramFile(r.id).string() + "\n");
+  // Afterwards the configuration includes every program again.
+  EXPECT_EQ(ReadFile(home().SupervisordConf()), SupervisordConf(home()));
+  EXPECT_THAT(ReadFile(home().SupervisordConf()),
+              HasSubstr("files = " + home().ProgramsDir().string() + "/*.conf\n"));
 }
 
 TEST_F(LifecycleTest, RestartOfALoadedProgramNeedsNoReload) {

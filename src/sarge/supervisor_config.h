@@ -20,8 +20,13 @@ std::string SupervisorValue(std::string_view value);
 // `value` quoted for a POSIX shell (and supervisord's shlex-split command=).
 std::string ShellQuote(std::string_view value);
 
-// etc/supervisord.conf: socket, pid file, logs, and the include of etc/supervisor.d.
-std::string SupervisordConf(const Home& home);
+// etc/supervisord.conf: socket, pid file, logs, and the include of every
+// program file in etc/supervisor.d — or, with `only`, of that one file.
+std::string SupervisordConf(const Home& home, const std::string& only = "");
+
+// Writes etc/supervisord.conf (atomically, only if it differs): the full
+// include, or with `only` the one program file (see lifecycle.cc).
+void WriteSupervisordConf(const Home& home, const std::string& only = "");
 
 // etc/supervisor.d/ID.conf: [program:ID] running `bin/sarge launch ID` in
 // the instance folder, output to var/log/ID.log, never started by itself.

@@ -78,8 +78,13 @@ class FakeSupervisor : public Supervisor {
     Record("getProcessInfo " + name);
     return Find(name);
   }
+  // The include line of supervisord.conf when each reloadConfig came.
+  std::vector<std::string> includes_at_reload;
+
   ReloadResult ReloadConfig() override {
     Record("reloadConfig");
+    std::string conf = ReadFile(home_.SupervisordConf());
+    includes_at_reload.push_back(conf.substr(conf.find("files = ")));
     ReloadResult r;
     for (const auto& name : OnDisk())
       if (!loaded.contains(name)) r.added.push_back(name);

@@ -191,3 +191,29 @@ TEST_F(StartStop, DestroyStopsARunningInstanceAndItsChildren) {
 
 }  // namespace
 }  // namespace e2e
+
+namespace e2e {
+namespace {
+
+// supervisord re-reads every included file on reloadConfig and fails for all
+// if one is unreadable; sarge has it read only the started instance's file.
+TEST_F(StartStop, ABrokenProgramFileOfOneInstanceDoesNotBlockOthers) {
+  const std::string first = home_.New({{"application_name", "web"}});
+  home_.WriteServer(first, kSilentServer);
+  ASSERT_EQ(home_.Sarge({"start", first}).exit_code, 0);
+  ASSERT_EQ(home_.Sarge({"stop", first}).exit_code, 0);
+  WriteFile(home_ / ("etc/supervisor.d/" + first + ".conf"), "[program:broken\nthis is not ini\n");
+
+  const std::string second = home_.New({{"application_name", "web"}});
+  home_.WriteServer(second, kSilentServer);
+  Result r = home_.Sarge({"start", second});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(home_.ProgramState(second), "RUNNING");
+  // The full include is back in place.
+  EXPECT_NE(ReadFile(home_ / "etc/supervisord.conf").find("/etc/supervisor.d/*.conf\n"),
+            std::string::npos);
+  EXPECT_EQ(home_.Sarge({"stop", second}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace e2e
