@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@
 #include "sarge/home.h"
 #include "sarge/instances.h"
 #include "sarge/names.h"
+#include "sarge/records.h"
+#include "sarge/status.h"
 
 namespace sarge {
 namespace {
@@ -32,6 +35,9 @@ struct Args {
   std::string check_url;
   int keep = -1;  // -1: the settings' value
   std::string app;
+  bool json_output = false;
+  bool follow = false;
+  int lines = 20;
 };
 
 std::optional<std::chrono::seconds> Timeout(const Args& a) {
@@ -84,6 +90,33 @@ int DoStart(Args& a) {
   return 0;
 }
 
+int DoStatus(Args& a) {
+  Home home = OpenHome(a.home, false);
+  nlohmann::json listing = ListInstances(home);
+  if (!a.id.empty()) {
+    LoadRecord(home, a.id);  // a clear error for an unknown id
+    nlohmann::json only = nlohmann::json::array();
+    for (auto& i : listing["instances"])
+      if (i["id"] == a.id) only.push_back(std::move(i));
+    listing["instances"] = std::move(only);
+  }
+  nlohmann::json rows = StatusRows(home, listing, std::time(nullptr));
+  if (a.json_output) {
+    std::cout << rows.dump(2) << "\n";
+  } else {
+    if (listing.contains("supervisord"))
+      std::cerr << fmt::format("sarge: supervisord is not running; start it with {}\n",
+                               home.StartSupervisordHint());
+    std::cout << StatusTable(rows, ::isatty(STDOUT_FILENO) == 1);
+  }
+  return 0;
+}
+
+int DoLogs(Args& a) {
+  ShowLog(OpenHome(a.home, false), a.id, a.lines, a.follow, std::cout);
+  return 0;
+}
+
 int DoActivate(Args& a) {
   ActivateCommand(OpenHome(a.home, false), a.id);
   return 0;
@@ -128,6 +161,21 @@ const std::vector<Command>& Commands() {
        },
        DoNew},
       {"list", "print every instance as JSON, with its live state", NoArgs, DoList},
+      {"status", "a table of instances: state, pid, uptime, ports, which one serves",
+       [](CLI::App& app, Args& a) {
+         app.add_option("ID", a.id, "only this instance");
+         app.add_flag("--json", a.json_output, "the same rows as JSON");
+       },
+       DoStatus},
+      {"logs", "print the end of an instance's log; with -f, follow it",
+       [](CLI::App& app, Args& a) {
+         IdArg(app, a);
+         app.add_option("-n,--lines", a.lines, "how many lines (default 20)")
+             ->check(CLI::Range(0, 1000000));
+         app.add_flag("-f,--follow", a.follow,
+                      "keep printing new lines, across rotation, until interrupted");
+       },
+       DoLogs},
       {"configure", "(re)compute the instance's runtime configuration (var/run/ID/appcfg.json)",
        IdArg, DoConfigure},
       {"start", "configure, start under supervisord, return once it is up",

@@ -1,5 +1,7 @@
 #include "sarge/home.h"
 
+#include <fcntl.h>
+#include <pwd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include "sarge/error.h"
 #include "sarge/front_end.h"
 #include "sarge/names.h"
+#include "sarge/records.h"
 #include "sarge/supervisor_config.h"
 
 namespace sarge {
@@ -70,6 +73,16 @@ Home OpenHome(const std::string& given, bool for_init) {
   return home;
 }
 
+void LogAction(const Home& home, const std::string& what) {
+  const char* sudo_user = std::getenv("SUDO_USER");
+  const passwd* pw = ::getpwuid(::geteuid());
+  std::string user = pw ? pw->pw_name : std::to_string(::geteuid());
+  if (sudo_user) user += fmt::format(" (sudo by {})", sudo_user);
+  std::string line = fmt::format("{} user={}: {}\n", UtcNow(), user, what);
+  Fd fd(::open(home.ActionLog().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.valid()) (void)!::write(fd.get(), line.data(), line.size());
+}
+
 void InitHome(const Home& home, const fs::path& sarge_binary) {
   std::string supervisord = FindProgram("supervisord");
   std::string supervisorctl = FindProgram("supervisorctl");
@@ -89,6 +102,7 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
   WriteSupervisordConf(home);
   WriteFileAtomicIfChanged(home.NginxSitesConf(), NginxSitesConf(home));
   if (!fs::exists(home.SettingsFile())) WriteFileAtomic(home.SettingsFile(), DefaultSettingsYaml());
+  LogAction(home, "init");
 }
 
 }  // namespace sarge

@@ -33,6 +33,7 @@ struct Home {
   fs::path LogDir() const { return root / "var" / "log"; }
   fs::path InstanceLog(std::string_view id) const { return LogDir() / (std::string(id) + ".log"); }
   fs::path SupervisordLog() const { return LogDir() / "supervisord.log"; }
+  fs::path ActionLog() const { return LogDir() / "sarge.log"; }
   fs::path RunDir() const { return root / "var" / "run"; }
   fs::path RuntimeDir(std::string_view id) const { return RunDir() / id; }
   fs::path AppCfgFile(std::string_view id) const { return RuntimeDir(id) / "appcfg.json"; }
@@ -53,6 +54,10 @@ struct Home {
 // (unless `for_init`) that it was initialised. Throws Error otherwise;
 // creates nothing.
 Home OpenHome(const std::string& given, bool for_init);
+
+// Appends "TIME user=NAME: what" to var/log/sarge.log, the home's record of
+// who did what. Best effort: a full disk must not fail the command itself.
+void LogAction(const Home& home, const std::string& what);
 
 // Makes or refreshes the layout: folders, shortcuts in bin/, the generated
 // supervisord configuration; writes etc/sarge.yaml only if it is missing.

@@ -46,6 +46,11 @@ json Describe(const Record& record, const ProcessInfo* info, bool supervisord_up
   } else {
     out["state"] = info->state;
     if (info->pid > 0) out["pid"] = info->pid;
+    if (info->pid > 0 && info->start > 0) out["started"] = info->start;  // unix time
+    if (info->state == "EXITED" || info->state == "FATAL" || info->state == "BACKOFF") {
+      out["exit_status"] = info->exitstatus;
+      if (!info->spawnerr.empty()) out["spawn_error"] = info->spawnerr;
+    }
   }
   return out;
 }
@@ -60,7 +65,9 @@ Settings LoadSettings(const Home& home) {
 std::string NewInstance(const Home& home, std::string_view config_json) {
   ParseInstanceConfig(config_json);  // bad input fails before the lock is taken
   FileLock lock = LockHome(home);
-  return CreateInstance(home, config_json).id;
+  std::string id = CreateInstance(home, config_json).id;
+  LogAction(home, "new " + id);
+  return id;
 }
 
 json ListInstances(const Home& home) {
@@ -114,14 +121,17 @@ void WithInstance(const Home& home, const std::string& id, Needs needs, Body&& b
 void StartInstanceCommand(const Home& home, const std::string& id,
                           std::optional<std::chrono::seconds> timeout) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
-    StartInstance(env, record, timeout.value_or(std::chrono::seconds(env.settings.start_timeout)));
+    int pid = StartInstance(env, record,
+                            timeout.value_or(std::chrono::seconds(env.settings.start_timeout)));
+    LogAction(home, fmt::format("start {} (pid {})", id, pid));
   });
 }
 
 void StopInstanceCommand(const Home& home, const std::string& id) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record&) {
-    Say(StopInstance(env, id) ? fmt::format("stopped {}", id)
-                              : fmt::format("{} was not running", id));
+    bool was_running = StopInstance(env, id);
+    Say(was_running ? fmt::format("stopped {}", id) : fmt::format("{} was not running", id));
+    if (was_running) LogAction(home, "stop " + id);
   });
 }
 
@@ -129,6 +139,7 @@ void DestroyInstanceCommand(const Home& home, const std::string& id) {
   WithInstance(home, id, Needs::kNothing, [&](LifecycleEnv& env, Record& record) {
     DestroyInstance(env, record);
     Say(fmt::format("destroyed {}", id));
+    LogAction(home, "destroy " + id);
   });
 }
 
@@ -159,13 +170,22 @@ void ActivateCommand(const Home& home, const std::string& id) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
     FrontEndEnv front = MakeFrontEnd(env);
     ActivateInstance(env, front, record);
+    LogAction(home, fmt::format("activate {} for {}", record.id, record.application_name));
     Say(fmt::format("{} now serves {}", record.id, record.application_name));
   });
 }
 
 std::string DeployCommand(const Home& home, const DeployOptions& options) {
   std::string id;
-  WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) { id = Deploy(env, front, options); });
+  WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) {
+    try {
+      id = Deploy(env, front, options);
+    } catch (const Error& e) {
+      LogAction(home, fmt::format("deploy from {} failed: {}", options.source.string(), e.what()));
+      throw;
+    }
+  });
+  LogAction(home, fmt::format("deploy {} from {}", id, options.source.string()));
   return id;
 }
 
@@ -175,6 +195,7 @@ std::string RollbackCommand(const Home& home, const std::string& app,
   std::string id;
   WithHome(home,
            [&](LifecycleEnv& env, FrontEndEnv& front) { id = Rollback(env, front, app, timeout); });
+  LogAction(home, fmt::format("rollback {} to {}", app, id));
   return id;
 }
 

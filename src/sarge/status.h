@@ -1,0 +1,27 @@
+// What a person wants to see: `status` (a table of instances) and `logs`
+// (an instance's log, followed live).
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sarge/home.h"
+
+namespace sarge {
+
+// One row per instance of `list` (the JSON of ListInstances) with what the
+// front end routes to: id, application, state, pid, uptime, ports, active,
+// last exit reason. `now` is the current unix time, for uptimes.
+nlohmann::json StatusRows(const Home& home, const nlohmann::json& listing, int64_t now);
+
+// The rows as an aligned table; ANSI colour for the state if `colour`.
+std::string StatusTable(const nlohmann::json& rows, bool colour);
+
+// Writes the last `lines` lines of the instance's log to `out`; with
+// `follow`, keeps writing what is appended, across rotation (the file
+// replaced or truncated), until the process is interrupted.
+void ShowLog(const Home& home, const std::string& id, int lines, bool follow, std::ostream& out);
+
+}  // namespace sarge

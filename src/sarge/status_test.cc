@@ -1,0 +1,63 @@
+#include "sarge/status.h"
+
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sarge/records.h"
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+
+json Listing() {
+  return json::parse(R"({"instances": [
+    {"id": "web-a", "meta": {"APPLICATION_NAME": "web", "CREATION_TIME": "x"},
+     "config": {"services": {"web": {"type": "listen", "host": "127.0.0.1"}}},
+     "ports": {"web": 20001}, "state": "RUNNING", "pid": 42, "started": 1000},
+    {"id": "web-b", "meta": {"APPLICATION_NAME": "web", "CREATION_TIME": "y"},
+     "config": {"services": {"web": {"type": "listen", "port": 8000}}},
+     "ports": {}, "state": "FATAL", "exit_status": 3, "spawn_error": "Exited too quickly"},
+    {"id": "job-c", "meta": {"APPLICATION_NAME": "job", "CREATION_TIME": "z"},
+     "config": {"services": {}}, "ports": {}, "state": null}]})");
+}
+
+TEST(StatusTest, RowsSayStateUptimePortsAndWhichServes) {
+  testing::TempHome t;
+  WriteFileAtomic(t.home.NginxSite("web"), "# sarge: application web active web-a generation 3\n");
+  json rows = StatusRows(t.home, Listing(), 1000 + 3725);
+  EXPECT_EQ(rows[0], json::parse(R"({"id": "web-a", "application": "web", "state": "RUNNING",
+      "pid": 42, "uptime": "1h02m", "ports": "20001", "active": true, "last_exit": ""})"));
+  EXPECT_EQ(rows[1]["last_exit"], "Exited too quickly");
+  EXPECT_EQ(rows[1]["ports"], "8000");
+  EXPECT_EQ(rows[1]["active"], false);
+  EXPECT_EQ(rows[2]["state"], "?");
+}
+
+TEST(StatusTest, TableIsAlignedAndUncolouredOffATerminal) {
+  testing::TempHome t;
+  std::string table = StatusTable(StatusRows(t.home, Listing(), 1010), false);
+  EXPECT_EQ(table,
+            "ID     APP  STATE    PID  UPTIME  PORTS  ACTIVE  LAST EXIT\n"
+            "web-a  web  RUNNING  42   10s     20001\n"
+            "web-b  web  FATAL    -    -       8000           Exited too quickly\n"
+            "job-c  job  ?        -    -       -\n");
+  EXPECT_EQ(table.find('\033'), std::string::npos);
+  EXPECT_NE(StatusTable(StatusRows(t.home, Listing(), 1010), true).find("\033[32mRUNNING"),
+            std::string::npos);
+}
+
+TEST(StatusTest, ShowLogPrintsTheLastLines) {
+  testing::TempHome t;
+  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  WriteFileAtomic(t.home.InstanceLog("web-a"), "one\ntwo\nthree\n");
+  std::ostringstream out;
+  ShowLog(t.home, "web-a", 2, false, out);
+  EXPECT_EQ(out.str(), "two\nthree\n");
+}
+
+}  // namespace
+}  // namespace sarge
