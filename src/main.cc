@@ -1,11 +1,16 @@
 // sarge's entry point: runs the command line and is the one place that turns
 // an error into "sarge: error: …" and an exit status.
+#include <csignal>
 #include <iostream>
 
 #include "sarge/commands.h"
 #include "sarge/error.h"
 
 int main(int argc, char** argv) {
+  // A write to a closed pipe (a hook that exits early, `sarge logs -f | head`)
+  // is an error to handle, not a reason to die. Children get the default
+  // back (exec.cc, command_runner.cc).
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     return sarge::RunCommandLine(argc, argv);
   } catch (const sarge::UsageError& e) {

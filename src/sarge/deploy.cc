@@ -86,7 +86,7 @@ void InstallSource(LifecycleEnv& env, CommandRunner& runner, const fs::path& sou
     if (r.exit_code != 0)
       throw Error(
           fmt::format("cannot unpack {}: tar exited with status {}", source.string(), r.exit_code),
-          r.output);
+          r.Both());
     return;
   }
   std::error_code ec;

@@ -88,7 +88,7 @@ TEST_F(DeployTest, FailedStartRemovesTheNewInstanceAndLeavesTheFrontEnd) {
 
 TEST_F(DeployTest, FailedSwitchRemovesTheNewInstance) {
   std::string old = Deploy1();
-  runner_.result = CommandResult{1, "reload failed"};
+  runner_.result = CommandResult{1, "", "reload failed", false};
   EXPECT_THROW(Deploy1(), Error);
   EXPECT_EQ(Active(), old);
   EXPECT_EQ(ListIds(home()), std::vector<std::string>{old});

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -75,6 +76,7 @@ void ExecInInstance(const Home& home, const std::string& id, const std::vector<s
   fs::path dir = home.InstanceDir(id);
   if (::chdir(dir.c_str()) != 0)
     throw Error(fmt::format("cannot enter {}: {}", dir.string(), std::strerror(errno)));
+  std::signal(SIGPIPE, SIG_DFL);  // main() ignores it; the server must not inherit that
   ::execve(args[0], args.data(), envp.data());
   throw Error(fmt::format("cannot run {}: {}", argv[0], std::strerror(errno)));
 }

@@ -127,7 +127,7 @@ void Restore(const fs::path& site, const std::optional<std::string>& previous) {
       result.timed_out ? "timed out" : fmt::format("exited with status {}", result.exit_code);
   throw Error(fmt::format("nginx {} `{}` {}; the previous site file is back in place", what,
                           command, outcome),
-              result.output.empty() ? std::string() : result.output);
+              result.Both());
 }
 
 void Confirm(FrontEndEnv& env, const Record& record, const json& options, int generation,

@@ -95,7 +95,7 @@ TEST_F(ActivateTest, WritesTestsReloadsAndConfirms) {
 TEST_F(ActivateTest, FailedTestRestoresThePreviousSite) {
   Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_);
   std::string before = Site();
-  runner_.result = CommandResult{1, "nginx: [emerg] unknown directive"};
+  runner_.result = CommandResult{1, "", "nginx: [emerg] unknown directive", false};
   try {
     Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_);
     FAIL();
@@ -109,7 +109,7 @@ TEST_F(ActivateTest, FailedTestRestoresThePreviousSite) {
 }
 
 TEST_F(ActivateTest, FailedFirstActivationLeavesNoSite) {
-  runner_.result = CommandResult{1, ""};
+  runner_.result = CommandResult{1, "", "", false};
   EXPECT_THROW(Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_), Error);
   EXPECT_FALSE(fs::exists(temp_.home.NginxSite("web")));
 }

@@ -124,6 +124,7 @@ void ShowLog(const Home& home, const std::string& id, int lines, bool follow, st
         offset += n;
       }
       out << std::flush;
+      if (!out) return;  // the reader went away
     }
     // Rotation: the path now names another file, or this one was truncated.
     struct stat on_path {

@@ -165,7 +165,11 @@ class FakeCommandRunner : public CommandRunner {
   std::vector<CommandResult> results;  // consumed front to back; then `result`
   CommandResult result;
 
-  CommandResult Run(const std::vector<std::string>& argv, std::chrono::seconds) override {
+  std::vector<std::string> inputs;
+
+  CommandResult Run(const std::vector<std::string>& argv, std::chrono::seconds,
+                    const std::string& input) override {
+    inputs.push_back(input);
     std::string line;
     for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
     commands.push_back(line);
