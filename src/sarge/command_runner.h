@@ -19,6 +19,9 @@ struct CommandResult {
 
 class CommandRunner {
  public:
+  CommandRunner() = default;
+  CommandRunner(const CommandRunner&) = delete;
+  CommandRunner& operator=(const CommandRunner&) = delete;
   virtual ~CommandRunner() = default;
   // Runs argv (argv[0] looked up in PATH) with `input` on its stdin,
   // capturing its output; kills it after `timeout`.

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sarge/error.h"
+#include "sarge/hooks.h"
 #include "sarge/instance_config.h"
 #include "sarge/names.h"
 #include "sarge/runtime_config.h"
@@ -168,17 +169,19 @@ void RetireOld(LifecycleEnv& env, const std::string& app, const std::string& kee
 
 }  // namespace
 
-Record CreateInstance(const Home& home, std::string_view config_json) {
+Record CreateInstance(const Home& home, std::string_view config_json, const Settings& settings,
+                      CommandRunner& runner) {
   InstanceConfig config = ParseInstanceConfig(config_json);
   std::string id;
   do {
     id = NewInstanceId(config.application_name);
   } while (fs::exists(home.RecordFile(id)) || fs::exists(home.InstanceDir(id)));
+  Record record{id, config.application_name, UtcNow(), config.ToJson(), {}, {}};
+  RunHooks(home, settings, runner, hook::kInitializing, record);
   // The folder first, the record last: a record always has its folder.
   if (::mkdir(home.InstanceDir(id).c_str(), 0755) != 0)
     throw Error(
         fmt::format("cannot create {}: {}", home.InstanceDir(id).string(), std::strerror(errno)));
-  Record record{id, config.application_name, UtcNow(), config.ToJson(), {}, {}};
   try {
     SaveRecord(home, record);
   } catch (...) {
@@ -195,8 +198,9 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
   int keep = options.keep.value_or(env.settings.deploy_keep);
   Steps steps(env, "deploy " + config.application_name, 7);
 
-  Record record =
-      steps.Run("create instance", [&] { return CreateInstance(env.home, options.config_json); });
+  Record record = steps.Run("create instance", [&] {
+    return CreateInstance(env.home, options.config_json, env.settings, env.runner);
+  });
   record.check_url = options.check_url;
   SaveRecord(env.home, record);
   env.say(fmt::format("new instance {}", record.id));
@@ -207,8 +211,7 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
     steps.Run(step, [&] { InstallSource(env, front.runner, options.source, record.id); });
     auto deadline = env.clock.Now() + timeout;
     step = "start";
-    steps.Run(step, [&] { StartInstance(env, record, timeout); });
-    json appcfg = Configure(env.home, record, env.settings, env.port_free);
+    json appcfg = steps.Run(step, [&] { return StartInstance(env, record, timeout).appcfg; });
     step = "wait until healthy";
     steps.Run(step, [&] { CheckHealth(env, record, appcfg, deadline); });
     step = "switch front end";
@@ -235,8 +238,7 @@ void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record) {
   if (info.state != "RUNNING" && info.state != "STARTING")
     throw Error(fmt::format("{} is {}, not running; start it first: sarge {} start {}", record.id,
                             info.state, env.home.root.string(), record.id));
-  json appcfg = Configure(env.home, record, env.settings, env.port_free);
-  Drain(env, front, Activate(front, record, appcfg));
+  Drain(env, front, Activate(front, record, ReadRuntimeConfig(env.home, record.id)));
 }
 
 std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& app,
@@ -261,8 +263,8 @@ std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& a
   std::set<int> old_workers;
   try {
     auto deadline = env.clock.Now() + wait;
-    steps.Run("start " + target.id, [&] { StartInstance(env, target, wait); });
-    json appcfg = Configure(env.home, target, env.settings, env.port_free);
+    json appcfg =
+        steps.Run("start " + target.id, [&] { return StartInstance(env, target, wait).appcfg; });
     steps.Run("wait until healthy", [&] { CheckHealth(env, target, appcfg, deadline); });
     old_workers = steps.Run("switch front end", [&] { return Activate(front, target, appcfg); });
   } catch (const Error& e) {

@@ -20,9 +20,10 @@ struct DeployOptions {
 };
 
 // Creates an instance with `config_json`, without taking the home's lock
-// (the caller holds it). Returns its record. Throws Error on bad input,
-// having created nothing.
-Record CreateInstance(const Home& home, std::string_view config_json);
+// (the caller holds it), after the initializing hooks agree. Returns its
+// record. Throws Error on bad input or a failing hook, having created nothing.
+Record CreateInstance(const Home& home, std::string_view config_json, const Settings& settings,
+                      CommandRunner& runner);
 
 // New instance, install source, start, wait until healthy, activate, let the
 // old nginx workers finish, stop the application's previous instances and

@@ -65,7 +65,7 @@ Settings LoadSettings(const Home& home) {
 std::string NewInstance(const Home& home, std::string_view config_json) {
   ParseInstanceConfig(config_json);  // bad input fails before the lock is taken
   FileLock lock = LockHome(home);
-  std::string id = CreateInstance(home, config_json).id;
+  std::string id = CreateInstance(home, config_json, LoadSettings(home), RealCommandRunner()).id;
   LogAction(home, "new " + id);
   return id;
 }
@@ -121,8 +121,8 @@ void WithInstance(const Home& home, const std::string& id, Needs needs, Body&& b
 void StartInstanceCommand(const Home& home, const std::string& id,
                           std::optional<std::chrono::seconds> timeout) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
-    int pid = StartInstance(env, record,
-                            timeout.value_or(std::chrono::seconds(env.settings.start_timeout)));
+    auto wait = timeout.value_or(std::chrono::seconds(env.settings.start_timeout));
+    int pid = StartInstance(env, record, wait).pid;
     LogAction(home, fmt::format("start {} (pid {})", id, pid));
   });
 }

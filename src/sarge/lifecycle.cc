@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "sarge/error.h"
+#include "sarge/hooks.h"
 #include "sarge/names.h"
 #include "sarge/supervisor_config.h"
 
@@ -194,9 +195,9 @@ bool AcceptsConnections(const std::string& host, int port) {
   return ok;
 }
 
-int StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout) {
+Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout) {
   const std::string& id = record.id;
-  nlohmann::json appcfg = Configure(env.home, record, env.settings, env.port_free);
+  nlohmann::json appcfg = Configure(env.home, record, env.settings, env.port_free, env.runner);
   CheckServer(env.home, id);
   bool changed =
       WriteFileAtomicIfChanged(env.home.ProgramFile(id), ProgramConf(env.home, id, env.settings));
@@ -204,11 +205,12 @@ int StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeou
   ProcessInfo info = env.supervisor.GetProcessInfo(id);
   if (info.state == "RUNNING") {
     env.say(fmt::format("{} is already running (pid {})", id, info.pid));
-    return info.pid;
+    return {info.pid, appcfg};
   }
   auto endpoints = ListenEndpoints(appcfg, record);
   if (info.state != "STARTING" && info.state != "BACKOFF") {
     CheckPortsFree(env, id, endpoints);
+    RunHooks(env.home, env.settings, env.runner, hook::kWillStart, record);
     try {
       env.supervisor.StartProcess(id, false);
     } catch (const SupervisorFault& f) {
@@ -217,13 +219,25 @@ int StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeou
   }
   int pid = WaitUntilUp(env, id, endpoints, timeout);
   env.say(fmt::format("started {} (pid {})", id, pid));
-  return pid;
+  return {pid, appcfg};
+}
+
+// The has-stopped hooks run after the fact: a failure there is reported,
+// and cannot undo the stop.
+void AfterStop(LifecycleEnv& env, const std::string& id) {
+  if (!env.settings.hooks.contains(hook::kHasStopped)) return;
+  try {
+    RunHooks(env.home, env.settings, env.runner, hook::kHasStopped, LoadRecord(env.home, id));
+  } catch (const Error& e) {
+    env.say(fmt::format("warning: {}", e.what()));
+  }
 }
 
 bool StopInstance(LifecycleEnv& env, const std::string& id) {
   Supervisor& sup = env.supervisor;
   try {
     sup.StopProcess(id, true);
+    AfterStop(env, id);
     return true;
   } catch (const SupervisorFault& f) {
     if (IsFault(f, fault::kBadName)) return false;
@@ -238,6 +252,7 @@ bool StopInstance(LifecycleEnv& env, const std::string& id) {
 
 void DestroyInstance(LifecycleEnv& env, const Record& record) {
   const std::string& id = record.id;
+  RunHooks(env.home, env.settings, env.runner, hook::kWillBeDestroyed, record);
   try {
     if (IsLoaded(env.supervisor, id)) {
       StopInstance(env, id);

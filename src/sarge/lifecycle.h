@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sarge/clock.h"
+#include "sarge/command_runner.h"
 #include "sarge/home.h"
 #include "sarge/records.h"
 #include "sarge/runtime_config.h"
@@ -27,14 +28,19 @@ struct LifecycleEnv {
   PortProbe port_free = PortIsFree;
   ConnectProbe accepts = AcceptsConnections;
   std::function<void(const std::string&)> say = [](const std::string&) {};  // a progress line
+  CommandRunner& runner = RealCommandRunner();                              // for hooks
 };
 
 // Configures the instance, makes sure supervisord has its program, starts it
 // and returns once it is up: every listen port accepting connections, or,
 // without listen services, supervisord reporting RUNNING. If it exits or is
 // not up within `timeout`, stops it and throws Error with the reason and the
-// tail of its log. Returns the pid.
-int StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout);
+// tail of its log. Returns the pid and the runtime configuration it got.
+struct Started {
+  int pid = 0;
+  nlohmann::json appcfg;
+};
+Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout);
 
 // Stops the instance's whole process group. Returns false if it was not running.
 bool StopInstance(LifecycleEnv& env, const std::string& id);

@@ -61,7 +61,7 @@ class LifecycleTest : public ::testing::Test {
 
 TEST_F(LifecycleTest, FirstStartWritesProgramAndAddsItToSupervisord) {
   Record r = MakeInstance(R"({"application_name": "web"})");
-  EXPECT_EQ(StartInstance(env_, r, 5s), 4242);
+  EXPECT_EQ(StartInstance(env_, r, 5s).pid, 4242);
   EXPECT_TRUE(fs::exists(home().ProgramFile(r.id)));
   EXPECT_THAT(supervisor_.calls,
               ElementsAre("getProcessInfo web-abc123", "reloadConfig", "addProcessGroup web-abc123",
@@ -95,7 +95,7 @@ TEST_F(LifecycleTest, StartOfARunningInstanceDoesNothing) {
   Record r = MakeInstance(R"({"application_name": "web"})");
   StartInstance(env_, r, 5s);
   supervisor_.calls.clear();
-  EXPECT_EQ(StartInstance(env_, r, 5s), 4242);
+  EXPECT_EQ(StartInstance(env_, r, 5s).pid, 4242);
   EXPECT_EQ(supervisor_.Count("startProcess"), 0);
 }
 
@@ -139,7 +139,7 @@ TEST_F(LifecycleTest, StartReturnsOncePortAccepts) {
   env_.accepts = [this](const std::string&, int) {
     return supervisor_.Count("startProcess") > 0 && clock_.Now().time_since_epoch() >= 30ms;
   };
-  EXPECT_EQ(StartInstance(env_, r, 5s), 4242);
+  EXPECT_EQ(StartInstance(env_, r, 5s).pid, 4242);
   EXPECT_LT(clock_.Now().time_since_epoch(), 100ms);
 }
 

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "sarge/error.h"
+#include "sarge/hooks.h"
 #include "sarge/names.h"
 
 namespace sarge {
@@ -85,7 +86,8 @@ bool PortIsFree(const std::string& host, int port) {
   return free;
 }
 
-json Configure(const Home& home, Record& record, const Settings& settings, const PortProbe& probe) {
+json Configure(const Home& home, Record& record, const Settings& settings, const PortProbe& probe,
+               CommandRunner& runner) {
   InstanceConfig config = InstanceConfigFromJson(record.config);
   json appcfg = json::object();
   bool record_changed = false;
@@ -122,6 +124,13 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
     }
   }
   if (record_changed) SaveRecord(home, record);
+  json added = RunHooks(home, settings, runner, hook::kConfiguring, record);
+  for (const auto& item : added.items()) {
+    if (appcfg.contains(item.key()))
+      throw Error(fmt::format("a configuring hook tried to replace {}, which the services set",
+                              item.key()));
+    appcfg[item.key()] = item.value();
+  }
   MakeDirs(home.RuntimeDir(record.id));
   WriteFileAtomicIfChanged(home.AppCfgFile(record.id), appcfg.dump(2) + "\n");
   return appcfg;
@@ -147,6 +156,19 @@ std::string Interpolate(const std::string& value, const json& appcfg, const std:
     i = end - 1;
   }
   return out;
+}
+
+json ReadRuntimeConfig(const Home& home, const std::string& id) {
+  auto text = ReadFileIfExists(home.AppCfgFile(id));
+  if (!text)
+    throw Error(fmt::format("{} has no runtime configuration yet; run: sarge {} configure {}", id,
+                            home.root.string(), id));
+  try {
+    return json::parse(*text);
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{} is not valid JSON ({}); run: sarge {} configure {}",
+                            home.AppCfgFile(id).string(), e.what(), home.root.string(), id));
+  }
 }
 
 void ReleasePorts(const Home& home, const Record& record) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sarge/command_runner.h"
 #include "sarge/home.h"
 #include "sarge/records.h"
 #include "sarge/settings.h"
@@ -26,13 +27,19 @@ bool PortIsFree(const std::string& host, int port);
 // claimed under etc/ports/ so no other instance of the home gets them).
 // Saves the record if it changed and writes var/run/ID/appcfg.json.
 // Returns the runtime configuration.
+// The `configuring` hooks may add values (never replace one).
 nlohmann::json Configure(const Home& home, Record& record, const Settings& settings,
-                         const PortProbe& probe = PortIsFree);
+                         const PortProbe& probe = PortIsFree,
+                         CommandRunner& runner = RealCommandRunner());
 
 // `value` with every `$NAME` replaced by that value of `appcfg`. Throws
 // Error naming `what` if a name is missing.
 std::string Interpolate(const std::string& value, const nlohmann::json& appcfg,
                         const std::string& what);
+
+// The runtime configuration last written by Configure (var/run/ID/appcfg.json).
+// Throws Error if there is none.
+nlohmann::json ReadRuntimeConfig(const Home& home, const std::string& id);
 
 // Releases the ports allocated to `record` (when it is destroyed).
 void ReleasePorts(const Home& home, const Record& record);

@@ -88,6 +88,29 @@ void ReadDeploy(const Reader& r, const YAML::Node& node, Settings& s) {
   if (node["timeout"]) s.deploy_timeout = r.Int(node["timeout"], "deploy.timeout", 1, 3600);
 }
 
+void ReadHooks(const Reader& r, const YAML::Node& node, Settings& s) {
+  r.OnlyKeys(
+      node, "hooks",
+      {"timeout", "initializing", "configuring", "will-start", "has-stopped", "will-be-destroyed"});
+  for (const auto& item : node) {
+    std::string event = item.first.as<std::string>();
+    std::string key = "hooks." + event;
+    if (event == "timeout") {
+      s.hook_timeout = r.Int(item.second, key, 1, 3600);
+      continue;
+    }
+    std::vector<std::string> programs;
+    if (item.second.IsSequence()) {
+      for (const auto& p : item.second) programs.push_back(r.Str(p, key));
+    } else {
+      programs.push_back(r.Str(item.second, key));
+    }
+    for (const auto& p : programs)
+      if (p.empty()) r.Fail(Quoted(key), "names an empty program path");
+    s.hooks[event] = programs;
+  }
+}
+
 }  // namespace
 
 std::string DefaultSettingsYaml() {
@@ -121,6 +144,20 @@ deploy:
   keep: 3
   timeout: 60
 
+# Programs run at instance events, each given the instance as JSON on stdin
+# (with "event" and "home" added), one path or a list per event. A hook that
+# fails (non-zero exit, or longer than timeout) before a change aborts it,
+# with the hook's stderr in the error. A `configuring` hook may print a JSON
+# object whose values are added to the runtime configuration (appcfg.json
+# and the environment). Relative paths are relative to the home.
+# hooks:
+#   timeout: 30
+#   initializing: etc/hooks/check-config
+#   configuring: [etc/hooks/add-database-url]
+#   will-start: etc/hooks/migrate
+#   has-stopped: etc/hooks/notify
+#   will-be-destroyed: etc/hooks/backup
+
 # The front end. Include HOME/etc/nginx/sarge_sites.conf in nginx's http { }
 # block, then uncomment and adapt this section to let sarge test and reload
 # nginx. With pid_file, sarge waits (at most drain_timeout seconds) for the
@@ -143,13 +180,14 @@ Settings ParseSettings(std::string_view yaml, std::string_view source) {
   }
   Settings s;
   if (root.IsNull()) return s;
-  r.OnlyKeys(root, "", {"ports", "log", "start_timeout", "deploy", "nginx"});
+  r.OnlyKeys(root, "", {"ports", "log", "start_timeout", "deploy", "nginx", "hooks"});
   if (root["ports"]) ReadPorts(r, root["ports"], s);
   if (root["log"]) ReadLog(r, root["log"], s);
   if (root["start_timeout"])
     s.start_timeout = r.Int(root["start_timeout"], "start_timeout", 1, 3600);
   if (root["deploy"]) ReadDeploy(r, root["deploy"], s);
   if (root["nginx"]) ReadNginx(r, root["nginx"], s);
+  if (root["hooks"]) ReadHooks(r, root["hooks"], s);
   return s;
 }
 

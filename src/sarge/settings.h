@@ -1,8 +1,10 @@
 // The operator's settings: etc/sarge.yaml.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sarge {
 
@@ -18,6 +20,9 @@ struct Settings {
   int nginx_drain_timeout = 30;  // seconds to wait for them at most
   int deploy_keep = 3;           // previous instances kept stopped for rollback
   int deploy_timeout = 60;       // seconds a new instance has to start and pass its check
+  // Programs run at instance events (hooks.h), by event name.
+  std::map<std::string, std::vector<std::string>> hooks;
+  int hook_timeout = 30;  // seconds one hook may take
 };
 
 // The commented file `init` writes when etc/sarge.yaml is missing.

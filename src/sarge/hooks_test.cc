@@ -1,0 +1,162 @@
+#include "sarge/hooks.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sarge/deploy.h"
+#include "sarge/error.h"
+#include "sarge/instance_config.h"
+#include "sarge/lifecycle.h"
+#include "sarge/runtime_config.h"
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+CommandResult Exit(int code, std::string out = "", std::string err = "") {
+  return CommandResult{code, std::move(out), std::move(err), false};
+}
+
+class HooksTest : public ::testing::Test {
+ protected:
+  HooksTest() {
+    env_.port_free = [](const std::string&, int) { return true; };
+    env_.accepts = [](const std::string&, int) { return false; };
+  }
+  Record Make(const std::string& config = R"({"application_name": "web"})") {
+    Record r = CreateInstance(home(), config, env_.settings, runner_);
+    WriteFileAtomic(home().ServerFile(r.id), "#!/bin/sh\n", 0755);
+    return r;
+  }
+  void Hook(const std::string& event, std::vector<std::string> programs) {
+    env_.settings.hooks[event] = std::move(programs);
+  }
+  const Home& home() { return temp_.home; }
+
+  testing::TempHome temp_;
+  testing::FakeCommandRunner runner_;
+  testing::FakeSupervisor supervisor_{temp_.home};
+  testing::FakeClock clock_;
+  LifecycleEnv env_{.home = temp_.home,
+                    .settings = Settings{},
+                    .supervisor = supervisor_,
+                    .clock = clock_,
+                    .runner = runner_};
+};
+
+TEST_F(HooksTest, NoHooksRunNothing) {
+  Record r = Make();
+  EXPECT_EQ(RunHooks(home(), env_.settings, runner_, hook::kWillStart, r), json::object());
+  EXPECT_TRUE(runner_.commands.empty());
+}
+
+TEST_F(HooksTest, HooksGetTheInstanceOnStdinAndRelativePathsAreInTheHome) {
+  Record r = Make();
+  Hook(hook::kWillStart, {"etc/hooks/a", "/usr/local/bin/b"});
+  RunHooks(home(), env_.settings, runner_, hook::kWillStart, r);
+  EXPECT_THAT(runner_.commands,
+              ElementsAre(home().root.string() + "/etc/hooks/a", "/usr/local/bin/b"));
+  json input = json::parse(runner_.inputs[0]);
+  EXPECT_EQ(input["id"], r.id);
+  EXPECT_EQ(input["event"], "will-start");
+  EXPECT_EQ(input["home"], home().root.string());
+  EXPECT_EQ(input["meta"]["APPLICATION_NAME"], "web");
+}
+
+TEST_F(HooksTest, AFailingHookSaysWhichAndWhy) {
+  Record r = Make();
+  Hook(hook::kWillStart, {"/hooks/migrate"});
+  runner_.result = Exit(2, "", "migration 42 failed\nstack trace\n");
+  try {
+    RunHooks(home(), env_.settings, runner_, hook::kWillStart, r);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "hook /hooks/migrate for will-start failed (exit status 2): migration 42 failed");
+    EXPECT_EQ(e.detail(), "migration 42 failed\nstack trace");
+  }
+}
+
+TEST_F(HooksTest, InitializingFailureCreatesNothing) {
+  Hook(hook::kInitializing, {"/hooks/check"});
+  runner_.result = Exit(1, "", "not allowed here");
+  EXPECT_THROW(CreateInstance(home(), R"({"application_name": "web"})", env_.settings, runner_),
+               Error);
+  EXPECT_TRUE(ListIds(home()).empty());
+  EXPECT_TRUE(fs::is_empty(home().root / "var" / "tmp"));
+  for (const auto& entry : fs::directory_iterator(home().root))
+    EXPECT_TRUE(entry.path().filename() == "bin" || entry.path().filename() == "etc" ||
+                entry.path().filename() == "var")
+        << entry.path();
+}
+
+TEST_F(HooksTest, ConfiguringAddsValuesToTheRuntimeConfiguration) {
+  Record r =
+      Make(R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 81}}})");
+  Hook(hook::kConfiguring, {"/hooks/db", "/hooks/cache"});
+  runner_.results = {Exit(0, R"({"DATABASE_URL": "postgres://db/web"})"), Exit(0, "")};
+  json appcfg = Configure(home(), r, env_.settings, env_.port_free, runner_);
+  EXPECT_EQ(appcfg["DATABASE_URL"], "postgres://db/web");
+  EXPECT_EQ(appcfg["WEB_PORT"], 81);
+  EXPECT_EQ(InstanceEnvironment(home(), r, appcfg)["DATABASE_URL"], "postgres://db/web");
+}
+
+TEST_F(HooksTest, ConfiguringMayNotReplaceOrPrintNonsense) {
+  Record r =
+      Make(R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 81}}})");
+  Hook(hook::kConfiguring, {"/hooks/x"});
+  runner_.result = Exit(0, R"({"WEB_PORT": 1})");
+  EXPECT_THROW(Configure(home(), r, env_.settings, env_.port_free, runner_), Error);
+  runner_.result = Exit(0, "not json");
+  try {
+    Configure(home(), r, env_.settings, env_.port_free, runner_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "hook /hooks/x for configuring printed something that is not JSON: 'not json'");
+  }
+  runner_.result = Exit(0, R"({"bad key": "v"})");
+  EXPECT_THROW(Configure(home(), r, env_.settings, env_.port_free, runner_), Error);
+}
+
+TEST_F(HooksTest, WillStartFailureLeavesItStopped) {
+  Record r = Make();
+  Hook(hook::kWillStart, {"/hooks/migrate"});
+  runner_.result = Exit(1);
+  EXPECT_THROW(StartInstance(env_, r, 5s), Error);
+  EXPECT_EQ(supervisor_.Count("startProcess"), 0);
+}
+
+TEST_F(HooksTest, HasStoppedRunsAfterAStopAndItsFailureIsOnlyReported) {
+  Record r = Make();
+  StartInstance(env_, r, 5s);
+  Hook(hook::kHasStopped, {"/hooks/notify"});
+  runner_.result = Exit(1, "", "mail server down");
+  std::vector<std::string> said;
+  env_.say = [&](const std::string& s) { said.push_back(s); };
+  EXPECT_TRUE(StopInstance(env_, r.id));
+  EXPECT_EQ(supervisor_.loaded[r.id].state, "STOPPED");
+  EXPECT_THAT(runner_.commands, ElementsAre("/hooks/notify"));
+  ASSERT_EQ(said.size(), 1u);
+  EXPECT_THAT(said[0], HasSubstr("warning: hook /hooks/notify for has-stopped failed"));
+}
+
+TEST_F(HooksTest, WillBeDestroyedFailureKeepsTheInstance) {
+  Record r = Make();
+  Hook(hook::kWillBeDestroyed, {"/hooks/backup"});
+  runner_.result = Exit(1);
+  EXPECT_THROW(DestroyInstance(env_, r), Error);
+  EXPECT_TRUE(fs::exists(home().RecordFile(r.id)));
+  EXPECT_TRUE(fs::exists(home().InstanceDir(r.id)));
+  runner_.result = Exit(0);
+  DestroyInstance(env_, r);
+  EXPECT_FALSE(fs::exists(home().RecordFile(r.id)));
+}
+
+}  // namespace
+}  // namespace sarge
