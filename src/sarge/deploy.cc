@@ -169,6 +169,10 @@ void RetireOld(LifecycleEnv& env, const std::string& app, const std::string& kee
 
 }  // namespace
 
+void CheckDeployInput(const DeployOptions& options) {
+  ValidateDeployInput(options, ParseInstanceConfig(options.config_json));
+}
+
 Record CreateInstance(const Home& home, std::string_view config_json, const Settings& settings,
                       CommandRunner& runner) {
   InstanceConfig config = ParseInstanceConfig(config_json);

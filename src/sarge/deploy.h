@@ -19,6 +19,10 @@ struct DeployOptions {
   std::optional<int> keep;                      // default: settings.deploy_keep
 };
 
+// Checks the deploy's input (configuration, source, check URL) without
+// touching anything; throws Error as Deploy would.
+void CheckDeployInput(const DeployOptions& options);
+
 // Creates an instance with `config_json`, without taking the home's lock
 // (the caller holds it), after the initializing hooks agree. Returns its
 // record. Throws Error on bad input or a failing hook, having created nothing.

@@ -76,9 +76,15 @@ std::string RenderRoute(const Home& home, const Record& record, const json& rout
   std::string url = SiteValue(route["url"], appcfg, what + ".url");
   std::string body;
   if (type == "static") {
-    fs::path dir = home.InstanceDir(record.id) / SiteValue(route["path"], appcfg, what + ".path");
-    std::string alias = dir.string();
-    if (url.back() == '/' && alias.back() != '/') alias += '/';
+    std::string path = SiteValue(route["path"], appcfg, what + ".path");
+    if (!IsPathInside(path))
+      throw Error(
+          fmt::format("{}.path {} is not a folder inside the instance", what, Quoted(path)));
+    // alias and location must agree on a trailing slash, or "/media../x"
+    // would reach outside the folder.
+    std::string alias = (home.InstanceDir(record.id) / path).string();
+    while (alias.back() == '/') alias.pop_back();
+    if (url.back() == '/') alias += '/';
     body = fmt::format("        alias {};\n", alias);
   } else if (type == "proxy") {
     body = ProxyLocation(SiteValue(route["upstream_url"], appcfg, what + ".upstream_url"));
@@ -228,6 +234,47 @@ std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcf
   Confirm(env, record, InstanceConfigFromJson(record.config).nginx_options, generation, site,
           previous);
   return workers;
+}
+
+void RemoveSite(FrontEndEnv& env, const Record& active) {
+  const std::string& app = active.application_name;
+  auto site_now = ReadActiveSite(env.home, app);
+  if (!site_now || site_now->id != active.id) return;
+  fs::path site = SiteFile(env.home, app);
+  auto previous = ReadFileIfExists(site);
+  if (::unlink(site.c_str()) != 0)
+    throw Error(fmt::format("cannot remove {}: {}", site.string(), std::strerror(errno)));
+  const Settings& s = env.settings;
+  if (s.nginx_reload_command.empty()) {
+    env.say(fmt::format("removed {}; nginx is not reloaded: set nginx.reload_command in {}",
+                        site.string(), env.home.SettingsFile().string()));
+    return;
+  }
+  if (!s.nginx_test_command.empty()) {
+    CommandResult test = env.runner.Shell(s.nginx_test_command, kCommandTimeout);
+    if (test.exit_code != 0)
+      FailCommand(site, previous, "test command", s.nginx_test_command, test);
+  }
+  CommandResult reload = env.runner.Shell(s.nginx_reload_command, kCommandTimeout);
+  if (reload.exit_code != 0)
+    FailCommand(site, previous, "reload command", s.nginx_reload_command, reload);
+  json options = InstanceConfigFromJson(active.config).nginx_options;
+  Url url = ConfirmUrl(options);
+  std::string gone = fmt::format("{} {}\n", active.id, site_now->generation);
+  auto deadline = env.clock.Now() + kConfirmTimeout;
+  while (env.clock.Now() < deadline) {
+    auto answer = env.get(url, ConfirmHost(options));
+    if (!answer || answer->status != 200 || answer->body != gone) {
+      env.say(fmt::format("removed {}'s site from nginx", app));
+      return;
+    }
+    env.clock.Sleep(20ms);
+  }
+  Restore(site, previous);
+  throw Error(
+      fmt::format("nginx still serves {}'s site after the reload; its reload failed — see "
+                  "nginx's error log. The site file is back in place",
+                  app));
 }
 
 std::set<int> NginxWorkers(const fs::path& pid_file) {

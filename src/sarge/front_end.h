@@ -62,6 +62,12 @@ std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& ap
 // backend); empty when nginx is not configured or its pid file is unknown.
 std::set<int> Activate(FrontEndEnv& env, const Record& record, const nlohmann::json& appcfg);
 
+// Removes the site of `active`'s application, because `active` — the
+// instance it routes to — is going away: tests and reloads nginx and
+// confirms nginx no longer answers with that site, restoring the file on
+// failure. Does nothing unless `active` is the application's active instance.
+void RemoveSite(FrontEndEnv& env, const Record& active);
+
 // Waits until none of `pids` exists, at most `timeout`. Returns false on timeout.
 bool WaitForExit(Clock& clock, const std::set<int>& pids, std::chrono::seconds timeout);
 

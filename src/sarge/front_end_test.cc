@@ -43,6 +43,21 @@ TEST(RenderSiteTest, RoutesEveryUrlToTheInstanceWithValuesInterpolated) {
       HasSubstr("location /app {\n        fastcgi_pass unix:/srv/h/var/tmp/web-a/fcgi/sock;\n"));
 }
 
+TEST(RenderSiteTest, AliasAndLocationAgreeOnTheTrailingSlash) {
+  Home home{"/srv/h"};
+  auto site = [&](const char* url, const char* path) {
+    return RenderSite(home,
+                      MakeRecord("web-a", fmt::format(R"({{"application_name": "web", "urlmap": [
+                          {{"type": "static", "url": "{}", "path": "{}"}}]}})",
+                                                      url, path)),
+                      json::object(), 1);
+  };
+  EXPECT_THAT(site("/media", "media/"),
+              HasSubstr("location /media {\n        alias /srv/h/web-a/media;\n"));
+  EXPECT_THAT(site("/media/", "media"),
+              HasSubstr("location /media/ {\n        alias /srv/h/web-a/media/;\n"));
+}
+
 TEST(RenderSiteTest, RefusesAValueThatBecomesNginxSyntax) {
   Home home{"/srv/h"};
   json appcfg = {
@@ -138,6 +153,17 @@ TEST_F(ActivateTest, WithoutNginxSettingsWritesTheSiteAndSaysSo) {
   EXPECT_EQ(ReadActiveSite(temp_.home, "web")->id, "web-a");
   ASSERT_EQ(said.size(), 1u);
   EXPECT_THAT(said[0], HasSubstr("nginx is not reloaded: set nginx.reload_command in"));
+}
+
+TEST_F(ActivateTest, RemoveSiteTakesTheActiveInstancesRouteAway) {
+  Record a = MakeRecord("web-a", kWebConfig);
+  Activate(env_, a, appcfg_);
+  RemoveSite(env_, MakeRecord("web-b", kWebConfig));  // not the active one: nothing happens
+  EXPECT_TRUE(fs::exists(temp_.home.NginxSite("web")));
+  runner_.commands.clear();
+  RemoveSite(env_, a);
+  EXPECT_FALSE(fs::exists(temp_.home.NginxSite("web")));
+  EXPECT_THAT(runner_.commands, ElementsAre("/bin/sh -c nginx -t", "/bin/sh -c nginx -s reload"));
 }
 
 TEST(NginxSitesConfTest, IncludesTheSitesFolder) {

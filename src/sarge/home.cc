@@ -78,7 +78,12 @@ void LogAction(const Home& home, const std::string& what) {
   const passwd* pw = ::getpwuid(::geteuid());
   std::string user = pw ? pw->pw_name : std::to_string(::geteuid());
   if (sudo_user) user += fmt::format(" (sudo by {})", sudo_user);
-  std::string line = fmt::format("{} user={}: {}\n", UtcNow(), user, what);
+  // One line per action whatever `what` holds (paths and messages come from input).
+  std::string text;
+  for (unsigned char c : what)
+    text +=
+        c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, static_cast<char>(c));
+  std::string line = fmt::format("{} user={}: {}\n", UtcNow(), user, text);
   Fd fd(::open(home.ActionLog().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
   if (fd.valid()) (void)!::write(fd.get(), line.data(), line.size());
 }

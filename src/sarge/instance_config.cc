@@ -174,11 +174,7 @@ std::map<std::string, std::string> ParseEnv(const json& value) {
 
 std::string ParsePrerun(const json& value) {
   const auto& path = ExpectString(value, "prerun");
-  bool bad = path.empty() || path[0] == '/' || path.find('\0') != std::string::npos ||
-             path.find('\n') != std::string::npos;
-  for (const auto& part : std::filesystem::path(path))
-    if (part == "..") bad = true;
-  if (bad)
+  if (!IsPathInside(path))
     Fail("prerun", fmt::format("{} must be a file path inside the instance folder (relative, "
                                "without '..')",
                                Quoted(path)));
@@ -204,6 +200,13 @@ json ParseRoute(const json& route, size_t index, const std::vector<std::string>&
   }
   if (route["url"].get_ref<const std::string&>()[0] != '/')
     Fail(where + ".url", "must start with '/'");
+  if (type == "static") {
+    const auto& path = route["path"].get_ref<const std::string&>();
+    if (!IsPathInside(path) || path.find('$') != std::string::npos)
+      Fail(where + ".path", fmt::format("{} must be a folder inside the instance folder (relative, "
+                                        "without '..' or '$')",
+                                        Quoted(path)));
+  }
   return route;
 }
 
@@ -213,14 +216,47 @@ json ParseUrlmap(const json& value, const std::vector<std::string>& names) {
   return value;
 }
 
+// Server-level directives an instance may set. Ones that name files (include,
+// root, *_log, ssl_*) are left out: nginx's master runs as root, and an
+// instance configuration must not make it read or write arbitrary files.
+constexpr std::string_view kNginxOptions[] = {"listen",
+                                              "server_name",
+                                              "client_max_body_size",
+                                              "client_body_buffer_size",
+                                              "client_body_timeout",
+                                              "client_header_timeout",
+                                              "keepalive_timeout",
+                                              "send_timeout",
+                                              "proxy_connect_timeout",
+                                              "proxy_read_timeout",
+                                              "proxy_send_timeout",
+                                              "proxy_buffering",
+                                              "large_client_header_buffers",
+                                              "gzip",
+                                              "gzip_min_length",
+                                              "charset",
+                                              "server_tokens",
+                                              "etag",
+                                              "sendfile",
+                                              "tcp_nopush",
+                                              "tcp_nodelay"};
+
 json ParseNginxOptions(const json& value) {
   ExpectObject(value, "nginx_options");
   for (const auto& item : value.items()) {
     std::string key = "nginx_options." + item.key();
     const auto& name = item.key();
-    if (name.empty() || !std::all_of(name.begin(), name.end(),
-                                     [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; }))
-      Fail(key, "is not an nginx directive name (lowercase letters and '_')");
+    if (std::find(std::begin(kNginxOptions), std::end(kNginxOptions), name) ==
+        std::end(kNginxOptions)) {
+      std::vector<std::string> names(std::begin(kNginxOptions), std::end(kNginxOptions));
+      std::string hint = ClosestMatch(name, names);
+      Fail(key, hint.empty()
+                    ? fmt::format("is not a directive sarge lets an instance set; allowed: {}",
+                                  fmt::join(names, ", "))
+                    : fmt::format("is not a directive sarge lets an instance set; did you "
+                                  "mean '{}'?",
+                                  hint));
+    }
     const auto& text = ExpectString(item.value(), key);
     if (!IsFrontEndSafe(text, true) || text.find('$') != std::string::npos)
       Fail(key, fmt::format("{} contains a character nginx would read as syntax (quote, ';', '{{', "
@@ -231,6 +267,15 @@ json ParseNginxOptions(const json& value) {
 }
 
 }  // namespace
+
+bool IsPathInside(std::string_view path) {
+  if (path.empty() || path[0] == '/') return false;
+  if (std::any_of(path.begin(), path.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+    return false;
+  for (const auto& part : std::filesystem::path(path))
+    if (part == "..") return false;
+  return true;
+}
 
 std::vector<std::string> RuntimeNames(const std::vector<Service>& services) {
   std::vector<std::string> names;

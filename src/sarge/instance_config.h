@@ -43,6 +43,10 @@ InstanceConfig ParseInstanceConfig(std::string_view text);
 // Validates an already parsed JSON value (a stored record's "config").
 InstanceConfig InstanceConfigFromJson(const nlohmann::json& value);
 
+// True for a relative path that stays inside the folder it is relative to:
+// not empty, not absolute, no ".." component, no control characters.
+bool IsPathInside(std::string_view path);
+
 // The names a `$NAME` reference in urlmap may use for these services
 // (NAME_PATH, NAME_HOST, NAME_PORT as the types provide).
 std::vector<std::string> RuntimeNames(const std::vector<Service>& services);

@@ -1,5 +1,7 @@
 #include "sarge/instance_config.h"
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "sarge/error.h"
@@ -109,6 +111,32 @@ TEST(InstanceConfigTest, RejectsFrontEndSyntaxInRoutesAndOptions) {
             "instance configuration: key 'nginx_options.server_name' 'a\\nb' contains a character "
             "nginx would read as syntax (quote, ';', '{', '}', '#', '$', '\\' or a control "
             "character)");
+}
+
+TEST(InstanceConfigTest, StaticPathsStayInsideTheInstance) {
+  for (const char* path : {"/etc/", "../../etc", "media/../../x", "$WEB_PATH"})
+    EXPECT_THAT(ErrorOf(fmt::format(R"({{"services": {{"web": {{"type": "var-folder"}}}},
+                                       "urlmap": [{{"type": "static", "url": "/x/", "path": "{}"}}]}})",
+                                    path)),
+                ::testing::HasSubstr("must be a folder inside the instance folder"))
+        << path;
+}
+
+TEST(InstanceConfigTest, OnlyHarmlessNginxDirectivesAreAllowed) {
+  EXPECT_EQ(
+      ErrorOf(R"({"nginx_options": {"include": "/tmp/evil.conf"}})"),
+      "instance configuration: key 'nginx_options.include' is not a directive sarge lets an "
+      "instance set; allowed: listen, server_name, client_max_body_size, "
+      "client_body_buffer_size, client_body_timeout, client_header_timeout, keepalive_timeout, "
+      "send_timeout, proxy_connect_timeout, proxy_read_timeout, proxy_send_timeout, "
+      "proxy_buffering, large_client_header_buffers, gzip, gzip_min_length, charset, "
+      "server_tokens, etag, sendfile, tcp_nopush, tcp_nodelay");
+  EXPECT_EQ(ErrorOf(R"({"nginx_options": {"server_nam": "x"}})"),
+            "instance configuration: key 'nginx_options.server_nam' is not a directive sarge lets "
+            "an instance set; did you mean 'server_name'?");
+  for (const char* name : {"access_log", "error_log", "root", "alias", "ssl_certificate_key"})
+    EXPECT_NE(ErrorOf(fmt::format(R"({{"nginx_options": {{"{}": "/x"}}}})", name)), "(accepted)")
+        << name;
 }
 
 TEST(InstanceConfigTest, RejectsNulInEnvValues) {

@@ -102,6 +102,12 @@ namespace {
 // Runs `body` on the instance's record with the home locked and supervisord's
 // seam ready. Commands that cannot work without supervisord check it first,
 // so they fail before changing anything; destroy goes on without it.
+FrontEndEnv MakeFrontEnd(const LifecycleEnv& env) {
+  FrontEndEnv front{env.home, env.settings};
+  front.say = Say;
+  return front;
+}
+
 enum class Needs { kSupervisord, kNothing };
 template <typename Body>
 void WithInstance(const Home& home, const std::string& id, Needs needs, Body&& body) {
@@ -137,6 +143,9 @@ void StopInstanceCommand(const Home& home, const std::string& id) {
 
 void DestroyInstanceCommand(const Home& home, const std::string& id) {
   WithInstance(home, id, Needs::kNothing, [&](LifecycleEnv& env, Record& record) {
+    // Its application's route goes first, so nginx never points at nothing.
+    FrontEndEnv front = MakeFrontEnd(env);
+    RemoveSite(front, record);
     DestroyInstance(env, record);
     Say(fmt::format("destroyed {}", id));
     LogAction(home, "destroy " + id);
@@ -144,12 +153,6 @@ void DestroyInstanceCommand(const Home& home, const std::string& id) {
 }
 
 namespace {
-
-FrontEndEnv MakeFrontEnd(const LifecycleEnv& env) {
-  FrontEndEnv front{env.home, env.settings};
-  front.say = Say;
-  return front;
-}
 
 // Like WithInstance, for commands that are about an application.
 template <typename Body>
@@ -176,6 +179,7 @@ void ActivateCommand(const Home& home, const std::string& id) {
 }
 
 std::string DeployCommand(const Home& home, const DeployOptions& options) {
+  CheckDeployInput(options);  // bad input fails before the lock and the action log
   std::string id;
   WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) {
     try {

@@ -80,6 +80,12 @@ void ReadNginx(const Reader& r, const YAML::Node& node, Settings& s) {
   if (node["pid_file"]) s.nginx_pid_file = r.Str(node["pid_file"], "nginx.pid_file");
   if (node["drain_timeout"])
     s.nginx_drain_timeout = r.Int(node["drain_timeout"], "nginx.drain_timeout", 0, 3600);
+  // Without the master's pid sarge cannot wait for the old workers, and
+  // stopping an old instance while they still use it fails requests.
+  if (!s.nginx_reload_command.empty() && s.nginx_pid_file.empty())
+    r.Fail("'nginx.pid_file'",
+           "is needed with reload_command, so sarge can let old nginx workers finish before it "
+           "stops an old instance (for Debian's nginx: /run/nginx.pid)");
 }
 
 void ReadDeploy(const Reader& r, const YAML::Node& node, Settings& s) {
@@ -160,8 +166,9 @@ deploy:
 
 # The front end. Include HOME/etc/nginx/sarge_sites.conf in nginx's http { }
 # block, then uncomment and adapt this section to let sarge test and reload
-# nginx. With pid_file, sarge waits (at most drain_timeout seconds) for the
-# old nginx workers to finish their requests before stopping an old instance.
+# nginx. pid_file (nginx's master pid) is required with reload_command: after
+# a reload sarge waits, at most drain_timeout seconds, for the old workers to
+# finish their requests before it stops an old instance.
 # nginx:
 #   test_command: nginx -t -q
 #   reload_command: nginx -s reload

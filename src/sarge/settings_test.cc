@@ -70,6 +70,10 @@ TEST(SettingsTest, ErrorsNameTheFileAndKey) {
   EXPECT_EQ(ErrorOf("log: {backups: many}"),
             "etc/sarge.yaml: 'log.backups' must be a number, not 'many'");
   EXPECT_EQ(ErrorOf("ports: [1, 2]"), "etc/sarge.yaml: ports must be a mapping");
+  EXPECT_EQ(ErrorOf("nginx: {reload_command: nginx -s reload}"),
+            "etc/sarge.yaml: 'nginx.pid_file' is needed with reload_command, so sarge can let old "
+            "nginx workers finish before it stops an old instance (for Debian's nginx: "
+            "/run/nginx.pid)");
   EXPECT_EQ(ErrorOf("ports: {first: 1"),
             "etc/sarge.yaml: not valid YAML at line 1: end of map flow not found");
 }

@@ -1,0 +1,609 @@
+// deploy, activate and rollback end to end: the real supervisord and a
+// private nginx on loopback, requests through nginx on a new connection
+// each, zero failed requests across deploys.
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "e2e_util.h"
+#include "frontend_util.h"
+
+namespace e2e {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A temporary folder for deploy sources, removed with its content.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/sgsrc-XXXXXX";
+    if (::mkdtemp(tmpl))
+      path_ = tmpl;
+    else
+      ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// The id a deploy printed: the last line of its stdout.
+std::string LastLine(const std::string& out) {
+  auto lines = Lines(out);
+  return lines.empty() ? std::string() : lines.back();
+}
+
+// The id of the instance a deploy created, from its "new instance ID" note.
+std::string NewInstanceId(const std::string& err) {
+  std::smatch m;
+  static const std::regex kNew("sarge: new instance ([A-Za-z0-9_-]+-[A-Za-z0-9]{6})\n");
+  return std::regex_search(err, m, kNew) ? m[1].str() : std::string();
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A home with supervisord running, a private nginx including its sites,
+// and sarge.yaml telling sarge how to test and reload that nginx.
+class DeployTest : public HomeTest {
+ protected:
+  void SetUp() override {
+    HomeTest::SetUp();
+    const int first = FreePortRange(40);
+    SetPortRange(home_, first, first + 39);
+    ASSERT_TRUE(home_.StartSupervisord());
+    if (with_nginx_) {
+      ASSERT_TRUE(nginx_.Start(home_));
+      AppendNginxSettings(home_, nginx_, 15);
+    }
+  }
+
+  // The instance configuration of `app`: a proxy to its listen port, served
+  // by nginx as APP.test on the private nginx's port.
+  json Config(const std::string& app = "web") const {
+    return {
+        {"application_name", app},
+        {"services", {{"web", {{"type", "listen"}, {"host", "127.0.0.1"}}}}},
+        {"urlmap",
+         json::array(
+             {{{"type", "proxy"}, {"url", "/"}, {"upstream_url", "http://127.0.0.1:$WEB_PORT"}}})},
+        {"nginx_options",
+         {{"listen", "127.0.0.1:" + std::to_string(nginx_.port())},
+          {"server_name", app + ".test"}}}};
+  }
+
+  // A source folder with `server` and the files given (path -> content).
+  fs::path Source(const std::string& name, const std::string& server,
+                  const std::map<std::string, std::string>& files = {}) {
+    fs::path dir = sources_.path() / name;
+    fs::create_directories(dir);
+    WriteFile(dir / "server", server, 0755);
+    for (const auto& [path, content] : files) {
+      fs::create_directories((dir / path).parent_path());
+      WriteFile(dir / path, content);
+    }
+    return dir;
+  }
+  // A source serving `version` with kVersionServer.
+  fs::path Version(const std::string& version, int health = 200) {
+    std::map<std::string, std::string> files = {{"VERSION", version + "\n"}};
+    if (health != 200) files["HEALTH"] = std::to_string(health) + "\n";
+    return Source(version, kVersionServer, files);
+  }
+
+  Result Deploy(const json& config, const fs::path& source,
+                const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> args = {"deploy", config.dump(), source.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return home_.Sarge(args);
+  }
+  // Deploys and returns the new id, failing the test if the deploy fails.
+  std::string DeployOk(const json& config, const fs::path& source,
+                       const std::vector<std::string>& extra = {}) const {
+    Result r = Deploy(config, source, extra);
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    if (r.exit_code != 0) return {};
+    std::string id = LastLine(r.out);
+    EXPECT_TRUE(std::regex_match(id, std::regex("[A-Za-z0-9_-]+-[A-Za-z0-9]{6}"))) << r.out;
+    return id;
+  }
+
+  // GET through nginx with Host: APP.test.
+  Fetched Get(const std::string& app = "web", const std::string& path = "/") const {
+    return GetWithHost(nginx_.port(), app + ".test", path);
+  }
+  // What nginx serves for `app` at "/" (the version), or a description of
+  // the failure.
+  std::string Served(const std::string& app = "web") const {
+    Fetched f = Get(app);
+    if (f.ok()) return f.body;
+    return "(failed: status " + std::to_string(f.status) + " " + f.error + " " + f.body + ")";
+  }
+
+  // id -> state of every instance of `app`, from `sarge list`. sarge judges
+  // readiness by the port while supervisord says STARTING until startsecs
+  // (1 s) passed: wait for that to settle.
+  std::map<std::string, std::string> States(const std::string& app = "web") const {
+    std::map<std::string, std::string> out;
+    WaitFor(
+        [&] {
+          out.clear();
+          json list = home_.List();
+          if (!list.is_object()) return true;
+          bool settled = true;
+          for (const auto& entry : list["instances"]) {
+            if (entry["meta"].value("APPLICATION_NAME", "") != app) continue;
+            std::string state =
+                entry["state"].is_string() ? entry["state"].get<std::string>() : "null";
+            settled = settled && state != "STARTING";
+            out[entry["id"]] = state;
+          }
+          return settled;
+        },
+        3s, 100ms);
+    return out;
+  }
+
+  std::string SiteFile(const std::string& app = "web") const {
+    return ReadFile(home_ / ("etc/nginx/sites/" + app + ".conf"));
+  }
+
+  // Nothing of a failed deploy's instance is left.
+  void ExpectGone(const std::string& id) const {
+    ASSERT_FALSE(id.empty());
+    EXPECT_FALSE(fs::exists(home_ / id)) << id;
+    EXPECT_FALSE(fs::exists(home_ / ("etc/instances/" + id + ".json"))) << id;
+    EXPECT_FALSE(fs::exists(home_ / ("etc/supervisor.d/" + id + ".conf"))) << id;
+    EXPECT_EQ(home_.ProgramState(id), "(fault)") << id;
+  }
+
+  bool with_nginx_ = true;
+  TempDir sources_;
+  TempNginx nginx_;  // declared after the home: stopped before supervisord
+};
+
+TEST_F(DeployTest, FirstDeployServesThroughNginx) {
+  Result r = Deploy(Config(), Version("v1"));
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const std::string id = LastLine(r.out);
+  ASSERT_TRUE(std::regex_match(id, std::regex("web-[A-Za-z0-9]{6}"))) << r.out;
+  EXPECT_EQ(NewInstanceId(r.err), id) << r.err;
+  // Each step is reported.
+  for (const char* step :
+       {"create instance", "install source", "start", "wait until healthy", "switch front end",
+        "let old nginx workers finish", "stop previous instances"})
+    EXPECT_TRUE(Contains(r.err, std::string("] ") + step + "\n")) << step << "\n" << r.err;
+
+  EXPECT_EQ(Served(), "v1\n");
+  const std::string site = SiteFile();
+  EXPECT_TRUE(Contains(site, "active " + id + " generation 1")) << site;
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{id, "RUNNING"}}));
+  // Other hosts still reach nginx's default server only.
+  EXPECT_EQ(GetWithHost(nginx_.port(), "other.test", "/").status, 404);
+}
+
+TEST_F(DeployTest, DeploysFromTarball) {
+  fs::path source = Version("tar1");
+  const fs::path tarball = sources_.path() / "release.tar.gz";
+  Result tar =
+      RunProgram({FindOnPath("tar"), "-czf", tarball.string(), "-C", source.string(), "."});
+  ASSERT_EQ(tar.exit_code, 0) << Describe(tar);
+  const std::string id = DeployOk(Config(), tarball);
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(Served(), "tar1\n");
+  EXPECT_EQ(ReadFile(home_ / id / "VERSION"), "tar1\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{id, "RUNNING"}}));
+}
+
+TEST_F(DeployTest, NoFailedRequestDuringFiveDeploys) {
+  ASSERT_FALSE(DeployOk(Config(), Version("v1")).empty());
+  ASSERT_EQ(Served(), "v1\n");
+
+  // Two clients request through nginx until told to stop, a new connection
+  // each time; any non-200 or connection error counts as a failure.
+  std::atomic<bool> stop{false};
+  std::atomic<long> served{0};
+  std::mutex mutex;
+  std::vector<std::string> failures;
+  std::set<std::string> seen;
+  auto client = [&] {
+    const auto deadline = Clock::now() + 60s;
+    for (long n = 0; !stop && n < 100000 && Clock::now() < deadline; ++n) {
+      Fetched f = Get();
+      std::lock_guard<std::mutex> lock(mutex);
+      if (f.ok()) {
+        ++served;
+        seen.insert(f.body);
+      } else if (failures.size() < 1000) {
+        failures.push_back("status " + std::to_string(f.status) + " " + f.error + " " + f.body);
+      }
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) clients.emplace_back(client);
+
+  std::vector<std::string> ids;
+  for (int v = 2; v <= 6; ++v) {
+    const std::string version = "v" + std::to_string(v);
+    std::string id = DeployOk(Config(), Version(version));
+    ids.push_back(id);
+    // sarge confirmed the switch: a new connection gets the new version.
+    EXPECT_EQ(Served(), version + "\n");
+  }
+  std::this_thread::sleep_for(200ms);
+  stop = true;
+  for (auto& t : clients) t.join();
+
+  std::cout << "[ info     ] " << served << " requests served, " << failures.size() << " failed, "
+            << seen.size() << " versions seen\n";
+  std::string report;
+  for (size_t i = 0; i < failures.size() && i < 10; ++i) report += failures[i] + "\n";
+  EXPECT_EQ(failures.size(), 0u) << "of " << served + failures.size() << " requests:\n" << report;
+  EXPECT_GT(served.load(), 50) << "the clients made too few requests to prove anything";
+  EXPECT_TRUE(seen.contains("v1\n") && seen.contains("v6\n")) << seen.size() << " versions seen";
+  EXPECT_GE(seen.size(), 3u);
+  EXPECT_EQ(Served(), "v6\n");
+  // Only the last one runs; the previous ones (up to deploy.keep = 3) stay stopped.
+  auto states = States();
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(states[ids.back()], "RUNNING");
+  int running = 0;
+  for (const auto& [id, state] : states) running += state == "RUNNING";
+  EXPECT_EQ(running, 1) << home_.List().dump(2);
+  EXPECT_EQ(states.size(), 4u) << home_.List().dump(2);
+}
+
+TEST_F(DeployTest, FailingHealthCheckKeepsOldVersionServing) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  const std::string site = SiteFile();
+
+  auto t0 = Clock::now();
+  Result r = Deploy(Config(), Version("v2", 500),
+                    {"--check-url", "http://127.0.0.1:$WEB_PORT/health", "--timeout", "2"});
+  EXPECT_LT(Clock::now() - t0, 8s);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "deploy failed at 'wait until healthy'")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "HTTP 500")) << r.err;
+  EXPECT_EQ(r.out, "");
+  const std::string v2 = NewInstanceId(r.err);
+  // The new server's log tail comes with the reason.
+  EXPECT_TRUE(Contains(r.err, "last lines of " + home_.str() + "/var/log/" + v2 + ".log:\n"))
+      << r.err;
+  EXPECT_TRUE(Contains(r.err, "serving v2 on 127.0.0.1:")) << r.err;
+  ExpectGone(v2);
+
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(SiteFile(), site);
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
+}
+
+TEST_F(DeployTest, CrashingServerFailsWithItsLogAndOldKeepsServing) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  const std::string site = SiteFile();
+
+  Result r = Deploy(Config(), Source("crash", kExitAtOnceServer), {"--timeout", "10"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "deploy failed at 'start'")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "fatal: cannot open the database\ngiving up with status 3\n"))
+      << r.err;
+  EXPECT_EQ(r.out, "");
+  ExpectGone(NewInstanceId(r.err));
+
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(SiteFile(), site);
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
+}
+
+TEST_F(DeployTest, KeepsOnlyTheGivenNumberOfPreviousInstances) {
+  std::vector<std::string> ids;
+  for (int v = 1; v <= 5; ++v) {
+    ids.push_back(DeployOk(Config(), Version("v" + std::to_string(v)),
+                           {"--keep", "2", "--check-url", "http://127.0.0.1:$WEB_PORT/health"}));
+    ASSERT_FALSE(ids.back().empty());
+  }
+  EXPECT_EQ(Served(), "v5\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{
+                          {ids[2], "STOPPED"}, {ids[3], "STOPPED"}, {ids[4], "RUNNING"}}));
+  for (int i : {0, 1}) {
+    EXPECT_FALSE(fs::exists(home_ / ids[i])) << ids[i];
+    EXPECT_FALSE(fs::exists(home_ / ("etc/instances/" + ids[i] + ".json"))) << ids[i];
+  }
+}
+
+TEST_F(DeployTest, RollbackServesThePreviousVersionAgain) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  const std::string v2 = DeployOk(Config(), Version("v2"));
+  ASSERT_FALSE(v1.empty());
+  ASSERT_FALSE(v2.empty());
+  ASSERT_EQ(Served(), "v2\n");
+  ASSERT_EQ(States(), (std::map<std::string, std::string>{{v1, "STOPPED"}, {v2, "RUNNING"}}));
+
+  Result r = home_.Sarge({"rollback", "web"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(LastLine(r.out), v1);
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}, {v2, "STOPPED"}}));
+  EXPECT_TRUE(Contains(SiteFile(), "active " + v1 + " ")) << SiteFile();
+
+  // Nothing older than v1: a clear error, and nothing changes.
+  const std::string site = SiteFile();
+  r = home_.Sarge({"rollback", "web"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.err.rfind("sarge: error: no previous instance of web to roll back to", 0), 0u)
+      << r.err;
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(SiteFile(), site);
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}, {v2, "STOPPED"}}));
+
+  // An application that was never deployed.
+  r = home_.Sarge({"rollback", "nosuchapp"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.err.rfind("sarge: error: ", 0), 0u) << r.err;
+}
+
+TEST_F(DeployTest, ActivateRefusesAStoppedInstance) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  const std::string v2 = DeployOk(Config(), Version("v2"));
+  ASSERT_FALSE(v1.empty());
+  ASSERT_FALSE(v2.empty());
+  const std::string site = SiteFile();
+
+  Result r = home_.Sarge({"activate", v1});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "not running; start it first")) << r.err;
+  EXPECT_EQ(SiteFile(), site);
+  EXPECT_EQ(Served(), "v2\n");
+
+  // Started, it can be activated, and nginx serves it at once.
+  r = home_.Sarge({"start", v1});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  r = home_.Sarge({"activate", v1});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_TRUE(Contains(SiteFile(), "active " + v1 + " ")) << SiteFile();
+}
+
+TEST_F(DeployTest, NginxTestFailureLeavesSiteAndOldVersion) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  const std::string site = SiteFile();
+
+  // An allowed directive with a value only nginx itself can judge wrong.
+  json config = Config();
+  config["nginx_options"]["client_max_body_size"] = "lots";
+  Result r = Deploy(config, Version("v2"));
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "deploy failed at 'switch front end'")) << r.err;
+  EXPECT_TRUE(Contains(r.err, nginx_.TestCommand())) << r.err;
+  EXPECT_TRUE(Contains(r.err, "client_max_body_size")) << "nginx's own complaint\n" << r.err;
+  ExpectGone(NewInstanceId(r.err));
+
+  EXPECT_EQ(SiteFile(), site);
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
+}
+
+// `nginx -s reload` exits 0 even when the master fails to apply the new
+// configuration (here: its listen port is taken); sarge notices that nginx
+// still serves the old generation, puts the old site back and fails.
+TEST_F(DeployTest, NginxReloadFailureIsDetected) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  const std::string site = SiteFile();
+
+  const int taken = FreePort();
+  Listener squatter(taken);  // accepts connections, never answers
+  ASSERT_TRUE(squatter.ok());
+  json config = Config();
+  config["nginx_options"]["listen"] = "127.0.0.1:" + std::to_string(taken);
+  auto t0 = Clock::now();
+  Result r = Deploy(config, Version("v2"));
+  EXPECT_LT(Clock::now() - t0, 30s);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "deploy failed at 'switch front end'")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "nginx did not switch to the new configuration")) << r.err;
+  ExpectGone(NewInstanceId(r.err));
+  EXPECT_TRUE(Contains(nginx_.ErrorLog(), "Address already in use")) << nginx_.ErrorLog();
+
+  EXPECT_EQ(SiteFile(), site);
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
+}
+
+TEST_F(DeployTest, StaticRouteServesAFileOfTheInstance) {
+  json config = Config();
+  config["urlmap"].push_back({{"type", "static"}, {"url", "/media"}, {"path", "media"}});
+  fs::path source = Source("static", kVersionServer,
+                           {{"VERSION", "s1\n"}, {"media/hello.txt", "hello static\n"}});
+  const std::string id = DeployOk(config, source);
+  ASSERT_FALSE(id.empty());
+  Fetched f = Get("web", "/media/hello.txt");
+  EXPECT_EQ(f.status, 200) << f.error << f.body;
+  EXPECT_EQ(f.body, "hello static\n");
+  EXPECT_EQ(Get("web", "/media/missing.txt").status, 404);
+  EXPECT_EQ(Served(), "s1\n");
+}
+
+TEST_F(DeployTest, FcgiRouteReachesAFastCgiResponder) {
+  const json config = {
+      {"application_name", "fc"},
+      {"services", {{"fcgi", {{"type", "var-folder"}}}}},
+      {"urlmap", json::array({{{"type", "fcgi"}, {"url", "/app"}, {"socket", "$FCGI_PATH/sock"}}})},
+      {"nginx_options",
+       {{"listen", "127.0.0.1:" + std::to_string(nginx_.port())}, {"server_name", "fc.test"}}}};
+  const std::string id = DeployOk(config, Source("fcgi", kFcgiServer));
+  ASSERT_FALSE(id.empty());
+  Fetched f;
+  // Without a listen service, readiness is supervisord's RUNNING: give the
+  // responder a moment to bind its socket if it has not yet.
+  WaitFor(
+      [&] {
+        f = Get("fc", "/app");
+        return f.ok();
+      },
+      5s, 50ms);
+  EXPECT_EQ(f.status, 200) << f.error << f.body << "\n" << nginx_.ErrorLog();
+  EXPECT_EQ(f.body, "fcgi ok");
+}
+
+TEST_F(DeployTest, InjectionAttemptsAreRejectedAndChangeNothing) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  const fs::path source = Version("v2");
+
+  std::vector<json> configs;
+  for (const std::string bad :
+       {"/a;b", "/a{", "/a}", "/a\"b", "/a'b", "/a\nb", "/$UNKNOWN", "/a b", "/a#b", "/a\\b"}) {
+    json c = Config();
+    c["urlmap"][0]["url"] = bad;
+    configs.push_back(c);
+    c = Config();
+    c["urlmap"][0]["upstream_url"] = "http://127.0.0.1:$WEB_PORT" + bad.substr(1);
+    configs.push_back(c);
+    c = Config();
+    c["urlmap"].push_back({{"type", "static"}, {"url", "/m"}, {"path", "media" + bad.substr(1)}});
+    configs.push_back(c);
+    if (bad == "/a b") continue;  // spaces separate an nginx option's values
+    c = Config();
+    c["nginx_options"]["server_name"] = "web.test" + bad.substr(1);
+    configs.push_back(c);
+  }
+  for (const std::string key : {"listen 1; evil", "server_name{", "Root", "a;b", "x\ny", ""}) {
+    json c = Config();
+    c["nginx_options"][key] = "x";
+    configs.push_back(c);
+  }
+  {
+    json c = Config();
+    c["nginx_options"]["return"] = "200 $request_uri";
+    configs.push_back(c);
+    c = Config();
+    c["urlmap"][0]["upstream_url"] = "http://127.0.0.1:$WEB_PORT;return 200 pwned";
+    configs.push_back(c);
+  }
+
+  // Rejected input changes nothing, not even sarge's action log.
+  auto snap = [&] { return home_.Snap(); };
+  const Snapshot before = snap();
+  for (const auto& config : configs) {
+    SCOPED_TRACE(config.dump());
+    Result r = home_.Sarge({"new", config.dump()});
+    EXPECT_EQ(r.exit_code, 1) << Describe(r);
+    EXPECT_EQ(r.err.rfind("sarge: error: instance configuration: key '", 0), 0u) << r.err;
+    EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+    EXPECT_EQ(r.out, "");
+    r = Deploy(config, source);
+    EXPECT_EQ(r.exit_code, 1) << Describe(r);
+    EXPECT_EQ(r.err.rfind("sarge: error: instance configuration: key '", 0), 0u) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_EQ(DiffSnapshots(before, snap()), "");
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
+}
+
+TEST_F(DeployTest, TwoDeploysAtOnceBothFinishAndOneServes) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  const fs::path a = Version("va"), b = Version("vb");
+  Result ra, rb;
+  std::thread ta([&] { ra = Deploy(Config(), a); });
+  std::thread tb([&] { rb = Deploy(Config(), b); });
+  ta.join();
+  tb.join();
+  ASSERT_EQ(ra.exit_code, 0) << Describe(ra);
+  ASSERT_EQ(rb.exit_code, 0) << Describe(rb);
+  const std::string wait_note = "sarge: waiting for another sarge command on this home to finish";
+  const bool a_waited = Contains(ra.err, wait_note), b_waited = Contains(rb.err, wait_note);
+  EXPECT_TRUE(a_waited != b_waited) << "exactly one waits\n" << ra.err << "\n---\n" << rb.err;
+  // The one that waited finished last: it serves.
+  const std::string last_id = LastLine(b_waited ? rb.out : ra.out);
+  const std::string first_id = LastLine(b_waited ? ra.out : rb.out);
+  EXPECT_EQ(Served(), b_waited ? "vb\n" : "va\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{
+                          {v1, "STOPPED"}, {first_id, "STOPPED"}, {last_id, "RUNNING"}}));
+  EXPECT_TRUE(Contains(SiteFile(), "active " + last_id + " ")) << SiteFile();
+}
+
+// Without an nginx: section in sarge.yaml, deploy writes the site file and
+// says it did not reload nginx.
+class DeployWithoutNginxTest : public DeployTest {
+ protected:
+  DeployWithoutNginxTest() { with_nginx_ = false; }
+};
+
+TEST_F(DeployWithoutNginxTest, WritesTheSiteAndSaysNginxIsNotReloaded) {
+  json config = Config();
+  config["nginx_options"] = {{"listen", "127.0.0.1:8080"}, {"server_name", "web.test"}};
+  Result r = Deploy(config, Version("v1"));
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const std::string id = LastLine(r.out);
+  const std::string site = SiteFile();
+  EXPECT_TRUE(Contains(site, "active " + id + " generation 1")) << site;
+  EXPECT_TRUE(Contains(site, "server_name web.test;")) << site;
+  EXPECT_TRUE(Contains(r.err, "nginx is not reloaded")) << r.err;
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{id, "RUNNING"}}));
+}
+
+}  // namespace
+}  // namespace e2e
+
+namespace e2e {
+namespace {
+
+// destroy of the instance that serves takes its application's site away
+// first, so nginx never routes to an instance that no longer exists.
+TEST_F(DeployTest, DestroyOfTheActiveInstanceRemovesItsSite) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  ASSERT_EQ(Served(), "v1\n");
+  Result r = home_.Sarge({"destroy", v1});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "removed web's site from nginx")) << r.err;
+  EXPECT_FALSE(fs::exists(home_ / "etc/nginx/sites/web.conf"));
+  Fetched f = Get();
+  EXPECT_EQ(f.status, 404) << "nginx's default server answers now: " << f.body;
+}
+
+// Routes and server options that would reach outside the instance are
+// refused before anything is created.
+TEST_F(DeployTest, RoutesOutsideTheInstanceAndFileDirectivesAreRefused) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  Snapshot before = home_.Snap();
+  for (const char* path : {"/etc/", "../../../../etc/", "static/../../x"}) {
+    json config = Config();
+    config["urlmap"].push_back({{"type", "static"}, {"url", "/x/"}, {"path", path}});
+    Result r = Deploy(config, Version("v2"));
+    EXPECT_EQ(r.exit_code, 1) << path;
+    EXPECT_TRUE(Contains(r.err, "must be a folder inside the instance folder")) << r.err;
+  }
+  for (const char* directive : {"include", "access_log", "error_log", "root"}) {
+    json config = Config();
+    config["nginx_options"][directive] = "/tmp/x";
+    Result r = Deploy(config, Version("v2"));
+    EXPECT_EQ(r.exit_code, 1) << directive;
+    EXPECT_TRUE(Contains(r.err, "is not a directive sarge lets an instance set")) << r.err;
+  }
+  EXPECT_EQ(DiffSnapshots(before, home_.Snap()), "");
+  EXPECT_EQ(Served(), "v1\n");
+}
+
+}  // namespace
+}  // namespace e2e
