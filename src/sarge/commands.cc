@@ -76,7 +76,7 @@ int DoNew(Args& a) {
 }
 
 int DoList(Args& a) {
-  std::cout << ListInstances(OpenHome(a.home, false)).dump(2) << "\n";
+  WriteListing(OpenHome(a.home, false), std::cout);
   return 0;
 }
 

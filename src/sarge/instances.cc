@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <iostream>
 #include <map>
 
@@ -70,7 +71,11 @@ std::string NewInstance(const Home& home, std::string_view config_json) {
   return id;
 }
 
-json ListInstances(const Home& home) {
+namespace {
+
+// Every record, in creation order, with the live state from supervisord
+// when it answers; `each` gets one described instance at a time.
+bool ForEachInstance(const Home& home, const std::function<void(json)>& each) {
   std::vector<Record> records = LoadAllRecords(home);
   std::map<std::string, ProcessInfo> live;
   bool up = true;
@@ -80,14 +85,41 @@ json ListInstances(const Home& home) {
   } catch (const SupervisorUnavailable&) {
     up = false;
   }
-  json instances = json::array();
-  for (const auto& record : records) {
+  for (auto& record : records) {
     auto it = live.find(record.id);
-    instances.push_back(Describe(record, it == live.end() ? nullptr : &it->second, up));
+    each(Describe(record, it == live.end() ? nullptr : &it->second, up));
+    record.config = nullptr;  // done with it: keep the peak to about one copy of the home
   }
+  return up;
+}
+
+}  // namespace
+
+json ListInstances(const Home& home) {
+  json instances = json::array();
+  bool up = ForEachInstance(home, [&](json instance) { instances.push_back(std::move(instance)); });
   json out = {{"instances", std::move(instances)}};
   if (!up) out["supervisord"] = "not running";
   return out;
+}
+
+void WriteListing(const Home& home, std::ostream& out) {
+  // The same text as ListInstances(home).dump(2), written an instance at a
+  // time: with thousands of instances neither a second tree nor the whole
+  // text is ever held in memory.
+  size_t count = 0;
+  out << "{\n  \"instances\": [";
+  bool up = ForEachInstance(home, [&](const json& instance) {
+    std::string text = instance.dump(2);
+    out << (count++ ? ",\n    " : "\n    ");
+    for (char c : text) {
+      out << c;
+      if (c == '\n') out << "    ";
+    }
+  });
+  out << (count ? "\n  ]" : "]");
+  if (!up) out << ",\n  \"supervisord\": \"not running\"";
+  out << "\n}\n";
 }
 
 json ConfigureInstance(const Home& home, const std::string& id) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,9 @@ std::string NewInstance(const Home& home, std::string_view config_json);
 // {"instances": [...]} with each record and, if supervisord answers, its
 // live state and pid ("state": null when supervisord is not running).
 nlohmann::json ListInstances(const Home& home);
+
+// Writes ListInstances(home).dump(2) and a newline to `out`, an instance at a time.
+void WriteListing(const Home& home, std::ostream& out);
 
 // Writes var/run/ID/appcfg.json; returns the runtime configuration.
 nlohmann::json ConfigureInstance(const Home& home, const std::string& id);
