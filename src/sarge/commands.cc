@@ -117,6 +117,8 @@ int DoLogs(Args& a) {
   return 0;
 }
 
+int DoResume(Args& a) { return ResumeCommand(OpenHome(a.home, false)) == 0 ? 0 : 1; }
+
 int DoActivate(Args& a) {
   ActivateCommand(OpenHome(a.home, false), a.id);
   return 0;
@@ -222,6 +224,9 @@ const std::vector<Command>& Commands() {
          (void)a;
        },
        DoRun},
+      {"resume",
+       "start the instances that were running when supervisord stopped (bin/supervisord runs it)",
+       NoArgs, DoResume},
       {"launch", "run the instance's server in the foreground (what supervisord runs)", IdArg,
        DoLaunch, true},
   };

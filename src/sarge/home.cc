@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -106,6 +107,10 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
                            0755);
   WriteSupervisordConf(home);
   WriteFileAtomicIfChanged(home.NginxSitesConf(), NginxSitesConf(home));
+  struct stat st {};
+  const passwd* owner = ::stat(home.root.c_str(), &st) == 0 ? ::getpwuid(st.st_uid) : nullptr;
+  WriteFileAtomicIfChanged(home.SystemdUnitFile(),
+                           SystemdUnit(home, owner ? owner->pw_name : std::to_string(st.st_uid)));
   if (!fs::exists(home.SettingsFile())) WriteFileAtomic(home.SettingsFile(), DefaultSettingsYaml());
   LogAction(home, "init");
 }

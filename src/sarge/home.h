@@ -16,6 +16,7 @@ struct Home {
   fs::path Etc() const { return root / "etc"; }
   fs::path SettingsFile() const { return Etc() / "sarge.yaml"; }
   fs::path SupervisordConf() const { return Etc() / "supervisord.conf"; }
+  fs::path SystemdUnitFile() const { return Etc() / "sarge-supervisord.service"; }
   fs::path ProgramsDir() const { return Etc() / "supervisor.d"; }
   fs::path ProgramFile(std::string_view id) const {
     return ProgramsDir() / (std::string(id) + ".conf");

@@ -5,6 +5,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -223,6 +224,27 @@ std::string DeployCommand(const Home& home, const DeployOptions& options) {
   });
   LogAction(home, fmt::format("deploy {} from {}", id, options.source.string()));
   return id;
+}
+
+int ResumeCommand(const Home& home) {
+  FileLock lock = LockHome(home);
+  WriteSupervisordConf(home);
+  RpcSupervisor supervisor = Connect(home);
+  // Run right after bin/supervisord daemonizes: give its socket a moment.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      supervisor.Connect();
+      break;
+    } catch (const SupervisorUnavailable&) {
+      if (attempt >= 100) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  LifecycleEnv env{home, LoadSettings(home), supervisor};
+  env.say = Say;
+  int failed = ResumeInstances(env, std::chrono::seconds(env.settings.start_timeout));
+  LogAction(home, fmt::format("resume ({} failed)", failed));
+  return failed;
 }
 
 std::string RollbackCommand(const Home& home, const std::string& app,

@@ -46,6 +46,10 @@ std::string DeployCommand(const Home& home, const DeployOptions& options);
 std::string RollbackCommand(const Home& home, const std::string& app,
                             std::optional<std::chrono::seconds> timeout);
 
+// Starts every instance that was running when supervisord stopped (it
+// waits a few seconds for supervisord to answer). Returns how many failed.
+int ResumeCommand(const Home& home);
+
 // Replace this process with bash in the instance (see exec.h).
 [[noreturn]] void RunInInstance(const Home& home, const std::string& id,
                                 const std::vector<std::string>& command, bool stdin_is_tty);

@@ -204,6 +204,7 @@ Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds ti
   EnsureProgramLoaded(env, id, changed);
   ProcessInfo info = env.supervisor.GetProcessInfo(id);
   if (info.state == "RUNNING") {
+    SetAutostart(env.home, id, true);
     env.say(fmt::format("{} is already running (pid {})", id, info.pid));
     return {info.pid, appcfg};
   }
@@ -218,6 +219,8 @@ Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds ti
     }
   }
   int pid = WaitUntilUp(env, id, endpoints, timeout);
+  SetAutostart(env.home, id, true);
+  record.autostart = true;
   env.say(fmt::format("started {} (pid {})", id, pid));
   return {pid, appcfg};
 }
@@ -237,17 +240,33 @@ bool StopInstance(LifecycleEnv& env, const std::string& id) {
   Supervisor& sup = env.supervisor;
   try {
     sup.StopProcess(id, true);
+    SetAutostart(env.home, id, false);
     AfterStop(env, id);
     return true;
   } catch (const SupervisorFault& f) {
+    if (!IsFault(f, fault::kBadName) && !IsFault(f, fault::kNotRunning)) throw;
+    SetAutostart(env.home, id, false);
     if (IsFault(f, fault::kBadName)) return false;
-    if (!IsFault(f, fault::kNotRunning)) throw;
   }
   // NOT_RUNNING is also the answer while it is STOPPING: wait for that.
   auto deadline = env.clock.Now() + 30s;
   while (sup.GetProcessInfo(id).state == "STOPPING" && env.clock.Now() < deadline)
     env.clock.Sleep(kPollInterval);
   return false;
+}
+
+int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout) {
+  int failed = 0;
+  for (Record& record : LoadAllRecords(env.home)) {
+    if (!record.autostart) continue;
+    try {
+      StartInstance(env, record, timeout);
+    } catch (const Error& e) {
+      ++failed;
+      env.say(fmt::format("could not start {}: {}", record.id, e.what()));
+    }
+  }
+  return failed;
 }
 
 void DestroyInstance(LifecycleEnv& env, const Record& record) {

@@ -42,6 +42,11 @@ struct Started {
 };
 Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout);
 
+// Starts every instance whose record says it was running (autostart), as
+// after supervisord starts at boot; says which, and reports failures without
+// stopping at the first. Returns the number that failed.
+int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout);
+
 // Stops the instance's whole process group. Returns false if it was not running.
 bool StopInstance(LifecycleEnv& env, const std::string& id);
 

@@ -213,6 +213,20 @@ TEST_F(LifecycleTest, DestroyInterruptedBySupervisordFailureKeepsTheRecord) {
   EXPECT_FALSE(fs::exists(home().RecordFile(r.id)));
 }
 
+TEST_F(LifecycleTest, ResumeStartsWhatWasRunningAndNothingElse) {
+  Record a = MakeInstance(R"({"application_name": "a"})");
+  Record b = MakeInstance(R"({"application_name": "b"})");
+  StartInstance(env_, a, 5s);
+  StartInstance(env_, b, 5s);
+  StopInstance(env_, b.id);
+  EXPECT_TRUE(LoadRecord(home(), a.id).autostart);
+  EXPECT_FALSE(LoadRecord(home(), b.id).autostart);
+  supervisor_.loaded.clear();  // supervisord restarted: nothing loaded
+  EXPECT_EQ(ResumeInstances(env_, 5s), 0);
+  EXPECT_EQ(supervisor_.loaded[a.id].state, "RUNNING");
+  EXPECT_FALSE(supervisor_.loaded.contains(b.id));
+}
+
 TEST(TailFileTest, ReturnsTheLastLines) {
   testing::ScopedTempDir dir;
   fs::path log = dir.path() / "x.log";

@@ -25,6 +25,7 @@ json Record::ToJson() const {
               {"config", config},
               {"ports", ports}};
   if (!check_url.empty()) out["check_url"] = check_url;
+  out["autostart"] = autostart;
   return out;
 }
 
@@ -37,6 +38,7 @@ Record Record::FromJson(const json& value) {
     r.config = value.at("config");
     if (value.contains("ports")) r.ports = value["ports"].get<std::map<std::string, int>>();
     r.check_url = value.value("check_url", "");
+    r.autostart = value.value("autostart", false);
     return r;
   } catch (const json::exception& e) {
     throw Error(fmt::format("malformed instance record: {}", e.what()));
@@ -105,6 +107,14 @@ std::vector<Record> LoadAllRecords(const Home& home) {
     return a.creation_time < b.creation_time;
   });
   return records;
+}
+
+void SetAutostart(const Home& home, const std::string& id, bool autostart) {
+  if (!fs::exists(home.RecordFile(id))) return;
+  Record record = LoadRecord(home, id);
+  if (record.autostart == autostart) return;
+  record.autostart = autostart;
+  SaveRecord(home, record);
 }
 
 void RemoveRecord(const Home& home, const std::string& id) {

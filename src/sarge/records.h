@@ -21,6 +21,7 @@ struct Record {
   nlohmann::json config;             // InstanceConfig::ToJson()
   std::map<std::string, int> ports;  // ports sarge allocated, by service name
   std::string check_url;             // the health check it was deployed with, for rollback
+  bool autostart = false;            // was running: `resume` starts it after supervisord starts
 
   nlohmann::json ToJson() const;
   static Record FromJson(const nlohmann::json& value);  // throws Error if malformed
@@ -42,6 +43,10 @@ std::vector<Record> LoadAllRecords(const Home& home);
 
 // Ids of every record (from file names only; cheap).
 std::vector<std::string> ListIds(const Home& home);
+
+// Sets the record's autostart flag, saving it only if it changes. Does
+// nothing for an id without a record.
+void SetAutostart(const Home& home, const std::string& id, bool autostart);
 
 // Removes the record file (the last step of destroying an instance).
 void RemoveRecord(const Home& home, const std::string& id);

@@ -37,4 +37,7 @@ std::string SargeShortcut(const Home& home, const fs::path& sarge_binary);
 std::string SupervisordShortcut(const Home& home, const std::string& supervisord);
 std::string SupervisorctlShortcut(const Home& home, const std::string& supervisorctl);
 
+// etc/sarge-supervisord.service: a systemd unit running bin/supervisord as `user`.
+std::string SystemdUnit(const Home& home, const std::string& user);
+
 }  // namespace sarge
