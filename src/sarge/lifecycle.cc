@@ -23,6 +23,23 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kPollInterval = 10ms;
+// A stop waits at most supervisord's stopwaitsecs (10 s) and then some.
+constexpr auto kStopTimeout = 30s;
+
+// Poll intervals of 1, 2, 4, 8, then 10 ms: a server that is up (or gone)
+// at once is seen at once, and a slow one costs supervisord few calls.
+class Backoff {
+ public:
+  explicit Backoff(Clock& clock) : clock_(clock) {}
+  void Sleep() {
+    clock_.Sleep(next_);
+    next_ = std::min<std::chrono::milliseconds>(next_ * 2, kPollInterval);
+  }
+
+ private:
+  Clock& clock_;
+  std::chrono::milliseconds next_{1};
+};
 constexpr int kLogTailLines = 20;
 
 struct Endpoint {
@@ -141,6 +158,7 @@ bool AllAccept(LifecycleEnv& env, const std::vector<Endpoint>& endpoints) {
 int WaitUntilUp(LifecycleEnv& env, const std::string& id, const std::vector<Endpoint>& endpoints,
                 std::chrono::seconds timeout) {
   auto deadline = env.clock.Now() + timeout;
+  Backoff backoff(env.clock);
   for (;;) {
     ProcessInfo info = env.supervisor.GetProcessInfo(id);
     if (info.state != "STARTING" && info.state != "RUNNING")
@@ -153,7 +171,7 @@ int WaitUntilUp(LifecycleEnv& env, const std::string& id, const std::vector<Endp
                                                          endpoints[0].host, endpoints[0].port);
       FailStart(env, id, fmt::format("{} after {} s", what, timeout.count()));
     }
-    env.clock.Sleep(kPollInterval);
+    backoff.Sleep();
   }
 }
 
@@ -238,21 +256,32 @@ void AfterStop(LifecycleEnv& env, const std::string& id) {
 
 bool StopInstance(LifecycleEnv& env, const std::string& id) {
   Supervisor& sup = env.supervisor;
+  bool stopping = true;
   try {
-    sup.StopProcess(id, true);
-    SetAutostart(env.home, id, false);
-    AfterStop(env, id);
-    return true;
+    // Not stopProcess(wait=true): supervisord 4.2.5 busy-loops at 100% CPU
+    // for as long as such a call waits (up to stopwaitsecs). It sends the
+    // signal at once; sarge polls for the end instead.
+    sup.StopProcess(id, false);
   } catch (const SupervisorFault& f) {
     if (!IsFault(f, fault::kBadName) && !IsFault(f, fault::kNotRunning)) throw;
     SetAutostart(env.home, id, false);
     if (IsFault(f, fault::kBadName)) return false;
+    stopping = false;  // NOT_RUNNING, which is also the answer while STOPPING
   }
-  // NOT_RUNNING is also the answer while it is STOPPING: wait for that.
-  auto deadline = env.clock.Now() + 30s;
-  while (sup.GetProcessInfo(id).state == "STOPPING" && env.clock.Now() < deadline)
-    env.clock.Sleep(kPollInterval);
-  return false;
+  auto deadline = env.clock.Now() + kStopTimeout;
+  Backoff backoff(env.clock);
+  for (;;) {
+    std::string state = sup.GetProcessInfo(id).state;
+    if (state != "STOPPING" && (!stopping || (state != "RUNNING" && state != "STARTING"))) break;
+    if (env.clock.Now() >= deadline)
+      throw Error(fmt::format("{} is still {} after {} s; see {}", id, state, kStopTimeout.count(),
+                              env.home.SupervisordLog().string()));
+    backoff.Sleep();
+  }
+  if (!stopping) return false;
+  SetAutostart(env.home, id, false);
+  AfterStop(env, id);
+  return true;
 }
 
 int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout) {
