@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   // is an error to handle, not a reason to die. Children get the default
   // back (exec.cc, command_runner.cc).
   std::signal(SIGPIPE, SIG_IGN);
+  // sarge does not mix C stdio and iostreams; unsynced, `list` of thousands
+  // of instances writes its output in blocks rather than through stdio.
+  std::ios::sync_with_stdio(false);
   try {
     return sarge::RunCommandLine(argc, argv);
   } catch (const sarge::UsageError& e) {

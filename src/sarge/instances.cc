@@ -112,11 +112,14 @@ void WriteListing(const Home& home, std::ostream& out) {
   out << "{\n  \"instances\": [";
   bool up = ForEachInstance(home, [&](const json& instance) {
     std::string text = instance.dump(2);
-    out << (count++ ? ",\n    " : "\n    ");
+    std::string indented;
+    indented.reserve(text.size() + text.size() / 8);
     for (char c : text) {
-      out << c;
-      if (c == '\n') out << "    ";
+      indented += c;
+      if (c == '\n') indented += "    ";
     }
+    out << (count++ ? ",\n    " : "\n    ");
+    out.write(indented.data(), static_cast<std::streamsize>(indented.size()));
   });
   out << (count ? "\n  ]" : "]");
   if (!up) out << ",\n  \"supervisord\": \"not running\"";

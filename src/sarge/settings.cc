@@ -37,7 +37,8 @@ struct Reader {
   int Int(const YAML::Node& node, const std::string& key, int min, int max) const {
     if (!node.IsScalar()) Fail(Quoted(key), "must be a number");
     const auto& text = node.Scalar();
-    if (!std::regex_match(text, std::regex("[0-9]{1,9}")))
+    static const std::regex kNumber("[0-9]{1,9}");
+    if (!std::regex_match(text, kNumber))
       Fail(Quoted(key), fmt::format("must be a number, not {}", Quoted(text)));
     int value = std::stoi(text);
     if (value < min || value > max)
@@ -64,7 +65,8 @@ void ReadLog(const Reader& r, const YAML::Node& node, Settings& s) {
   r.OnlyKeys(node, "log", {"max_bytes", "backups"});
   if (node["max_bytes"]) {
     s.log_max_bytes = r.Str(node["max_bytes"], "log.max_bytes");
-    if (!std::regex_match(s.log_max_bytes, std::regex("[0-9]{1,12}(KB|MB|GB)?")))
+    static const std::regex kSize("[0-9]{1,12}(KB|MB|GB)?");
+    if (!std::regex_match(s.log_max_bytes, kSize))
       r.Fail("'log.max_bytes'", fmt::format("must be a size such as 50MB, 1GB or 1048576, not {}",
                                             Quoted(s.log_max_bytes)));
   }
