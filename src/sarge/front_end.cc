@@ -160,6 +160,31 @@ void Confirm(FrontEndEnv& env, const Record& record, const json& options, int ge
                   url.host, url.port, url.path, host, last, kConfirmTimeout.count()));
 }
 
+// After the site file changed (`did` says how): runs the test command and
+// the reload, restoring `previous` if either fails. `workers` gets the nginx
+// workers that existed before the reload. Returns false, having said so, if
+// nginx is not configured in sarge.yaml.
+bool TestAndReload(FrontEndEnv& env, const fs::path& site,
+                   const std::optional<std::string>& previous, const char* did,
+                   std::set<int>* workers) {
+  const Settings& s = env.settings;
+  if (s.nginx_reload_command.empty()) {
+    env.say(fmt::format("{} {}; nginx is not reloaded: set nginx.reload_command in {}", did,
+                        site.string(), env.home.SettingsFile().string()));
+    return false;
+  }
+  if (!s.nginx_test_command.empty()) {
+    CommandResult test = env.runner.Shell(s.nginx_test_command, kCommandTimeout);
+    if (test.exit_code != 0)
+      FailCommand(site, previous, "test command", s.nginx_test_command, test);
+  }
+  if (workers && !s.nginx_pid_file.empty()) *workers = NginxWorkers(s.nginx_pid_file);
+  CommandResult reload = env.runner.Shell(s.nginx_reload_command, kCommandTimeout);
+  if (reload.exit_code != 0)
+    FailCommand(site, previous, "reload command", s.nginx_reload_command, reload);
+  return true;
+}
+
 }  // namespace
 
 std::string NginxSitesConf(const Home& home) {
@@ -215,22 +240,8 @@ std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcf
   auto previous = ReadFileIfExists(site);
   WriteFileAtomic(site, text);
 
-  const Settings& s = env.settings;
-  if (s.nginx_reload_command.empty()) {
-    env.say(fmt::format("wrote {}; nginx is not reloaded: set nginx.reload_command in {}",
-                        site.string(), env.home.SettingsFile().string()));
-    return {};
-  }
-  if (!s.nginx_test_command.empty()) {
-    CommandResult test = env.runner.Shell(s.nginx_test_command, kCommandTimeout);
-    if (test.exit_code != 0)
-      FailCommand(site, previous, "test command", s.nginx_test_command, test);
-  }
   std::set<int> workers;
-  if (!s.nginx_pid_file.empty()) workers = NginxWorkers(s.nginx_pid_file);
-  CommandResult reload = env.runner.Shell(s.nginx_reload_command, kCommandTimeout);
-  if (reload.exit_code != 0)
-    FailCommand(site, previous, "reload command", s.nginx_reload_command, reload);
+  if (!TestAndReload(env, site, previous, "wrote", &workers)) return {};
   Confirm(env, record, InstanceConfigFromJson(record.config).nginx_options, generation, site,
           previous);
   return workers;
@@ -244,20 +255,7 @@ void RemoveSite(FrontEndEnv& env, const Record& active) {
   auto previous = ReadFileIfExists(site);
   if (::unlink(site.c_str()) != 0)
     throw Error(fmt::format("cannot remove {}: {}", site.string(), std::strerror(errno)));
-  const Settings& s = env.settings;
-  if (s.nginx_reload_command.empty()) {
-    env.say(fmt::format("removed {}; nginx is not reloaded: set nginx.reload_command in {}",
-                        site.string(), env.home.SettingsFile().string()));
-    return;
-  }
-  if (!s.nginx_test_command.empty()) {
-    CommandResult test = env.runner.Shell(s.nginx_test_command, kCommandTimeout);
-    if (test.exit_code != 0)
-      FailCommand(site, previous, "test command", s.nginx_test_command, test);
-  }
-  CommandResult reload = env.runner.Shell(s.nginx_reload_command, kCommandTimeout);
-  if (reload.exit_code != 0)
-    FailCommand(site, previous, "reload command", s.nginx_reload_command, reload);
+  if (!TestAndReload(env, site, previous, "removed", nullptr)) return;
   json options = InstanceConfigFromJson(active.config).nginx_options;
   Url url = ConfirmUrl(options);
   std::string gone = fmt::format("{} {}\n", active.id, site_now->generation);
