@@ -18,11 +18,19 @@ class StartStop : public HomeTest {
     ASSERT_TRUE(home_.StartSupervisord());
   }
 
-  // What supervisord itself says, and `sarge list` agrees with.
+  // What supervisord itself says, and `sarge list` agrees with. The two
+  // are asked one after the other, so a state that changes in between (a
+  // STARTING that becomes RUNNING after startsecs) is asked again.
   std::string State(const std::string& id) {
-    std::string state = home_.ProgramState(id);
-    if (state == "(fault)") state = "STOPPED";  // never loaded: not running either
-    json entry = home_.ListEntry(id);
+    std::string state;
+    json entry;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      state = home_.ProgramState(id);
+      if (state == "(fault)") state = "STOPPED";  // never loaded: not running either
+      entry = home_.ListEntry(id);
+      if (entry["state"] == state) break;
+      std::this_thread::sleep_for(50ms);
+    }
     EXPECT_EQ(entry["state"], state) << entry.dump();
     return state;
   }
