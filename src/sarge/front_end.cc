@@ -247,15 +247,16 @@ std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcf
   return workers;
 }
 
-void RemoveSite(FrontEndEnv& env, const Record& active) {
+std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
   const std::string& app = active.application_name;
   auto site_now = ReadActiveSite(env.home, app);
-  if (!site_now || site_now->id != active.id) return;
+  if (!site_now || site_now->id != active.id) return {};
   fs::path site = SiteFile(env.home, app);
   auto previous = ReadFileIfExists(site);
   if (::unlink(site.c_str()) != 0)
     throw Error(fmt::format("cannot remove {}: {}", site.string(), std::strerror(errno)));
-  if (!TestAndReload(env, site, previous, "removed", nullptr)) return;
+  std::set<int> workers;
+  if (!TestAndReload(env, site, previous, "removed", &workers)) return {};
   json options = InstanceConfigFromJson(active.config).nginx_options;
   Url url = ConfirmUrl(options);
   std::string gone = fmt::format("{} {}\n", active.id, site_now->generation);
@@ -264,7 +265,7 @@ void RemoveSite(FrontEndEnv& env, const Record& active) {
     auto answer = env.get(url, ConfirmHost(options));
     if (!answer || answer->status != 200 || answer->body != gone) {
       env.say(fmt::format("removed {}'s site from nginx", app));
-      return;
+      return workers;
     }
     env.clock.Sleep(20ms);
   }

@@ -66,7 +66,9 @@ std::set<int> Activate(FrontEndEnv& env, const Record& record, const nlohmann::j
 // instance it routes to — is going away: tests and reloads nginx and
 // confirms nginx no longer answers with that site, restoring the file on
 // failure. Does nothing unless `active` is the application's active instance.
-void RemoveSite(FrontEndEnv& env, const Record& active);
+// Returns the nginx workers from before the reload, which may still route
+// to `active` until they exit (as Activate).
+std::set<int> RemoveSite(FrontEndEnv& env, const Record& active);
 
 // Waits until none of `pids` exists, at most `timeout`. Returns false on timeout.
 bool WaitForExit(Clock& clock, const std::set<int>& pids, std::chrono::seconds timeout);

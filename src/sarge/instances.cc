@@ -5,6 +5,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -181,7 +182,11 @@ void DestroyInstanceCommand(const Home& home, const std::string& id) {
   WithInstance(home, id, Needs::kNothing, [&](LifecycleEnv& env, Record& record) {
     // Its application's route goes first, so nginx never points at nothing.
     FrontEndEnv front = MakeFrontEnd(env);
-    RemoveSite(front, record);
+    std::set<int> old_workers = RemoveSite(front, record);
+    // nginx workers from before the reload may still send it requests.
+    auto drain = std::chrono::seconds(env.settings.nginx_drain_timeout);
+    if (!WaitForExit(env.clock, old_workers, drain))
+      Say(fmt::format("old nginx workers still busy after {} s; going on", drain.count()));
     DestroyInstance(env, record);
     Say(fmt::format("destroyed {}", id));
     LogAction(home, "destroy " + id);
