@@ -238,10 +238,15 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
 }
 
 void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record) {
-  ProcessInfo info = env.supervisor.GetProcessInfo(record.id);
-  if (info.state != "RUNNING" && info.state != "STARTING")
+  std::string state = "STOPPED";  // what supervisord has not loaded is stopped
+  try {
+    state = env.supervisor.GetProcessInfo(record.id).state;
+  } catch (const SupervisorFault& f) {
+    if (f.code() != fault::kBadName) throw;
+  }
+  if (state != "RUNNING" && state != "STARTING")
     throw Error(fmt::format("{} is {}, not running; start it first: sarge {} start {}", record.id,
-                            info.state, env.home.root.string(), record.id));
+                            state, env.home.root.string(), record.id));
   Drain(env, front, Activate(front, record, ReadRuntimeConfig(env.home, record.id)));
 }
 

@@ -23,6 +23,7 @@ class DeployTest : public ::testing::Test {
     source_ = temp_.dir.path() / "src";
     fs::create_directory(source_);
     WriteFileAtomic(source_ / "server", "#!/bin/sh\n", 0755);
+    env_.alive = [this](int pid) { return supervisor_.Alive(pid); };
     env_.port_free = [](const std::string&, int) { return true; };
     env_.accepts = [this](const std::string&, int port) { return RunningOn(port); };
     front_.settings.nginx_reload_command = "reload";
@@ -59,7 +60,7 @@ TEST_F(DeployTest, NewInstanceServesAndThePreviousOneStops) {
   std::string second = Deploy1();
   EXPECT_EQ(Active(), second);
   EXPECT_EQ(supervisor_.loaded[second].state, "RUNNING");
-  EXPECT_EQ(supervisor_.loaded[first].state, "STOPPED");
+  EXPECT_FALSE(supervisor_.loaded.contains(first));   // stopped, so unloaded
   EXPECT_TRUE(fs::exists(home().RecordFile(first)));  // kept for rollback
 }
 
@@ -142,7 +143,7 @@ TEST_F(DeployTest, RollbackServesThePreviousInstanceAndStopsTheCurrent) {
   EXPECT_EQ(Rollback(env_, front_, "web", 5s), v1);
   EXPECT_EQ(Active(), v1);
   EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
-  EXPECT_EQ(supervisor_.loaded[v2].state, "STOPPED");
+  EXPECT_FALSE(supervisor_.loaded.contains(v2));  // stopped, so unloaded
   try {
     Rollback(env_, front_, "web", 5s);
     FAIL();
@@ -158,6 +159,20 @@ TEST_F(DeployTest, RollbackWithoutADeployIsAClearError) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "application 'web' has no active instance to roll back from");
+  }
+}
+
+TEST_F(DeployTest, ActivateRefusesAStoppedAndUnloadedInstance) {
+  std::string v1 = Deploy1();
+  Deploy1();
+  ASSERT_FALSE(supervisor_.loaded.contains(v1));
+  Record record = LoadRecord(home(), v1);
+  try {
+    ActivateInstance(env_, front_, record);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), v1 + " is STOPPED, not running; start it first: sarge " +
+                                         home().root.string() + " start " + v1);
   }
 }
 

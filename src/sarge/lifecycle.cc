@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -59,70 +62,101 @@ std::vector<Endpoint> ListenEndpoints(const nlohmann::json& appcfg, const Record
 
 bool IsFault(const SupervisorFault& f, int code) { return f.code() == code; }
 
-// Whether supervisord has a program for `id` loaded.
-bool IsLoaded(Supervisor& supervisor, const std::string& id) {
+using Op = BatchCall::Op;
+
+[[noreturn]] void FailStart(LifecycleEnv& env, const std::string& id, const std::string& reason);
+
+// supervisord's description of `id`, or nullopt if it has no such program
+// loaded.
+std::optional<ProcessInfo> Describe(Supervisor& supervisor, const std::string& id) {
   try {
-    supervisor.GetProcessInfo(id);
-    return true;
+    return supervisor.GetProcessInfo(id);
   } catch (const SupervisorFault& f) {
     if (!IsFault(f, fault::kBadName)) throw;
-    return false;
+    return std::nullopt;
   }
 }
 
-// Has supervisord re-read `id`'s program file alone. reloadConfig re-reads
-// the whole configuration, at a cost that grows with the square of the
-// number of included files (~4 s for 2000), and one unreadable file makes
-// it fail for all. So for the length of the call the include names just
-// this file; reloadConfig applies nothing, addProcessGroup then uses what it
-// read, and the programs it reports "removed" are ignored. The full include
-// is back on disk when this returns (and every locked command rewrites it,
-// should sarge have been killed in between).
-ReloadResult ReloadOnly(LifecycleEnv& env, const std::string& id) {
-  struct Restore {
-    const Home& home;
-    ~Restore() {
-      try {
-        WriteSupervisordConf(home);
-      } catch (const Error&) {
-        // The next locked command rewrites it.
-      }
+// For its lifetime, supervisord.conf includes `id`'s program file alone.
+// reloadConfig re-reads the whole configuration, at a cost that grows with
+// the square of the number of included files (~4 s for 2000), and one
+// unreadable file makes it fail for all. With the include narrowed,
+// reloadConfig reads one file, addProcessGroup uses what it read, and the
+// programs it reports "removed" are ignored (reloadConfig applies nothing).
+// The full include is back on disk when this ends (and every locked command
+// rewrites it, should sarge have been killed in between).
+class NarrowedInclude {
+ public:
+  NarrowedInclude(const Home& home, const std::string& id) : home_(home) {
+    WriteSupervisordConf(home_, id);
+  }
+  ~NarrowedInclude() {
+    try {
+      WriteSupervisordConf(home_);
+    } catch (const Error&) {
+      // The next locked command rewrites it.
     }
-  } restore{env.home};
-  WriteSupervisordConf(env.home, id);
+  }
+  NarrowedInclude(const NarrowedInclude&) = delete;
+  NarrowedInclude& operator=(const NarrowedInclude&) = delete;
+
+ private:
+  const Home& home_;
+};
+
+[[noreturn]] void CannotReread(LifecycleEnv& env, const std::string& id, const SupervisorFault& f) {
+  throw Error(
+      fmt::format("supervisord cannot read {} ({})", env.home.ProgramFile(id).string(), f.what()));
+}
+
+// supervisord has `id` loaded from an older program file (sarge.yaml's log
+// settings changed): has it re-read the file and, if its program changed,
+// stops and unloads it. Returns what is loaded after that.
+std::optional<ProcessInfo> ReloadChanged(LifecycleEnv& env, const std::string& id,
+                                         const ProcessInfo& loaded) {
+  ReloadResult reload;
   try {
-    return env.supervisor.ReloadConfig();
+    NarrowedInclude narrowed(env.home, id);
+    reload = env.supervisor.ReloadConfig();
   } catch (const SupervisorFault& f) {
     if (!IsFault(f, fault::kCantReread)) throw;
-    throw Error(fmt::format("supervisord cannot read {} ({})", env.home.ProgramFile(id).string(),
-                            f.what()));
+    CannotReread(env, id, f);
   }
+  if (std::find(reload.changed.begin(), reload.changed.end(), id) == reload.changed.end())
+    return loaded;
+  StopInstance(env, id);  // unloads it
+  return Describe(env.supervisor, id);
 }
 
-// Makes supervisord's program for `id` match the file on disk. The program
-// file only changes when sarge.yaml's log settings do, so the common case is
-// a single getProcessInfo.
-void EnsureProgramLoaded(LifecycleEnv& env, const std::string& id, bool file_changed) {
-  Supervisor& sup = env.supervisor;
-  bool loaded = IsLoaded(sup, id);
-  if (loaded && !file_changed) return;
-  ReloadResult reload = ReloadOnly(env, id);
-  if (loaded) {
-    if (std::find(reload.changed.begin(), reload.changed.end(), id) == reload.changed.end()) return;
-    StopInstance(env, id);
-    sup.RemoveProcessGroup(id);
+// Starts `id` without waiting: loads its program first if supervisord does
+// not have it (`load`). One round trip to supervisord; returns the
+// description it gave right after the spawn.
+ProcessInfo Spawn(LifecycleEnv& env, const std::string& id, bool load) {
+  std::vector<BatchCall> calls;
+  if (load) calls = {{Op::kReloadConfig, ""}, {Op::kAddProcessGroup, id}};
+  calls.push_back({Op::kStartProcess, id});
+  calls.push_back({Op::kGetProcessInfo, id});
+  std::vector<BatchResult> results;
+  if (load) {
+    NarrowedInclude narrowed(env.home, id);
+    results = env.supervisor.Batch(calls);
+    if (results[0].Is(fault::kCantReread)) CannotReread(env, id, *results[0].fault);
+    if (results[0].fault) throw *results[0].fault;
+    if (results[1].fault && !results[1].Is(fault::kAlreadyAdded)) throw *results[1].fault;
+  } else {
+    results = env.supervisor.Batch(calls);
   }
-  try {
-    sup.AddProcessGroup(id);
-  } catch (const SupervisorFault& f) {
-    if (!IsFault(f, fault::kAlreadyAdded)) throw;
-  }
+  const BatchResult& started = results[results.size() - 2];
+  if (started.fault && !started.Is(fault::kAlreadyStarted))
+    FailStart(env, id, started.fault->what());
+  if (results.back().fault) throw *results.back().fault;
+  return results.back().info;
 }
 
 // Stops `id` after a failed start and makes sure supervisord does not retry it.
 void StopAfterFailure(LifecycleEnv& env, const std::string& id) {
   try {
-    StopInstance(env, id);
+    StopInstance(env, id, Unloading::kKeepLoaded);  // its state tells why it failed
   } catch (const Error&) {
     // The start failure is what the user needs to see; a stop that fails
     // here shows up in `sarge list`.
@@ -154,17 +188,19 @@ bool AllAccept(LifecycleEnv& env, const std::vector<Endpoint>& endpoints) {
                      [&](const Endpoint& e) { return env.accepts(e.host, e.port); });
 }
 
-// Polls until the instance is up, it fails, or the timeout passes.
-int WaitUntilUp(LifecycleEnv& env, const std::string& id, const std::vector<Endpoint>& endpoints,
-                std::chrono::seconds timeout) {
+// Polls until the instance is up, it fails, or the timeout passes. `info`
+// is supervisord's description right after the spawn. With listen services
+// "up" is every port accepting connections, judged here without asking
+// supervisord (each of its answers costs a pass of its main loop) for as
+// long as the spawned process exists; without them, supervisord's RUNNING.
+int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
+                const std::vector<Endpoint>& endpoints, std::chrono::seconds timeout) {
   auto deadline = env.clock.Now() + timeout;
   Backoff backoff(env.clock);
   for (;;) {
-    ProcessInfo info = env.supervisor.GetProcessInfo(id);
     if (info.state != "STARTING" && info.state != "RUNNING")
       FailStart(env, id, FailureReason(info));
-    bool up = endpoints.empty() ? info.state == "RUNNING" : AllAccept(env, endpoints);
-    if (up) return info.pid;
+    if (endpoints.empty() ? info.state == "RUNNING" : AllAccept(env, endpoints)) return info.pid;
     if (env.clock.Now() >= deadline) {
       std::string what = endpoints.empty() ? std::string("supervisord still reports it STARTING")
                                            : fmt::format("nothing accepts connections on {}:{}",
@@ -172,6 +208,7 @@ int WaitUntilUp(LifecycleEnv& env, const std::string& id, const std::vector<Endp
       FailStart(env, id, fmt::format("{} after {} s", what, timeout.count()));
     }
     backoff.Sleep();
+    if (endpoints.empty() || !env.alive(info.pid)) info = env.supervisor.GetProcessInfo(id);
   }
 }
 
@@ -213,30 +250,31 @@ bool AcceptsConnections(const std::string& host, int port) {
   return ok;
 }
 
+bool ProcessExists(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
 Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout) {
   const std::string& id = record.id;
   nlohmann::json appcfg = Configure(env.home, record, env.settings, env.port_free, env.runner);
   CheckServer(env.home, id);
   bool changed =
       WriteFileAtomicIfChanged(env.home.ProgramFile(id), ProgramConf(env.home, id, env.settings));
-  EnsureProgramLoaded(env, id, changed);
-  ProcessInfo info = env.supervisor.GetProcessInfo(id);
-  if (info.state == "RUNNING") {
+  std::optional<ProcessInfo> loaded = Describe(env.supervisor, id);
+  if (loaded && changed) loaded = ReloadChanged(env, id, *loaded);
+  if (loaded && loaded->state == "RUNNING") {
     SetAutostart(env.home, id, true);
-    env.say(fmt::format("{} is already running (pid {})", id, info.pid));
-    return {info.pid, appcfg};
+    env.say(fmt::format("{} is already running (pid {})", id, loaded->pid));
+    return {loaded->pid, appcfg};
   }
   auto endpoints = ListenEndpoints(appcfg, record);
-  if (info.state != "STARTING" && info.state != "BACKOFF") {
+  ProcessInfo info;
+  if (loaded && (loaded->state == "STARTING" || loaded->state == "BACKOFF")) {
+    info = *loaded;  // being started already
+  } else {
     CheckPortsFree(env, id, endpoints);
     RunHooks(env.home, env.settings, env.runner, hook::kWillStart, record);
-    try {
-      env.supervisor.StartProcess(id, false);
-    } catch (const SupervisorFault& f) {
-      if (!IsFault(f, fault::kAlreadyStarted)) FailStart(env, id, f.what());
-    }
+    info = Spawn(env, id, !loaded);
   }
-  int pid = WaitUntilUp(env, id, endpoints, timeout);
+  int pid = WaitUntilUp(env, id, info, endpoints, timeout);
   SetAutostart(env.home, id, true);
   record.autostart = true;
   env.say(fmt::format("started {} (pid {})", id, pid));
@@ -254,40 +292,83 @@ void AfterStop(LifecycleEnv& env, const std::string& id) {
   }
 }
 
-bool StopInstance(LifecycleEnv& env, const std::string& id) {
-  Supervisor& sup = env.supervisor;
-  bool stopping = true;
-  try {
-    // Not stopProcess(wait=true): supervisord 4.2.5 busy-loops at 100% CPU
-    // for as long as such a call waits (up to stopwaitsecs). It sends the
-    // signal at once; sarge polls for the end instead.
-    sup.StopProcess(id, false);
-  } catch (const SupervisorFault& f) {
-    if (!IsFault(f, fault::kBadName) && !IsFault(f, fault::kNotRunning)) throw;
-    SetAutostart(env.home, id, false);
-    if (IsFault(f, fault::kBadName)) return false;
-    stopping = false;  // NOT_RUNNING, which is also the answer while STOPPING
+namespace {
+
+// Waits until supervisord has reaped `pid` after a stop: until then the
+// program is STOPPING. Its own state is asked only if the process is still
+// there after supervisord's stopwaitsecs should have ended it.
+void WaitUntilGone(LifecycleEnv& env, const std::string& id, int pid) {
+  auto deadline = env.clock.Now() + kStopTimeout;
+  Backoff backoff(env.clock);
+  while (env.alive(pid)) {
+    if (env.clock.Now() >= deadline)
+      throw Error(fmt::format("{} (pid {}) is still running after {} s; see {}", id, pid,
+                              kStopTimeout.count(), env.home.SupervisordLog().string()));
+    backoff.Sleep();
   }
+}
+
+// Polls supervisord until `id` is neither STOPPING nor running.
+void WaitUntilStopped(LifecycleEnv& env, const std::string& id) {
   auto deadline = env.clock.Now() + kStopTimeout;
   Backoff backoff(env.clock);
   for (;;) {
-    std::string state = sup.GetProcessInfo(id).state;
-    if (state != "STOPPING" && (!stopping || (state != "RUNNING" && state != "STARTING"))) break;
+    std::string state = env.supervisor.GetProcessInfo(id).state;
+    if (state != "STOPPING" && state != "RUNNING" && state != "STARTING") return;
     if (env.clock.Now() >= deadline)
       throw Error(fmt::format("{} is still {} after {} s; see {}", id, state, kStopTimeout.count(),
                               env.home.SupervisordLog().string()));
     backoff.Sleep();
   }
-  if (!stopping) return false;
+}
+
+// Has supervisord forget the stopped program `id`: a program it keeps loaded
+// costs every pass of its main loop, so only running (or failed) instances
+// stay loaded. The next start loads it again from its file.
+void Unload(LifecycleEnv& env, const std::string& id) {
+  auto results = env.supervisor.Batch({{Op::kRemoveProcessGroup, id}});
+  if (results[0].Is(fault::kStillRunning)) {
+    WaitUntilStopped(env, id);
+    results = env.supervisor.Batch({{Op::kRemoveProcessGroup, id}});
+  }
+  if (results[0].fault && !results[0].Is(fault::kBadName)) throw *results[0].fault;
+}
+
+}  // namespace
+
+bool StopInstance(LifecycleEnv& env, const std::string& id, Unloading unloading) {
+  // Not stopProcess(wait=true): supervisord 4.2.5 busy-loops at 100% CPU
+  // for as long as such a call waits (up to stopwaitsecs). It sends the
+  // signal at once; sarge waits for the process to be gone instead.
+  auto results = env.supervisor.Batch({{Op::kGetProcessInfo, id}, {Op::kStopProcess, id}});
+  const BatchResult& described = results[0];
+  const BatchResult& stop = results[1];
+  if (described.Is(fault::kBadName)) {
+    SetAutostart(env.home, id, false);
+    return false;
+  }
+  if (described.fault) throw *described.fault;
+  if (stop.fault && !stop.Is(fault::kNotRunning)) throw *stop.fault;
+  // NOT_RUNNING is also the answer while a process is STOPPING.
+  bool stopping = !stop.fault || described.info.state == "STOPPING";
+  if (stopping) {
+    if (described.info.pid > 0)
+      WaitUntilGone(env, id, described.info.pid);
+    else
+      WaitUntilStopped(env, id);
+  }
   SetAutostart(env.home, id, false);
-  AfterStop(env, id);
-  return true;
+  if (unloading == Unloading::kUnload) Unload(env, id);
+  if (!stop.fault) AfterStop(env, id);
+  return !stop.fault;
 }
 
 int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout) {
   int failed = 0;
+  std::set<std::string> resumed;
   for (Record& record : LoadAllRecords(env.home)) {
     if (!record.autostart) continue;
+    resumed.insert(record.id);
     try {
       StartInstance(env, record, timeout);
     } catch (const Error& e) {
@@ -295,6 +376,13 @@ int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout) {
       env.say(fmt::format("could not start {}: {}", record.id, e.what()));
     }
   }
+  // supervisord loads every program file when it starts; it need keep only
+  // the running ones.
+  std::vector<BatchCall> unload;
+  for (const auto& info : env.supervisor.GetAllProcessInfo())
+    if (info.state == "STOPPED" && !resumed.contains(info.name))
+      unload.push_back({Op::kRemoveProcessGroup, info.name});
+  if (!unload.empty()) env.supervisor.Batch(unload);
   return failed;
 }
 
@@ -302,10 +390,7 @@ void DestroyInstance(LifecycleEnv& env, const Record& record) {
   const std::string& id = record.id;
   RunHooks(env.home, env.settings, env.runner, hook::kWillBeDestroyed, record);
   try {
-    if (IsLoaded(env.supervisor, id)) {
-      StopInstance(env, id);
-      env.supervisor.RemoveProcessGroup(id);
-    }
+    StopInstance(env, id);
   } catch (const SupervisorUnavailable&) {
     env.say("supervisord is not running; removing the instance's files only");
   }

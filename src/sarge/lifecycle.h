@@ -19,6 +19,10 @@ namespace sarge {
 using ConnectProbe = std::function<bool(const std::string& host, int port)>;
 bool AcceptsConnections(const std::string& host, int port);
 
+// Whether process `pid` exists (a zombie not yet reaped counts).
+using ProcessProbe = std::function<bool(int pid)>;
+bool ProcessExists(int pid);
+
 // The outside world a lifecycle operation touches; tests put fakes here.
 struct LifecycleEnv {
   Home home;
@@ -27,6 +31,7 @@ struct LifecycleEnv {
   Clock& clock = RealClock();
   PortProbe port_free = PortIsFree;
   ConnectProbe accepts = AcceptsConnections;
+  ProcessProbe alive = ProcessExists;
   std::function<void(const std::string&)> say = [](const std::string&) {};  // a progress line
   CommandRunner& runner = RealCommandRunner();                              // for hooks
 };
@@ -47,8 +52,13 @@ Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds ti
 // stopping at the first. Returns the number that failed.
 int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout);
 
-// Stops the instance's whole process group. Returns false if it was not running.
-bool StopInstance(LifecycleEnv& env, const std::string& id);
+// Stops the instance's whole process group, waits until supervisord has
+// reaped it and, unless told to keep it, has supervisord unload the program
+// (only running instances stay loaded: each loaded program costs every pass
+// of supervisord's main loop). Returns false if it was not running.
+enum class Unloading { kUnload, kKeepLoaded };
+bool StopInstance(LifecycleEnv& env, const std::string& id,
+                  Unloading unloading = Unloading::kUnload);
 
 // Stops the instance if running, then removes all of it: supervisord program,
 // ports, runtime files, scratch folders, instance folder and, last, the

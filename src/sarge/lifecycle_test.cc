@@ -21,6 +21,7 @@ using namespace std::chrono_literals;
 class LifecycleTest : public ::testing::Test {
  protected:
   LifecycleTest() : supervisor_(temp_.home), env_{temp_.home, Settings{}, supervisor_, clock_} {
+    env_.alive = [this](int pid) { return supervisor_.Alive(pid); };
     env_.port_free = [](const std::string&, int) { return true; };
     // A port accepts if someone else holds it, or once an instance runs.
     env_.accepts = [this](const std::string&, int port) {
@@ -65,8 +66,9 @@ TEST_F(LifecycleTest, FirstStartWritesProgramAndAddsItToSupervisord) {
   EXPECT_TRUE(fs::exists(home().ProgramFile(r.id)));
   EXPECT_THAT(supervisor_.calls,
               ElementsAre("getProcessInfo web-abc123", "reloadConfig", "addProcessGroup web-abc123",
-                          "getProcessInfo web-abc123", "startProcess web-abc123",
-                          "getProcessInfo web-abc123"));
+                          "startProcess web-abc123", "getProcessInfo web-abc123"));
+  // Whether it is loaded, then load-and-start as one request.
+  EXPECT_EQ(supervisor_.round_trips, 2);
 }
 
 TEST_F(LifecycleTest, ReloadReadsOnlyTheStartedInstancesProgramFile) {
@@ -81,14 +83,64 @@ TEST_F(LifecycleTest, ReloadReadsOnlyTheStartedInstancesProgramFile) {
               HasSubstr("files = " + home().ProgramsDir().string() + "/*.conf\n"));
 }
 
-TEST_F(LifecycleTest, RestartOfALoadedProgramNeedsNoReload) {
+TEST_F(LifecycleTest, StopUnloadsTheProgramAndTheNextStartLoadsItAgain) {
   Record r = MakeInstance(R"({"application_name": "web"})");
   StartInstance(env_, r, 5s);
   StopInstance(env_, r.id);
+  // A loaded program costs every pass of supervisord's loop: only running
+  // instances stay loaded.
+  EXPECT_FALSE(supervisor_.loaded.contains(r.id));
   supervisor_.calls.clear();
+  EXPECT_EQ(StartInstance(env_, r, 5s).pid, 4243);
+  EXPECT_EQ(supervisor_.Count("reloadConfig"), 1);
+  EXPECT_EQ(supervisor_.loaded[r.id].state, "RUNNING");
+}
+
+TEST_F(LifecycleTest, StartOfALoadedStoppedProgramNeedsNoReload) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  StartInstance(env_, r, 5s);
+  StopInstance(env_, r.id, Unloading::kKeepLoaded);
+  supervisor_.calls.clear();
+  supervisor_.round_trips = 0;
   StartInstance(env_, r, 5s);
   EXPECT_EQ(supervisor_.Count("reloadConfig"), 0);
-  EXPECT_EQ(supervisor_.Count("startProcess"), 1);
+  EXPECT_THAT(supervisor_.calls, ElementsAre("getProcessInfo web-abc123", "startProcess web-abc123",
+                                             "getProcessInfo web-abc123"));
+  EXPECT_EQ(supervisor_.round_trips, 2);
+}
+
+TEST_F(LifecycleTest, StartWatchesThePortAndThePidWithoutAskingSupervisord) {
+  Record r = MakeInstance(
+      R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
+  env_.accepts = [this](const std::string&, int) {
+    return supervisor_.Count("startProcess") > 0 && clock_.Now().time_since_epoch() >= 200ms;
+  };
+  EXPECT_EQ(StartInstance(env_, r, 5s).pid, 4242);
+  // Many polls of the port; supervisord asked only before and at the spawn.
+  EXPECT_EQ(supervisor_.round_trips, 2);
+}
+
+TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessIsGone) {
+  Record r = MakeInstance(
+      R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
+  WriteFileAtomic(home().InstanceLog(r.id), "Traceback: port in use\n");
+  env_.accepts = [](const std::string&, int) { return false; };
+  // The server dies after 50 ms; supervisord then reports it EXITED.
+  env_.alive = [this](int) {
+    if (clock_.Now().time_since_epoch() < 50ms) return true;
+    auto& info = supervisor_.loaded["web-abc123"];
+    info.state = "EXITED";
+    info.exitstatus = 3;
+    info.pid = 0;
+    return false;
+  };
+  try {
+    StartInstance(env_, r, 5s);
+    FAIL() << "start should fail";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "web-abc123 did not start: it exited with status 3; it is stopped");
+  }
+  EXPECT_LT(clock_.Now().time_since_epoch(), 1s);
 }
 
 TEST_F(LifecycleTest, StartOfARunningInstanceDoesNothing) {
@@ -174,6 +226,60 @@ TEST_F(LifecycleTest, StopReportsWhetherItWasRunning) {
   StartInstance(env_, r, 5s);
   EXPECT_TRUE(StopInstance(env_, r.id));
   EXPECT_FALSE(StopInstance(env_, r.id));
+}
+
+TEST_F(LifecycleTest, StopWaitsUntilTheProcessIsReapedThenUnloads) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  StartInstance(env_, r, 5s);
+  supervisor_.calls.clear();
+  supervisor_.round_trips = 0;
+  int polls = 0;
+  env_.alive = [&](int pid) {
+    EXPECT_EQ(pid, 4242);
+    return ++polls < 5;  // gone at the fifth look
+  };
+  EXPECT_TRUE(StopInstance(env_, r.id));
+  EXPECT_EQ(polls, 5);
+  EXPECT_THAT(supervisor_.calls, ElementsAre("getProcessInfo web-abc123", "stopProcess web-abc123",
+                                             "removeProcessGroup web-abc123"));
+  EXPECT_EQ(supervisor_.round_trips, 2);
+  EXPECT_FALSE(LoadRecord(home(), r.id).autostart);
+}
+
+TEST_F(LifecycleTest, StopOfAProgramThatExitedUnloadsIt) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  StartInstance(env_, r, 5s);
+  auto& info = supervisor_.loaded[r.id];
+  info.state = "EXITED";
+  info.pid = 0;
+  EXPECT_FALSE(StopInstance(env_, r.id));
+  EXPECT_FALSE(supervisor_.loaded.contains(r.id));
+}
+
+TEST_F(LifecycleTest, StopGivesUpWhenTheProcessOutlivesSupervisordsKill) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  StartInstance(env_, r, 5s);
+  env_.alive = [](int) { return true; };
+  try {
+    StopInstance(env_, r.id);
+    FAIL() << "stop should give up";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "web-abc123 (pid 4242) is still running after 30 s; see " +
+                                         home().SupervisordLog().string());
+  }
+}
+
+TEST_F(LifecycleTest, ResumeStartsAutostartInstancesAndUnloadsTheStoppedOnes) {
+  Record running = MakeInstance(R"({"application_name": "web"})");
+  Record stopped = MakeInstance(R"({"application_name": "api"})");
+  StartInstance(env_, running, 5s);
+  // As after supervisord restarted: every program file loaded, none running.
+  supervisor_.loaded.clear();
+  WriteFileAtomic(home().ProgramFile(stopped.id), ProgramConf(home(), stopped.id, Settings{}));
+  for (const auto& id : {running.id, stopped.id}) supervisor_.AddProcessGroup(id);
+  EXPECT_EQ(ResumeInstances(env_, 5s), 0);
+  EXPECT_EQ(supervisor_.loaded[running.id].state, "RUNNING");
+  EXPECT_FALSE(supervisor_.loaded.contains(stopped.id));
 }
 
 TEST_F(LifecycleTest, DestroyRemovesEverythingOfTheInstance) {

@@ -162,8 +162,9 @@ ProcessInfo RpcSupervisor::GetProcessInfo(const std::string& name) {
   return ParseProcessInfo(Call("supervisor.getProcessInfo", {name}));
 }
 
-ReloadResult RpcSupervisor::ReloadConfig() {
-  json v = Call("supervisor.reloadConfig", json::array());
+namespace {
+
+ReloadResult ParseReload(const json& v) {
   ReloadResult r;
   try {
     const auto& lists = v.at(0);
@@ -174,6 +175,63 @@ ReloadResult RpcSupervisor::ReloadConfig() {
     throw Error("supervisord sent an unexpected reply to reloadConfig");
   }
   return r;
+}
+
+const char* MethodName(BatchCall::Op op) {
+  using Op = BatchCall::Op;
+  switch (op) {
+    case Op::kGetProcessInfo:
+      return "supervisor.getProcessInfo";
+    case Op::kReloadConfig:
+      return "supervisor.reloadConfig";
+    case Op::kAddProcessGroup:
+      return "supervisor.addProcessGroup";
+    case Op::kRemoveProcessGroup:
+      return "supervisor.removeProcessGroup";
+    case Op::kStartProcess:
+      return "supervisor.startProcess";
+    case Op::kStopProcess:
+      return "supervisor.stopProcess";
+  }
+  return "";
+}
+
+}  // namespace
+
+ReloadResult RpcSupervisor::ReloadConfig() {
+  return ParseReload(Call("supervisor.reloadConfig", json::array()));
+}
+
+// supervisord's system.multicall answers each call's bare value, or a
+// struct {faultCode, faultString} for a call that failed.
+std::vector<BatchResult> RpcSupervisor::Batch(const std::vector<BatchCall>& calls) {
+  using Op = BatchCall::Op;
+  json list = json::array();
+  for (const auto& call : calls) {
+    json params = json::array();
+    if (call.op != Op::kReloadConfig) params.push_back(call.name);
+    if (call.op == Op::kStartProcess || call.op == Op::kStopProcess) params.push_back(false);
+    list.push_back({{"methodName", MethodName(call.op)}, {"params", std::move(params)}});
+  }
+  json values = Call("system.multicall", json::array({std::move(list)}));
+  if (!values.is_array() || values.size() != calls.size())
+    throw Error("supervisord sent an unexpected reply to system.multicall");
+  std::vector<BatchResult> results(calls.size());
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const json& v = values[i];
+    if (v.is_object() && v.contains("faultCode")) {
+      int code = v["faultCode"].is_number_integer() ? v["faultCode"].get<int>() : 0;
+      std::string text = v.value("faultString", "");
+      if (code == fault::kShutdownState)
+        throw SupervisorUnavailable(not_running_ + " (it is shutting down)");
+      results[i].fault = SupervisorFault(code, text);
+    } else if (calls[i].op == Op::kGetProcessInfo) {
+      results[i].info = ParseProcessInfo(v);
+    } else if (calls[i].op == Op::kReloadConfig) {
+      results[i].reload = ParseReload(v);
+    }
+  }
+  return results;
 }
 
 void RpcSupervisor::AddProcessGroup(const std::string& name) {

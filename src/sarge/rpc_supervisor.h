@@ -30,6 +30,7 @@ class RpcSupervisor : public Supervisor {
   void RemoveProcessGroup(const std::string& name) override;
   void StartProcess(const std::string& name, bool wait) override;
   void StopProcess(const std::string& name, bool wait) override;
+  std::vector<BatchResult> Batch(const std::vector<BatchCall>& calls) override;
 
   // One XML-RPC call; returns its value or throws SupervisorFault.
   nlohmann::json Call(std::string_view method, const nlohmann::json& params);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,39 @@ struct ReloadResult {
   std::vector<std::string> added, changed, removed;
 };
 
+// One call of a batch (see Supervisor::Batch).
+struct BatchCall {
+  enum class Op {
+    kGetProcessInfo,
+    kReloadConfig,
+    kAddProcessGroup,
+    kRemoveProcessGroup,
+    kStartProcess,  // wait=false
+    kStopProcess,   // wait=false
+  };
+  Op op;
+  std::string name;  // the program; unused by kReloadConfig
+};
+
+// What one call of a batch gave: a fault, or its value (`info` for
+// kGetProcessInfo, `reload` for kReloadConfig).
+struct BatchResult {
+  std::optional<SupervisorFault> fault;
+  ProcessInfo info;
+  ReloadResult reload;
+  bool Is(int code) const { return fault && fault->code() == code; }
+};
+
 class Supervisor {
  public:
   virtual ~Supervisor() = default;
+
+  // Runs the calls in order, each whatever the ones before it answered, and
+  // returns one result per call. Every supervisord call costs at least one
+  // pass of its main loop, whose length grows with the number of programs
+  // it has loaded; RpcSupervisor sends the whole batch as one
+  // system.multicall. This default makes the calls one at a time.
+  virtual std::vector<BatchResult> Batch(const std::vector<BatchCall>& calls);
 
   virtual std::vector<ProcessInfo> GetAllProcessInfo() = 0;
   // Throws SupervisorFault(kBadName) for a name supervisord does not know.

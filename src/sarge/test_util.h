@@ -67,6 +67,22 @@ class FakeSupervisor : public Supervisor {
   int fail_at = 0;
   bool unavailable = false;
   std::map<std::string, ProcessInfo> loaded;
+  // Requests sent: a call alone, or a whole batch (one system.multicall).
+  int round_trips = 0;
+
+  std::vector<BatchResult> Batch(const std::vector<BatchCall>& batch) override {
+    if (!unavailable) ++round_trips;
+    in_batch_ = true;
+    auto results = Supervisor::Batch(batch);
+    in_batch_ = false;
+    return results;
+  }
+  // Whether one of its processes has this pid: what kill(pid, 0) would say.
+  bool Alive(int pid) const {
+    for (const auto& [name, info] : loaded)
+      if (info.pid == pid && pid > 0) return true;
+    return false;
+  }
 
   std::vector<ProcessInfo> GetAllProcessInfo() override {
     Record("getAllProcessInfo");
@@ -104,7 +120,10 @@ class FakeSupervisor : public Supervisor {
   }
   void RemoveProcessGroup(const std::string& name) override {
     Record("removeProcessGroup " + name);
-    if (Find(name).state != "STOPPED") throw SupervisorFault(fault::kStillRunning, "STILL_RUNNING");
+    // supervisord's STOPPED_STATES: a program in any other may not go.
+    static const std::set<std::string> stopped = {"STOPPED", "EXITED", "FATAL", "UNKNOWN"};
+    if (!stopped.contains(Find(name).state))
+      throw SupervisorFault(fault::kStillRunning, "STILL_RUNNING");
     loaded.erase(name);
   }
   void StartProcess(const std::string& name, bool) override {
@@ -112,7 +131,7 @@ class FakeSupervisor : public Supervisor {
     ProcessInfo& p = Find(name);
     if (p.state == "RUNNING") throw SupervisorFault(fault::kAlreadyStarted, "ALREADY_STARTED");
     p.state = outcome == Outcome::kRuns ? "RUNNING" : "BACKOFF";
-    p.pid = outcome == Outcome::kRuns ? 4242 : 0;
+    p.pid = outcome == Outcome::kRuns ? next_pid_++ : 0;
     if (outcome == Outcome::kExitsAtOnce)
       p.spawnerr = "Exited too quickly (process log may have details)";
   }
@@ -134,6 +153,7 @@ class FakeSupervisor : public Supervisor {
  private:
   void Record(const std::string& call) {
     if (unavailable) throw SupervisorUnavailable("supervisord is not running");
+    if (!in_batch_) ++round_trips;
     calls.push_back(call);
     if (fail_at > 0 && static_cast<int>(calls.size()) == fail_at)
       throw SupervisorFault(1, "injected failure at " + call);
@@ -143,6 +163,8 @@ class FakeSupervisor : public Supervisor {
     if (it == loaded.end()) throw SupervisorFault(fault::kBadName, "BAD_NAME: " + name);
     return it->second;
   }
+  bool in_batch_ = false;
+  int next_pid_ = 4242;  // each spawn a new pid, as a system gives
   std::set<std::string> OnDisk() const {
     std::set<std::string> names;
     for (const auto& entry : fs::directory_iterator(home_.ProgramsDir())) {
