@@ -28,6 +28,9 @@ TEST_F(Boot, BinSupervisordResumesWhatWasRunningAndOnlyThat) {
   EXPECT_TRUE(WaitFor([&] { return home_.ProgramState(running) == "RUNNING"; }, 3s));
   EXPECT_EQ(home_.ListEntry(stopped)["state"], "STOPPED");
   EXPECT_NE(ReadFile(home_ / "var/log/sarge.log").find("resume (0 failed)"), std::string::npos);
+  // supervisord loaded every program file at its start; resume unloaded
+  // the stopped one.
+  EXPECT_EQ(home_.ProgramNames(), std::vector<std::string>{running});
 }
 
 TEST_F(Boot, InitWritesASystemdUnitForTheHome) {

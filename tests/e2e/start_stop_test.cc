@@ -141,6 +141,26 @@ TEST_F(StartStop, StartWhenRunningAndStopWhenStoppedAreHarmless) {
   EXPECT_EQ(r.err, "sarge: " + id + " was not running\n");
 }
 
+// supervisord keeps only running (or failed) instances loaded: every
+// loaded program costs each pass of its main loop.
+TEST_F(StartStop, StopUnloadsTheProgramAndStartLoadsItAgain) {
+  const std::string id = home_.New({{"services", {{"web", {{"type", "listen"}}}}}});
+  home_.WriteServer(id, kHttpServer);
+  ASSERT_EQ(home_.Sarge({"start", id}).exit_code, 0);
+  EXPECT_EQ(home_.ProgramNames(), std::vector<std::string>{id});
+  ASSERT_EQ(home_.Sarge({"stop", id}).exit_code, 0);
+  EXPECT_EQ(home_.ProgramNames(), std::vector<std::string>{});
+  EXPECT_EQ(home_.ListEntry(id)["state"], "STOPPED");
+  Result r = home_.Sarge({"start", id});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(Accepts("127.0.0.1", home_.AppCfg(id)["WEB_PORT"]));
+  EXPECT_EQ(home_.ProgramNames(), std::vector<std::string>{id});
+  // The supervisord configuration on disk includes every program again.
+  EXPECT_NE(ReadFile(home_ / "etc/supervisord.conf")
+                .find("files = " + home_.str() + "/etc/supervisor.d/*.conf\n"),
+            std::string::npos);
+}
+
 TEST_F(StartStop, StopKillsTheWholeProcessGroup) {
   const std::string id = home_.New({{"application_name", "spawner"}});
   home_.WriteServer(id, kSpawningServer);
