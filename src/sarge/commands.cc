@@ -38,6 +38,7 @@ struct Args {
   bool json_output = false;
   bool follow = false;
   int lines = 20;
+  bool repair = false;
 };
 
 std::optional<std::chrono::seconds> Timeout(const Args& a) {
@@ -116,6 +117,8 @@ int DoLogs(Args& a) {
   ShowLog(OpenHome(a.home, false), a.id, a.lines, a.follow, std::cout);
   return 0;
 }
+
+int DoCheck(Args& a) { return CheckCommand(OpenHome(a.home, false), a.repair); }
 
 int DoResume(Args& a) { return ResumeCommand(OpenHome(a.home, false)) == 0 ? 0 : 1; }
 
@@ -227,6 +230,13 @@ const std::vector<Command>& Commands() {
       {"resume",
        "start the instances that were running when supervisord stopped (bin/supervisord runs it)",
        NoArgs, DoResume},
+      {"check",
+       "verify the home (records, folders, supervisord, front end); with --repair, finish or "
+       "undo what an interrupted command left",
+       [](CLI::App& app, Args& a) {
+         app.add_flag("--repair", a.repair, "fix what can be fixed without losing anything");
+       },
+       DoCheck},
       {"launch", "run the instance's server in the foreground (what supervisord runs)", IdArg,
        DoLaunch, true},
   };

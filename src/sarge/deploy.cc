@@ -1,11 +1,14 @@
 #include "sarge/deploy.h"
 
+#include "sarge/check.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
+#include "sarge/check.h"
 #include "sarge/error.h"
 #include "sarge/hooks.h"
 #include "sarge/instance_config.h"
@@ -131,11 +134,11 @@ std::vector<Record> InstancesOf(const Home& home, const std::string& app) {
   return out;  // oldest first
 }
 
-// Stops every other instance of the application and destroys the previous
-// ones beyond the newest `keep`.
-void RetireOld(LifecycleEnv& env, const std::string& app, const std::string& keep_id, int keep) {
-  auto others = InstancesOf(env.home, app);
-  std::erase_if(others, [&](const Record& r) { return r.id == keep_id; });
+}  // namespace
+
+void RetirePrevious(LifecycleEnv& env, const Record& current, int keep) {
+  auto others = InstancesOf(env.home, current.application_name);
+  std::erase_if(others, [&](const Record& r) { return r.id == current.id; });
   for (const auto& r : others)
     if (StopInstance(env, r.id)) env.say(fmt::format("stopped {}", r.id));
   std::reverse(others.begin(), others.end());
@@ -143,6 +146,21 @@ void RetireOld(LifecycleEnv& env, const std::string& app, const std::string& kee
     DestroyInstance(env, others[i]);
     env.say(fmt::format("destroyed {} (keeping {} previous)", others[i].id, keep));
   }
+}
+
+namespace {
+
+// While a deploy runs, var/run/deploys/ID says so: a deploy that is killed
+// leaves it, and `check --repair` finishes or undoes what it began.
+void MarkDeploy(const Home& home, const std::string& id) {
+  fs::path marker = DeployMarker(home, id);
+  fs::create_directories(marker.parent_path());
+  WriteFileAtomic(marker, "");
+}
+
+void UnmarkDeploy(const Home& home, const std::string& id) {
+  std::error_code ec;
+  fs::remove(DeployMarker(home, id), ec);
 }
 
 // Undoes a deploy that failed before the switch, and explains why.
@@ -155,6 +173,7 @@ void RetireOld(LifecycleEnv& env, const std::string& app, const std::string& kee
   std::string tail = TailFile(env.home.InstanceLog(record.id), kLogTailLines);
   try {
     DestroyInstance(env, record);
+    UnmarkDeploy(env.home, record.id);
   } catch (const Error& e) {
     env.say(fmt::format("could not remove {}: {}", record.id, e.what()));
   }
@@ -205,6 +224,7 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
   Record record = steps.Run("create instance", [&] {
     return CreateInstance(env.home, options.config_json, env.settings, env.runner);
   });
+  MarkDeploy(env.home, record.id);
   record.check_url = options.check_url;
   SaveRecord(env.home, record);
   env.say(fmt::format("new instance {}", record.id));
@@ -226,8 +246,8 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
   // From here the new instance serves: what is left only tidies up.
   try {
     steps.Run("let old nginx workers finish", [&] { Drain(env, front, old_workers); });
-    steps.Run("stop previous instances",
-              [&] { RetireOld(env, record.application_name, record.id, keep); });
+    steps.Run("stop previous instances", [&] { RetirePrevious(env, record, keep); });
+    UnmarkDeploy(env.home, record.id);
   } catch (const Error& e) {
     throw Error(fmt::format("{} now serves {}, but stopping the previous instances failed: {}; "
                             "`sarge {} list` shows what still runs",

@@ -36,6 +36,10 @@ Record CreateInstance(const Home& home, std::string_view config_json, const Sett
 // Error says which step failed and why. Returns the new instance's id.
 std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options);
 
+// Stops every other instance of `current`'s application and destroys the
+// previous ones beyond the newest `keep`.
+void RetirePrevious(LifecycleEnv& env, const Record& current, int keep);
+
 // Starts the newest previous instance of `app` (older than the active one),
 // checks it, activates it and stops the current one. Returns its id.
 std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& app,

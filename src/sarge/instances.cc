@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "sarge/check.h"
 #include "sarge/deploy.h"
 #include "sarge/error.h"
 #include "sarge/exec.h"
@@ -253,6 +254,34 @@ int ResumeCommand(const Home& home) {
   int failed = ResumeInstances(env, std::chrono::seconds(env.settings.start_timeout));
   LogAction(home, fmt::format("resume ({} failed)", failed));
   return failed;
+}
+
+int CheckCommand(const Home& home, bool repair) {
+  FileLock lock = LockHome(home);
+  WriteSupervisordConf(home);  // in case a killed command left it narrowed
+  RpcSupervisor supervisor = Connect(home);
+  LifecycleEnv env{home, LoadSettings(home), supervisor};
+  env.say = Say;
+  FrontEndEnv front = MakeFrontEnd(env);
+  int left = 0;
+  for (const Finding& f : CheckHome(env, front, repair)) {
+    if (f.repair.empty()) {
+      ++left;
+      std::cout << "problem: " << f.problem << "\n";
+    } else {
+      std::cout << "repaired: " << f.problem << ": " << f.repair << "\n";
+      LogAction(home, "check --repair: " + f.repair);
+    }
+  }
+  std::cout.flush();
+  if (left == 0) {
+    Say(fmt::format("{} is consistent", home.root.string()));
+    return 0;
+  }
+  throw Error(fmt::format(
+      "{} {} found in {}; {}", left, left == 1 ? "problem" : "problems", home.root.string(),
+      repair ? "the lines above say what to do"
+             : fmt::format("`sarge {} check --repair` fixes what it can", home.root.string())));
 }
 
 std::string RollbackCommand(const Home& home, const std::string& app,

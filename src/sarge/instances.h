@@ -50,6 +50,10 @@ std::string RollbackCommand(const Home& home, const std::string& app,
 // waits a few seconds for supervisord to answer). Returns how many failed.
 int ResumeCommand(const Home& home);
 
+// Verifies the home (see check.h) and prints each finding on stdout;
+// with `repair`, fixes what it can. Throws Error if problems remain.
+int CheckCommand(const Home& home, bool repair);
+
 // Replace this process with bash in the instance (see exec.h).
 [[noreturn]] void RunInInstance(const Home& home, const std::string& id,
                                 const std::vector<std::string>& command, bool stdin_is_tty);

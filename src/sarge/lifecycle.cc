@@ -337,16 +337,15 @@ void Unload(LifecycleEnv& env, const std::string& id) {
 }  // namespace
 
 bool StopInstance(LifecycleEnv& env, const std::string& id, Unloading unloading) {
+  // First: a stop that is cut short must not be undone by the next resume.
+  SetAutostart(env.home, id, false);
   // Not stopProcess(wait=true): supervisord 4.2.5 busy-loops at 100% CPU
   // for as long as such a call waits (up to stopwaitsecs). It sends the
   // signal at once; sarge waits for the process to be gone instead.
   auto results = env.supervisor.Batch({{Op::kGetProcessInfo, id}, {Op::kStopProcess, id}});
   const BatchResult& described = results[0];
   const BatchResult& stop = results[1];
-  if (described.Is(fault::kBadName)) {
-    SetAutostart(env.home, id, false);
-    return false;
-  }
+  if (described.Is(fault::kBadName)) return false;
   if (described.fault) throw *described.fault;
   if (stop.fault && !stop.Is(fault::kNotRunning)) throw *stop.fault;
   // NOT_RUNNING is also the answer while a process is STOPPING.
@@ -357,7 +356,6 @@ bool StopInstance(LifecycleEnv& env, const std::string& id, Unloading unloading)
     else
       WaitUntilStopped(env, id);
   }
-  SetAutostart(env.home, id, false);
   if (unloading == Unloading::kUnload) Unload(env, id);
   if (!stop.fault) AfterStop(env, id);
   return !stop.fault;

@@ -1,0 +1,295 @@
+#include "sarge/check.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "sarge/deploy.h"
+#include "sarge/error.h"
+#include "sarge/fs.h"
+#include "sarge/names.h"
+#include "sarge/records.h"
+#include "sarge/supervisor_config.h"
+
+namespace sarge {
+namespace {
+
+class Checker {
+ public:
+  Checker(LifecycleEnv& env, FrontEndEnv& front, bool repair)
+      : env_(env), front_(front), home_(env.home), repair_(repair) {}
+
+  std::vector<Finding> Run() {
+    TempFiles();
+    Records();
+    Folders();
+    Leftovers();
+    Deploys();
+    Supervisord();
+    FrontEnd();
+    return std::move(findings_);
+  }
+
+ private:
+  // Reports `problem`; with --repair, runs `fix` and says `done`.
+  template <typename Fix>
+  void Found(std::string problem, std::string done, Fix&& fix) {
+    Finding f{std::move(problem), "", true};
+    if (repair_) {
+      try {
+        fix();
+        f.repair = std::move(done);
+      } catch (const Error& e) {
+        f.problem += fmt::format(" (repair failed: {})", e.what());
+      }
+    }
+    findings_.push_back(std::move(f));
+  }
+  void Found(std::string problem) { findings_.push_back({std::move(problem), "", false}); }
+
+  std::string Rel(const fs::path& p) const { return fs::relative(p, home_.root).string(); }
+
+  // WriteFileAtomic's temporary files: a writer holds the lock, as we do, so
+  // any that exists was left by a command that was killed.
+  void TempFiles() {
+    std::error_code ec;
+    for (const fs::path& top : {home_.Etc(), home_.RunDir()}) {
+      for (auto it = fs::recursive_directory_iterator(top, ec); !ec && it != fs::end(it);
+           it.increment(ec)) {
+        if (it->is_symlink() || !IsTempFileName(it->path().filename().string())) continue;
+        fs::path path = it->path();
+        Found(fmt::format("{} is left from an interrupted write", Rel(path)),
+              fmt::format("removed {}", Rel(path)), [&] { RemoveAll(path); });
+      }
+    }
+  }
+
+  void Records() {
+    for (const auto& id : ListIds(home_)) {
+      Record record;
+      try {
+        record = LoadRecord(home_, id);
+      } catch (const Error& e) {
+        Found(fmt::format("{} cannot be read ({}); restore it from a backup or move it away",
+                          Rel(home_.RecordFile(id)), e.what()));
+        unreadable_.insert(id);
+        continue;
+      }
+      if (!fs::exists(home_.InstanceDir(id))) {
+        Found(fmt::format("{} has a record but no folder {} (an interrupted destroy)", id,
+                          Rel(home_.InstanceDir(id))),
+              fmt::format("finished destroying {}", id), [&] { DestroyInstance(env_, record); });
+        continue;
+      }
+      records_.emplace(id, std::move(record));
+    }
+  }
+
+  bool Known(const std::string& id) const {
+    return records_.contains(id) || unreadable_.contains(id);
+  }
+
+  // Instance folders without a record: `new` makes the folder first.
+  void Folders() {
+    static const std::set<std::string> kHomeEntries = {"bin", "etc", "var"};
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(home_.root, ec)) {
+      std::string name = entry.path().filename().string();
+      if (!entry.is_directory() || entry.is_symlink() || kHomeEntries.contains(name) ||
+          !LooksLikeInstanceId(name) || Known(name))
+        continue;
+      if (fs::is_empty(entry.path(), ec))
+        Found(fmt::format("folder {} has no record (an interrupted new)", name),
+              fmt::format("removed the empty folder {}", name), [&] { fs::remove(entry.path()); });
+      else
+        Found(fmt::format("folder {} has no record and holds files; move them away and remove it",
+                          name));
+    }
+  }
+
+  // Program files, port claims, runtime and scratch folders of instances
+  // that have no record any more.
+  void Leftovers() {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(home_.ProgramsDir(), ec)) {
+      std::string file = entry.path().filename().string();
+      if (!file.ends_with(".conf") || IsTempFileName(file)) continue;
+      std::string id = file.substr(0, file.size() - 5);
+      if (Known(id)) continue;
+      Found(fmt::format("{} belongs to no instance", Rel(entry.path())),
+            fmt::format("removed {}", Rel(entry.path())), [&] {
+              Unload(id);
+              RemoveAll(entry.path());
+            });
+    }
+    for (const auto& entry : fs::directory_iterator(home_.PortsDir(), ec)) {
+      std::error_code link_ec;
+      fs::path owner = fs::read_symlink(entry.path(), link_ec);
+      if (link_ec || IsTempFileName(entry.path().filename().string())) continue;
+      if (Known(owner.string())) continue;
+      Found(fmt::format("port {} is claimed by {}, which has no record",
+                        entry.path().filename().string(), owner.string()),
+            fmt::format("released port {}", entry.path().filename().string()),
+            [&] { RemoveAll(entry.path()); });
+    }
+    for (const fs::path& dir : {home_.RunDir(), home_.TmpDir()}) {
+      for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        std::string name = entry.path().filename().string();
+        if (!entry.is_directory() || !LooksLikeInstanceId(name) || Known(name)) continue;
+        Found(fmt::format("{} belongs to no instance", Rel(entry.path())),
+              fmt::format("removed {}", Rel(entry.path())), [&] { RemoveAll(entry.path()); });
+      }
+    }
+  }
+
+  // Stops and unloads supervisord's program `id`, if it has one.
+  void Unload(const std::string& id) {
+    if (!SupervisordUp()) return;
+    StopInstance(env_, id);
+  }
+
+  bool SupervisordUp() {
+    if (!live_) {
+      live_.emplace();
+      try {
+        for (auto& info : env_.supervisor.GetAllProcessInfo())
+          live_->emplace(info.name, std::move(info));
+        up_ = true;
+      } catch (const SupervisorUnavailable&) {
+        up_ = false;
+      }
+    }
+    return up_;
+  }
+
+  // A deploy's marker outlives it only if it was killed.
+  void Deploys() {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(home_.RunDir() / "deploys", ec)) {
+      std::string id = entry.path().filename().string();
+      fs::path marker = entry.path();
+      auto it = records_.find(id);
+      if (it == records_.end()) {
+        Found(fmt::format("a deploy of {} was interrupted; the instance is gone", id),
+              "removed its marker", [&] { RemoveAll(marker); });
+        continue;
+      }
+      Record record = it->second;
+      auto site = ReadActiveSite(home_, record.application_name);
+      if (site && site->id == id) {
+        Found(fmt::format("a deploy of {} was interrupted after the switch", id),
+              fmt::format("stopped the previous instances of {}", record.application_name), [&] {
+                RetirePrevious(env_, record, env_.settings.deploy_keep);
+                RemoveAll(marker);
+              });
+      } else {
+        Found(fmt::format("a deploy of {} was interrupted before the switch", id),
+              fmt::format("destroyed {}; the front end is unchanged", id), [&] {
+                DestroyInstance(env_, record);
+                RemoveAll(marker);
+                records_.erase(id);
+              });
+      }
+    }
+  }
+
+  void Supervisord() {
+    // What the repairs above changed.
+    live_.reset();
+    for (auto it = records_.begin(); it != records_.end();) {
+      if (auto text = ReadFileIfExists(home_.RecordFile(it->first))) {
+        it->second = LoadRecord(home_, it->first);
+        ++it;
+      } else {
+        it = records_.erase(it);
+      }
+    }
+    if (!SupervisordUp()) {
+      bool any = std::any_of(records_.begin(), records_.end(),
+                             [](const auto& r) { return r.second.autostart; });
+      if (any)
+        Found(fmt::format("supervisord is not running, and instances should be; start it: {}",
+                          home_.StartSupervisordHint()));
+      return;
+    }
+    for (const auto& [name, info] : *live_) {
+      auto it = records_.find(name);
+      if (it == records_.end()) {
+        if (unreadable_.contains(name)) continue;
+        Found(fmt::format("supervisord has program {} ({}), which has no record", name, info.state),
+              fmt::format("stopped and unloaded {}", name), [&] { StopInstance(env_, name); });
+      } else if (info.state == "STOPPED" && !it->second.autostart) {
+        Found(fmt::format("supervisord keeps the stopped program {} loaded", name),
+              fmt::format("unloaded {}", name), [&] { StopInstance(env_, name); });
+      }
+    }
+    for (const auto& [id, record] : records_) {
+      if (!record.autostart) continue;
+      auto it = live_->find(id);
+      std::string state = it == live_->end() ? "STOPPED" : it->second.state;
+      if (state == "RUNNING" || state == "STARTING") continue;
+      Found(
+          fmt::format("{} should be running but is {}; see `sarge {} logs {}`, then `sarge {} "
+                      "start {}`",
+                      id, state, home_.root.string(), id, home_.root.string(), id));
+    }
+  }
+
+  void FrontEnd() {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(home_.NginxSitesDir(), ec)) {
+      std::string file = entry.path().filename().string();
+      if (!file.ends_with(".conf") || IsTempFileName(file)) continue;
+      std::string app = file.substr(0, file.size() - 5);
+      auto site = ReadActiveSite(home_, app);
+      if (!site) continue;
+      if (!records_.contains(site->id)) {
+        Found(
+            fmt::format("the front end of {} routes to {}, which does not exist; deploy {} "
+                        "again or activate one of its instances",
+                        app, site->id, app));
+        continue;
+      }
+      if (!SupervisordUp()) continue;
+      auto it = live_->find(site->id);
+      std::string state = it == live_->end() ? "STOPPED" : it->second.state;
+      if (state != "RUNNING" && state != "STARTING")
+        Found(
+            fmt::format("the front end of {} routes to {}, which is {}; start it: sarge {} "
+                        "start {}",
+                        app, site->id, state, home_.root.string(), site->id));
+    }
+  }
+
+  static bool LooksLikeInstanceId(const std::string& name) {
+    // APP-XXXXXX: a safe name, a dash, six letters or digits.
+    return name.size() > 7 && name[name.size() - 7] == '-' && IsSafeName(name) &&
+           std::all_of(name.end() - 6, name.end(), [](unsigned char c) { return std::isalnum(c); });
+  }
+
+  LifecycleEnv& env_;
+  FrontEndEnv& front_;
+  const Home& home_;
+  bool repair_;
+  std::vector<Finding> findings_;
+  std::map<std::string, Record> records_;
+  std::set<std::string> unreadable_;
+  std::optional<std::map<std::string, ProcessInfo>> live_;
+  bool up_ = false;
+};
+
+}  // namespace
+
+fs::path DeployMarker(const Home& home, const std::string& id) {
+  return home.RunDir() / "deploys" / id;
+}
+
+std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair) {
+  return Checker(env, front, repair).Run();
+}
+
+}  // namespace sarge

@@ -1,0 +1,39 @@
+// `sarge HOME check [--repair]`: the home's invariants, verified, and what an
+// interrupted command left behind, finished or undone.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sarge/front_end.h"
+#include "sarge/lifecycle.h"
+
+namespace sarge {
+
+struct Finding {
+  std::string problem;  // what is wrong, one line
+  std::string repair;   // what --repair did, empty if it did nothing
+  bool repairable = false;
+};
+
+// Checks, holding the home's lock (the caller takes it):
+//  - no temporary file of an interrupted write is left;
+//  - every record reads and has its folder, every instance folder its
+//    record (an interrupted destroy or new);
+//  - every program file, port claim, runtime and scratch folder belongs to
+//    a record;
+//  - supervisord (when it runs) has no program without a record, keeps no
+//    stopped program loaded, and runs every instance whose record says so;
+//  - every application's front end routes to an instance that exists and
+//    runs;
+//  - no deploy was cut off (var/run/deploys/ID): before its switch it is
+//    undone (the new instance destroyed), after it finished (the previous
+//    instances stopped, as many kept as sarge.yaml says).
+// With `repair`, fixes what can be fixed without losing anything a person
+// made; the rest is reported with what to do.
+std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair);
+
+// The marker a deploy keeps while it runs: var/run/deploys/ID.
+fs::path DeployMarker(const Home& home, const std::string& id);
+
+}  // namespace sarge

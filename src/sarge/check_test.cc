@@ -1,0 +1,185 @@
+#include "sarge/check.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sarge/deploy.h"
+#include "sarge/fs.h"
+#include "sarge/records.h"
+#include "sarge/supervisor_config.h"
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using namespace std::chrono_literals;
+
+const char* kConfig = R"({"application_name": "web", "services": {"web": {"type": "listen"}},
+    "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}],
+    "nginx_options": {"listen": "127.0.0.1:8080"}})";
+
+class CheckTest : public ::testing::Test {
+ protected:
+  CheckTest() {
+    source_ = temp_.dir.path() / "src";
+    fs::create_directory(source_);
+    WriteFileAtomic(source_ / "server", "#!/bin/sh\n", 0755);
+    env_.alive = [this](int pid) { return supervisor_.Alive(pid); };
+    env_.port_free = [](const std::string&, int) { return true; };
+    env_.accepts = [this](const std::string&, int port) { return RunningOn(port); };
+    front_.settings.nginx_reload_command = "reload";
+    front_.get = [this](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+      auto site = ReadActiveSite(home(), "web");
+      return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
+    };
+  }
+  bool RunningOn(int port) {
+    for (const auto& [name, info] : supervisor_.loaded)
+      if (info.state == "RUNNING" && LoadRecord(home(), name).ports.at("web") == port) return true;
+    return false;
+  }
+  const Home& home() { return temp_.home; }
+  std::string Deploy1() { return Deploy(env_, front_, DeployOptions{kConfig, source_, "", 5s, 2}); }
+  std::vector<std::string> Problems(bool repair = false) {
+    std::vector<std::string> out;
+    for (const auto& f : CheckHome(env_, front_, repair))
+      out.push_back(f.repair.empty() ? f.problem : f.problem + " => " + f.repair);
+    return out;
+  }
+
+  testing::TempHome temp_;
+  fs::path source_;
+  testing::FakeSupervisor supervisor_{temp_.home};
+  testing::FakeClock clock_;
+  testing::FakeCommandRunner runner_;
+  LifecycleEnv env_{temp_.home, Settings{}, supervisor_, clock_};
+  FrontEndEnv front_{temp_.home, Settings{}, runner_, clock_};
+};
+
+TEST_F(CheckTest, AHomeAfterDeploysIsConsistent) {
+  Deploy1();
+  Deploy1();
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
+TEST_F(CheckTest, LeftoverTemporaryFilesAreRemoved) {
+  std::string id = Deploy1();
+  fs::path tmp = home().RecordsDir() / (id + ".json.tmp-999999");
+  WriteFileAtomic(tmp, "{");
+  EXPECT_THAT(Problems(), ElementsAre("etc/instances/" + id +
+                                      ".json.tmp-999999 is left from an interrupted write"));
+  EXPECT_THAT(Problems(true),
+              ElementsAre("etc/instances/" + id +
+                          ".json.tmp-999999 is left from an interrupted write => removed "
+                          "etc/instances/" +
+                          id + ".json.tmp-999999"));
+  EXPECT_FALSE(fs::exists(tmp));
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
+TEST_F(CheckTest, AnInterruptedDestroyIsFinished) {
+  std::string v1 = Deploy1();
+  Deploy1();                          // v1 now stopped
+  RemoveAll(home().InstanceDir(v1));  // destroy removes the folder before the record
+  EXPECT_THAT(Problems(true),
+              ElementsAre(v1 + " has a record but no folder " + v1 +
+                          " (an interrupted destroy) => finished destroying " + v1));
+  EXPECT_FALSE(fs::exists(home().RecordFile(v1)));
+  EXPECT_FALSE(fs::exists(home().ProgramFile(v1)));
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
+TEST_F(CheckTest, AnEmptyFolderWithoutRecordIsRemovedAndOneWithFilesIsOnlyReported) {
+  Deploy1();
+  fs::create_directory(home().InstanceDir("web-AAAAAA"));
+  fs::create_directory(home().InstanceDir("web-BBBBBB"));
+  WriteFileAtomic(home().InstanceDir("web-BBBBBB") / "data", "keep me");
+  auto found = Problems(true);
+  EXPECT_THAT(found, ::testing::UnorderedElementsAre(
+                         "folder web-AAAAAA has no record (an interrupted new) => removed the "
+                         "empty folder web-AAAAAA",
+                         "folder web-BBBBBB has no record and holds files; move them away and "
+                         "remove it"));
+  EXPECT_FALSE(fs::exists(home().InstanceDir("web-AAAAAA")));
+  EXPECT_EQ(ReadFile(home().InstanceDir("web-BBBBBB") / "data"), "keep me");
+}
+
+TEST_F(CheckTest, AProgramAndPortOfNoInstanceAreRemovedAndUnloaded) {
+  std::string id = Deploy1();
+  int port = LoadRecord(home(), id).ports.at("web");
+  // As if a destroy was killed after removing the record alone.
+  RemoveRecord(home(), id);
+  RemoveAll(home().InstanceDir(id));
+  auto found = Problems(true);
+  EXPECT_THAT(found, ::testing::Contains("etc/supervisor.d/" + id +
+                                         ".conf belongs to no instance => removed "
+                                         "etc/supervisor.d/" +
+                                         id + ".conf"));
+  EXPECT_THAT(found, ::testing::Contains(fmt::format(
+                         "port {} is claimed by {}, which has no record => released port {}", port,
+                         id, port)));
+  EXPECT_FALSE(supervisor_.loaded.contains(id));
+  EXPECT_FALSE(fs::exists(home().RuntimeDir(id)));
+}
+
+TEST_F(CheckTest, ADeployKilledBeforeTheSwitchIsUndone) {
+  std::string v1 = Deploy1();
+  // A second deploy that got as far as starting its instance.
+  Record v2 = CreateInstance(home(), kConfig, env_.settings, runner_);
+  fs::create_directories(DeployMarker(home(), v2.id).parent_path());
+  WriteFileAtomic(DeployMarker(home(), v2.id), "");
+  WriteFileAtomic(home().ServerFile(v2.id), "#!/bin/sh\n", 0755);
+  StartInstance(env_, v2, 5s);
+  EXPECT_THAT(Problems(true),
+              ElementsAre("a deploy of " + v2.id + " was interrupted before the switch => " +
+                          "destroyed " + v2.id + "; the front end is unchanged"));
+  EXPECT_FALSE(fs::exists(home().RecordFile(v2.id)));
+  EXPECT_EQ(ReadActiveSite(home(), "web")->id, v1);
+  EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
+TEST_F(CheckTest, ADeployKilledAfterTheSwitchIsFinished) {
+  std::string v1 = Deploy1();
+  std::string v2 = Deploy1();
+  // As if killed before it stopped v1 and removed its marker.
+  Record r1 = LoadRecord(home(), v1);
+  StartInstance(env_, r1, 5s);
+  WriteFileAtomic(DeployMarker(home(), v2), "");
+  EXPECT_THAT(Problems(true), ElementsAre("a deploy of " + v2 +
+                                          " was interrupted after the switch => stopped the "
+                                          "previous instances of web"));
+  EXPECT_FALSE(supervisor_.loaded.contains(v1));
+  EXPECT_EQ(supervisor_.loaded[v2].state, "RUNNING");
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
+TEST_F(CheckTest, WhatNeedsAPersonIsReportedNotRepaired) {
+  std::string id = Deploy1();
+  auto& info = supervisor_.loaded[id];
+  info.state = "FATAL";
+  info.pid = 0;
+  const std::string root = home().root.string();
+  EXPECT_THAT(Problems(true),
+              ElementsAre(id + " should be running but is FATAL; see `sarge " + root + " logs " +
+                              id + "`, then `sarge " + root + " start " + id + "`",
+                          "the front end of web routes to " + id +
+                              ", which is FATAL; start it: " + "sarge " + root + " start " + id));
+}
+
+TEST_F(CheckTest, AnUnreadableRecordIsReported) {
+  std::string id = Deploy1();
+  WriteFileAtomic(home().RecordFile(id), "");
+  auto found = Problems(true);
+  ASSERT_FALSE(found.empty());
+  EXPECT_THAT(found[0], ::testing::StartsWith("etc/instances/" + id + ".json cannot be read ("));
+  EXPECT_TRUE(fs::exists(home().InstanceDir(id)));
+}
+
+}  // namespace
+}  // namespace sarge

@@ -1,0 +1,131 @@
+// sarge killed with SIGKILL at random points of new, start, stop, destroy
+// and deploy: afterwards `check --repair` finishes or undoes what was cut
+// short, `check` finds the home consistent, and the next command works.
+#include <algorithm>
+#include <iostream>
+#include <random>
+#include <regex>
+
+#include "e2e_util.h"
+
+namespace e2e {
+namespace {
+
+// Runs per test: SARGE_KILL_RUNS, default 200 (bench/kill_runs runs more).
+int Runs() {
+  const char* v = std::getenv("SARGE_KILL_RUNS");
+  return v ? std::max(1, std::atoi(v)) : 200;
+}
+
+// "run 12: sarge start web-abc123, killed after 87 ms" for messages.
+std::string DescribeRun(const std::vector<std::string>& args, int run,
+                        std::chrono::milliseconds delay) {
+  std::string text = "run " + std::to_string(run) + ": sarge";
+  for (const auto& a : args) text += " " + a;
+  return text + ", killed after " + std::to_string(delay.count()) + " ms";
+}
+
+class Kill : public HomeTest {
+ protected:
+  void SetUp() override {
+    HomeTest::SetUp();
+    ASSERT_TRUE(home_.StartSupervisord());
+    source_ = home_.root().parent_path() / (home_.root().filename().string() + "-src");
+    fs::create_directories(source_);
+    WriteFile(source_ / "server", kHttpServer, 0755);
+  }
+  void TearDown() override { fs::remove_all(source_); }
+
+  std::vector<std::string> Ids() const {
+    std::vector<std::string> ids;
+    for (const auto& e : fs::directory_iterator(home_ / "etc/instances")) {
+      std::string name = e.path().filename().string();
+      if (name.ends_with(".json") && name.find(".tmp-") == std::string::npos)
+        ids.push_back(name.substr(0, name.size() - 5));
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  // The invariants, checked from outside sarge.
+  void ExpectConsistent(const std::string& context) {
+    SCOPED_TRACE(context);
+    std::vector<std::string> ids = Ids();
+    for (const auto& e : fs::recursive_directory_iterator(home_ / "etc"))
+      EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+    for (const auto& id : ids) EXPECT_TRUE(fs::is_directory(home_ / id)) << id;
+    static const std::regex kId("[A-Za-z0-9_-]+-[A-Za-z0-9]{6}");
+    for (const auto& e : fs::directory_iterator(home_.root())) {
+      std::string name = e.path().filename().string();
+      if (std::regex_match(name, kId)) {
+        EXPECT_TRUE(std::binary_search(ids.begin(), ids.end(), name)) << name;
+      }
+    }
+    auto programs = home_.ProgramNames();
+    ASSERT_TRUE(programs.has_value());
+    for (const auto& p : *programs)
+      EXPECT_TRUE(std::binary_search(ids.begin(), ids.end(), p)) << "program " << p;
+    EXPECT_NE(ReadFile(home_ / "etc/supervisord.conf").find("supervisor.d/*.conf"),
+              std::string::npos);
+  }
+
+  fs::path source_;
+};
+
+TEST_F(Kill, AnyCommandKilledAnywhereIsRepairedAndTheNextCommandWorks) {
+  const json config = {{"application_name", "web"}, {"services", {{"web", {{"type", "listen"}}}}}};
+  std::mt19937 rng(20261130);
+  int killed = 0, repaired_runs = 0;
+  std::map<std::string, int> per_command;
+  for (int run = 0; run < Runs(); ++run) {
+    std::vector<std::string> ids = Ids();
+    std::vector<std::string> args;
+    int kind = static_cast<int>(rng() % 5);
+    if (ids.empty()) kind = 0;
+    std::string some = ids.empty() ? "" : ids[rng() % ids.size()];
+    switch (kind) {
+      case 0:
+        args = {"new", config.dump()};
+        break;
+      case 1:
+        home_.WriteServer(some, kHttpServer);
+        args = {"start", some};
+        break;
+      case 2:
+        args = {"stop", some};
+        break;
+      case 3:
+        args = {"destroy", some};
+        break;
+      default:
+        args = {"deploy", config.dump(), source_.string(), "--keep", "2"};
+    }
+    // Most commands here take 5-400 ms; kill anywhere in that span.
+    auto delay = std::chrono::milliseconds(rng() % 400);
+    std::vector<std::string> argv = {SARGE_BINARY, home_.str()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Result r = RunProgram(argv, "", delay);
+    std::string what = DescribeRun(args, run, delay);
+    if (r.exit_code == 128 + 9) {
+      ++killed;
+      ++per_command[args[0]];
+    }
+    Result repair = home_.Sarge({"check", "--repair"});
+    ASSERT_EQ(repair.exit_code, 0) << what << "\n" << Describe(repair);
+    if (!repair.out.empty()) ++repaired_runs;
+    Result check = home_.Sarge({"check"});
+    ASSERT_EQ(check.exit_code, 0) << what << "\n" << Describe(check);
+    EXPECT_EQ(check.out, "") << what;
+    ExpectConsistent(what);
+    ASSERT_EQ(home_.Sarge({"list"}).exit_code, 0) << what;
+    if (HasFailure()) break;
+  }
+  std::string counts;
+  for (const auto& [command, n] : per_command) counts += " " + command + "=" + std::to_string(n);
+  std::cout << "[kill] " << Runs() << " runs, " << killed << " killed (" << counts
+            << " ), check --repair repaired something after " << repaired_runs << "\n";
+  EXPECT_GT(killed, Runs() / 4);  // the delays do cut commands short
+}
+
+}  // namespace
+}  // namespace e2e
