@@ -10,6 +10,7 @@
 #
 # Usage: bootstrap_test.sh SOURCE_DIR BUILD_DIR VERSION
 set -euo pipefail
+# shellcheck source=tests/package/test_lib.sh
 source "$(dirname "$0")/test_lib.sh"
 source_dir=$(realpath "$1") build=$(realpath "$2") version=$3
 bootstrap=$source_dir/scripts/bootstrap-sarge

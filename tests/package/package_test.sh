@@ -11,6 +11,7 @@
 #
 # Usage: package_test.sh BUILD_DIR VERSION STATIC_DEPS(ON|OFF)
 set -euo pipefail
+# shellcheck source=tests/package/test_lib.sh
 source "$(dirname "$0")/test_lib.sh"
 build=$(realpath "$1") version=$2 static_deps=$3
 need cpack dpkg-deb dpkg-shlibdeps groff gzip python3 curl supervisord

@@ -1,8 +1,10 @@
+# shellcheck shell=bash
 # Helpers for the package and bootstrap tests (sourced). A check that fails
 # prints FAIL: and what it expected, and exits 1. There are no skips: a tool
 # these tests need and do not find is a failure (scripts/install-deps
 # installs every one of them).
 
+# shellcheck disable=SC2034  # used by the scripts that source this
 ci=false
 [ "${CI:-}" = true ] && ci=true
 
@@ -39,9 +41,9 @@ run_ok() {  # COMMAND...: runs it; its stdout is passed on; a failure fails the 
 }
 
 wait_for() {  # WHAT COMMAND...: polls COMMAND for up to 10 s
-  local what=$1 i
+  local what=$1
   shift
-  for i in $(seq 200); do
+  for _ in $(seq 200); do
     "$@" && return 0
     sleep 0.05
   done
@@ -59,11 +61,11 @@ alive() {  # PID: true if the process exists and is not a zombie
 }
 
 stop_supervisord() {  # HOME: stops the home's supervisord by its pid, if it runs
-  local pidfile=$1/var/run/supervisord.pid pid i
+  local pidfile=$1/var/run/supervisord.pid pid
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile")
   kill "$pid" 2>/dev/null || return 0
-  for i in $(seq 200); do
+  for _ in $(seq 200); do
     alive "$pid" || return 0
     sleep 0.05
   done
