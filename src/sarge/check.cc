@@ -27,8 +27,8 @@ class Checker {
     TempFiles();
     Records();
     Folders();
-    Leftovers();
     Deploys();
+    Leftovers();
     Supervisord();
     FrontEnd();
     return std::move(findings_);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "sarge/command_docs.h"
 #include "sarge/deploy.h"
 #include "sarge/error.h"
 #include "sarge/exec.h"
@@ -39,6 +40,8 @@ struct Args {
   bool follow = false;
   int lines = 20;
   bool repair = false;
+  bool man = false;               // generate-docs
+  const CLI::App* cli = nullptr;  // the whole command line, for generate-docs
 };
 
 std::optional<std::chrono::seconds> Timeout(const Args& a) {
@@ -155,6 +158,11 @@ int DoRun(Args& a) {
 
 int DoLaunch(Args& a) { LaunchServer(OpenHome(a.home, false), a.id); }
 
+int DoGenerateDocs(Args& a) {
+  std::cout << (a.man ? ManPageCommands(*a.cli) : BashCompletionTable(*a.cli));
+  return 0;
+}
+
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"init", "make or refresh the home folder", NoArgs, DoInit},
@@ -239,6 +247,16 @@ const std::vector<Command>& Commands() {
        DoCheck},
       {"launch", "run the instance's server in the foreground (what supervisord runs)", IdArg,
        DoLaunch, true},
+      {"generate-docs",
+       "print this table as the man page's COMMANDS section (--man) or the bash completion's "
+       "tables (--bash); the build fills both in from it",
+       [](CLI::App& app, Args& a) {
+         auto* man = app.add_flag("--man", a.man, "the man page's COMMANDS section, roff");
+         app.add_flag("--bash")
+             ->description("the bash completion's tables (the default)")
+             ->excludes(man);
+       },
+       DoGenerateDocs, true},
   };
   return commands;
 }
@@ -286,6 +304,7 @@ int RunCommandLine(int argc, char** argv) {
   app.set_version_flag("--version", std::string("sarge ") + SARGE_VERSION);
   app.footer("Exit status: 0 success, 1 the command failed, 2 bad usage.");
   Args args;
+  args.cli = &app;
   app.add_option("HOME", args.home, "the home folder, e.g. /var/local/gardensale");
   app.require_subcommand(0, 1);
   std::vector<CLI::App*> subcommands;

@@ -172,8 +172,14 @@ json ReadRuntimeConfig(const Home& home, const std::string& id) {
 }
 
 void ReleasePorts(const Home& home, const Record& record) {
-  for (const auto& [service, port] : record.ports)
-    if (ClaimOwner(home, port) == record.id) ::unlink(ClaimPath(home, port).c_str());
+  // Every claim naming it, also one made by a configure that was killed
+  // before it saved the record.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(home.PortsDir(), ec)) {
+    std::error_code link_ec;
+    if (fs::read_symlink(entry.path(), link_ec) == record.id && !link_ec)
+      ::unlink(entry.path().c_str());
+  }
 }
 
 std::map<std::string, std::string> InstanceEnvironment(const Home& home, const Record& record,

@@ -41,7 +41,7 @@ std::string Interpolate(const std::string& value, const nlohmann::json& appcfg,
 // Throws Error if there is none.
 nlohmann::json ReadRuntimeConfig(const Home& home, const std::string& id);
 
-// Releases the ports allocated to `record` (when it is destroyed).
+// Releases every port claimed for `record` (when it is destroyed).
 void ReleasePorts(const Home& home, const Record& record);
 
 // The variables an instance's server and `run` get on top of the inherited
