@@ -3,12 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +16,7 @@
 #include "sarge/deploy.h"
 #include "sarge/error.h"
 #include "sarge/exec.h"
+#include "sarge/help.h"
 #include "sarge/home.h"
 #include "sarge/instances.h"
 #include "sarge/names.h"
@@ -343,11 +342,6 @@ const std::vector<Command>& Commands() {
   return commands;
 }
 
-constexpr const char* kExitStatus = "Exit status: 0 success, 1 the command failed, 2 bad usage.";
-constexpr const char* kExampleHome = "/var/local/gardensale";
-constexpr size_t kWidth = 80;
-constexpr size_t kOptionColumn = 20;
-
 const Command* FindCommand(const std::string& name) {
   for (const auto& c : Commands())
     if (name == c.name) return &c;
@@ -373,128 +367,21 @@ bool IsHelpFlag(const std::string& word) { return word == "-h" || word == "--hel
 
 // --- Help --------------------------------------------------------------------
 
-// `text` broken into lines of at most kWidth columns, each after `indent`
-// spaces (the first line's indent is the caller's).
-std::string Wrap(const std::string& text, size_t indent, size_t first_column) {
-  std::string out, word;
-  size_t column = first_column;
-  std::istringstream words(text);
-  while (words >> word) {
-    if (column > indent && column + 1 + word.size() > kWidth) {
-      out += "\n" + std::string(indent, ' ');
-      column = indent;
-    } else if (column > indent || (column == indent && !out.empty())) {
-      out += " ";
-      ++column;
-    }
-    out += word;
-    column += word.size();
-  }
-  return out;
-}
-
-// Two columns: `left` padded, `right` wrapped beside it.
-// Two columns: "  LEFT" padded to `column`, then `right` wrapped there.
-std::string Row(const std::string& left, const std::string& right, size_t column) {
-  std::string line = "  " + left;
-  if (line.size() + 2 > column)
-    line += "\n" + std::string(column, ' ');
-  else
-    line += std::string(column - line.size(), ' ');
-  return line + Wrap(right, column, column) + "\n";
-}
-
-std::string Metavar(const CLI::Option& option) {
-  std::string type = option.get_type_name();
-  return type.substr(0, type.find(':'));
-}
-
-// "-n, --lines N", "--json", "ID".
-std::string OptionNames(const CLI::Option& option, bool all) {
-  if (option.get_positional()) return option.get_name(true);
-  std::string names;
-  for (const auto& s : option.get_snames()) names += (names.empty() ? "-" : ", -") + s;
-  if (all || names.empty())
-    for (const auto& l : option.get_lnames()) names += (names.empty() ? "--" : ", --") + l;
-  if (std::string metavar = Metavar(option); !metavar.empty()) names += " " + metavar;
-  return names;
-}
-
-std::vector<const CLI::Option*> Declared(const CLI::App& app, bool positional) {
-  return app.get_options([&](const CLI::Option* o) {
-    return o != app.get_help_ptr() && o->get_positional() == positional;
-  });
-}
-
-std::string Synopsis(const Command& command, const CLI::App& app) {
-  std::string out = fmt::format("sarge HOME {}", command.name);
-  for (const auto* o : Declared(app, true))
-    out += o->get_required() ? " " + OptionNames(*o, false) : " [" + OptionNames(*o, false) + "]";
-  if (*command.rest) out += std::string(" ") + command.rest;
-  for (const auto* o : Declared(app, false)) out += " [" + OptionNames(*o, false) + "]";
-  return out;
-}
-
-std::string Sentence(std::string text) {
-  if (!text.empty()) text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
-  return text + ".";
-}
-
-void AddArguments(std::string& out, const Command& command, const CLI::App& app) {
-  auto positionals = Declared(app, true);
-  if (positionals.empty() && !*command.rest) return;
-  out += "\nArguments:\n";
-  for (const auto* o : positionals)
-    out += Row(OptionNames(*o, true), o->get_description(), kOptionColumn);
-  if (*command.rest) out += Row(command.rest, command.rest_help, kOptionColumn);
-}
-
-void AddOptions(std::string& out, const CLI::App& app) {
-  out += "\nOptions:\n";
-  for (const auto* o : Declared(app, false))
-    out += Row(OptionNames(*o, true), o->get_description(), kOptionColumn);
-  out += Row("-h, --help", "show this help", kOptionColumn);
+CommandText TextOf(const Command& c) {
+  return CommandText{c.name, c.help, c.group, c.example, c.details, c.rest, c.rest_help, c.hidden};
 }
 
 std::string CommandHelp(const Command& command) {
   Args scratch;
   CLI::App app{command.help, command.name};
   command.setup(app, scratch);
-  std::string out = "usage: " + Synopsis(command, app) + "\n\n";
-  std::string about = Sentence(command.help);
-  if (*command.details) about += std::string(" ") + command.details;
-  out += Wrap(about, 0, 0) + "\n";
-  AddArguments(out, command, app);
-  AddOptions(out, app);
-  std::string example = fmt::format("sarge {} {} {}", kExampleHome, command.name, command.example);
-  while (example.back() == ' ') example.pop_back();
-  out += "\nExample:\n  " + example + "\n";
-  return out + "\n" + kExitStatus + "\n";
+  return RenderCommandHelp(TextOf(command), app);
 }
 
 std::string GeneralHelp() {
-  std::string out =
-      "usage: sarge HOME COMMAND [ARGS]\n\n" +
-      Wrap(
-          "Deploys applications on this server. HOME is a deployment's home folder (e.g. "
-          "/var/local/gardensale): sarge keeps application instances in it, runs them under "
-          "supervisord and points nginx at the one that should serve. HOME/bin/sarge COMMAND "
-          "[ARGS] is the same with HOME filled in.",
-          0, 0) +
-      "\n";
-  std::string group;
-  for (const auto& c : Commands()) {
-    if (c.hidden) continue;
-    if (group != c.group) out += fmt::format("\n{}:\n", group = c.group);
-    out += Row(c.name, c.help, 14);
-  }
-  out += "\n" +
-         Wrap(
-             "`sarge help COMMAND` or `sarge COMMAND --help` shows a command's arguments, "
-             "options and an example; `sarge --version` its version.",
-             0, 0) +
-         "\n";
-  return out + "\n" + kExitStatus + "\n";
+  std::vector<CommandText> texts;
+  for (const auto& c : Commands()) texts.push_back(TextOf(c));
+  return RenderGeneralHelp(texts);
 }
 
 int PrintHelp(const std::string& text) {

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <functional>
-#include <iostream>
 #include <map>
 #include <set>
 #include <thread>
