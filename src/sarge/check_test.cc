@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <sstream>
+
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "sarge/deploy.h"
 #include "sarge/fs.h"
+#include "sarge/progress.h"
 #include "sarge/records.h"
 #include "sarge/supervisor_config.h"
 #include "sarge/test_util.h"
@@ -44,7 +47,9 @@ class CheckTest : public ::testing::Test {
     return false;
   }
   const Home& home() { return temp_.home; }
-  std::string Deploy1() { return Deploy(env_, front_, DeployOptions{kConfig, source_, "", 5s, 2}); }
+  std::string Deploy1() {
+    return Deploy(env_, front_, DeployOptions{kConfig, source_, "", 5s, 2}, progress_);
+  }
   std::vector<std::string> Problems(bool repair = false) {
     std::vector<std::string> out;
     for (const auto& f : CheckHome(env_, front_, repair))
@@ -59,6 +64,8 @@ class CheckTest : public ::testing::Test {
   testing::FakeCommandRunner runner_;
   LifecycleEnv env_{temp_.home, Settings{}, supervisor_, clock_};
   FrontEndEnv front_{temp_.home, Settings{}, runner_, clock_};
+  std::ostringstream said_;
+  PlainProgress progress_{said_, clock_};
 };
 
 TEST_F(CheckTest, AHomeAfterDeploysIsConsistent) {

@@ -141,7 +141,11 @@ std::string RoffEscape(const std::string& text) {
 }
 
 std::string ValueName(const CLI::Option& option) {
-  if (option.get_type_name().rfind("INT", 0) == 0) return "N";
+  // CLI11 appends its checks' descriptions: "N:INT in [0 - 1000]".
+  std::string type = option.get_type_name();
+  type = type.substr(0, type.find(':'));
+  if (type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0) return "N";
+  if (!type.empty() && type != "TEXT") return type;  // the table named it
   std::string name = option.get_lnames().empty() ? option.get_name() : option.get_lnames().back();
   name = name.substr(name.find_last_of('-') + 1);
   std::transform(name.begin(), name.end(), name.begin(),

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -16,9 +17,11 @@
 #include "sarge/deploy.h"
 #include "sarge/error.h"
 #include "sarge/exec.h"
+#include "sarge/help.h"
 #include "sarge/home.h"
 #include "sarge/instances.h"
 #include "sarge/names.h"
+#include "sarge/progress.h"
 #include "sarge/records.h"
 #include "sarge/status.h"
 
@@ -40,8 +43,7 @@ struct Args {
   bool follow = false;
   int lines = 20;
   bool repair = false;
-  bool man = false;               // generate-docs
-  const CLI::App* cli = nullptr;  // the whole command line, for generate-docs
+  bool man = false;  // generate-docs
 };
 
 std::optional<std::chrono::seconds> Timeout(const Args& a) {
@@ -50,15 +52,23 @@ std::optional<std::chrono::seconds> Timeout(const Args& a) {
 }
 
 void TimeoutOption(CLI::App& app, Args& a, const char* what) {
-  app.add_option("--timeout", a.timeout, what)->check(CLI::Range(1, 3600));
+  app.add_option("--timeout", a.timeout, what)->type_name("S")->check(CLI::Range(1, 3600));
 }
 
+// A row of the command table. `help` is the one line `sarge --help` shows;
+// the rest make up `sarge help NAME`, with the arguments and options that
+// `setup` declares (their metavariables set with type_name).
 struct Command {
   const char* name;
   const char* help;
   void (*setup)(CLI::App&, Args&);
   int (*handler)(Args&);
   bool hidden = false;
+  const char* group = "";    // heading it is listed under in `sarge --help`
+  const char* example = "";  // what follows `sarge /var/local/gardensale NAME`
+  const char* details = "";  // a paragraph after the summary
+  const char* rest = "";     // usage of words after the declared arguments
+  const char* rest_help = "";
 };
 
 void NoArgs(CLI::App&, Args&) {}
@@ -69,8 +79,8 @@ void IdArg(CLI::App& app, Args& a) {
 int DoInit(Args& a) {
   Home home = OpenHome(a.home, true);
   InitHome(home, fs::read_symlink("/proc/self/exe"));
-  std::cerr << fmt::format("sarge: home {} is ready; start supervisord with {}\n",
-                           home.root.string(), home.Bin("supervisord").string());
+  StderrProgress().Say(fmt::format("home {} is ready; start supervisord with {}",
+                                   home.root.string(), home.Bin("supervisord").string()));
   return 0;
 }
 
@@ -109,9 +119,9 @@ int DoStatus(Args& a) {
     std::cout << rows.dump(2) << "\n";
   } else {
     if (listing.contains("supervisord"))
-      std::cerr << fmt::format("sarge: supervisord is not running; start it with {}\n",
-                               home.StartSupervisordHint());
-    std::cout << StatusTable(rows, ::isatty(STDOUT_FILENO) == 1);
+      StderrProgress().Say(
+          fmt::format("supervisord is not running; start it with {}", home.StartSupervisordHint()));
+    std::cout << StatusTable(rows, DetectTerminal(STDOUT_FILENO).colour);
   }
   return 0;
 }
@@ -158,115 +168,244 @@ int DoRun(Args& a) {
 
 int DoLaunch(Args& a) { LaunchServer(OpenHome(a.home, false), a.id); }
 
+const std::vector<Command>& Commands();
+
+// The command table as CLI11 sees it, rendered for the man page or the
+// bash completion.
 int DoGenerateDocs(Args& a) {
-  std::cout << (a.man ? ManPageCommands(*a.cli) : BashCompletionTable(*a.cli));
+  CLI::App app{"sarge", "sarge"};
+  app.set_version_flag("--version", std::string("sarge ") + SARGE_VERSION);
+  Args scratch;
+  for (const auto& c : Commands()) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    if (c.hidden) sub->group("");
+    c.setup(*sub, scratch);
+  }
+  std::cout << (a.man ? ManPageCommands(app) : BashCompletionTable(app));
   return 0;
 }
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      {"init", "make or refresh the home folder", NoArgs, DoInit},
-      {"new", "create an instance from a JSON configuration; print its id",
-       [](CLI::App& app, Args& a) {
-         app.add_option("CONFIG_JSON", a.config_json,
-                        R"(instance configuration, e.g. '{"application_name": "web"}')")
-             ->required();
-       },
-       DoNew},
-      {"list", "print every instance as JSON, with its live state", NoArgs, DoList},
-      {"status", "a table of instances: state, pid, uptime, ports, which one serves",
-       [](CLI::App& app, Args& a) {
-         app.add_option("ID", a.id, "only this instance");
-         app.add_flag("--json", a.json_output, "the same rows as JSON");
-       },
-       DoStatus},
-      {"logs", "print the end of an instance's log; with -f, follow it",
-       [](CLI::App& app, Args& a) {
-         IdArg(app, a);
-         app.add_option("-n,--lines", a.lines, "how many lines (default 20)")
-             ->check(CLI::Range(0, 1000000));
-         app.add_flag("-f,--follow", a.follow,
-                      "keep printing new lines, across rotation, until interrupted");
-       },
-       DoLogs},
-      {"configure", "(re)compute the instance's runtime configuration (var/run/ID/appcfg.json)",
-       IdArg, DoConfigure},
-      {"start", "configure, start under supervisord, return once it is up",
-       [](CLI::App& app, Args& a) {
-         IdArg(app, a);
-         app.add_option("--timeout", a.timeout,
-                        "seconds to wait for it to be up (default: "
-                        "start_timeout in sarge.yaml)")
-             ->check(CLI::Range(1, 3600));
-       },
-       DoStart},
-      {"stop", "stop the instance's processes; it stays defined", IdArg, DoStop},
-      {"destroy", "stop the instance if running and remove everything of it", IdArg, DoDestroy},
-      {"activate",
-       "point the front end for the instance's application at it (nginx tested, reloaded)", IdArg,
-       DoActivate},
-      {"deploy",
-       "rolling deployment: new instance from SOURCE, start, check, switch, retire the old",
-       [](CLI::App& app, Args& a) {
-         app.add_option("CONFIG_JSON", a.config_json, "instance configuration, as for new")
-             ->required();
-         app.add_option("SOURCE", a.source, "a folder (copied in) or a .tar.gz (unpacked)")
-             ->required();
-         app.add_option(
-             "--check-url", a.check_url,
-             "must answer 200 before the switch, e.g. http://127.0.0.1:$WEB_PORT/health");
-         TimeoutOption(
-             app, a, "seconds to start and pass the check (default: deploy.timeout in sarge.yaml)");
-         app.add_option("--keep", a.keep,
-                        "previous instances to keep for rollback (default: deploy.keep)")
-             ->check(CLI::Range(0, 1000));
-       },
-       DoDeploy},
-      {"rollback", "switch back to the newest previous instance of APP and stop the current one",
-       [](CLI::App& app, Args& a) {
-         app.add_option("APP", a.app, "application name, e.g. web")->required();
-         TimeoutOption(app, a, "seconds to start and pass the check (default: deploy.timeout)");
-       },
-       DoRollback},
-      {"run", "bash in the instance folder with its environment; with COMMAND, run it",
-       [](CLI::App& app, Args& a) {
-         IdArg(app, a);
-         app.prefix_command();
-         (void)a;
-       },
-       DoRun},
-      {"resume",
-       "start the instances that were running when supervisord stopped (bin/supervisord runs it)",
-       NoArgs, DoResume},
-      {"check",
-       "verify the home (records, folders, supervisord, front end); with --repair, finish or "
-       "undo what an interrupted command left",
-       [](CLI::App& app, Args& a) {
-         app.add_flag("--repair", a.repair, "fix what can be fixed without losing anything");
-       },
-       DoCheck},
-      {"launch", "run the instance's server in the foreground (what supervisord runs)", IdArg,
-       DoLaunch, true},
-      {"generate-docs",
-       "print this table as the man page's COMMANDS section (--man) or the bash completion's "
-       "tables (--bash); the build fills both in from it",
-       [](CLI::App& app, Args& a) {
-         auto* man = app.add_flag("--man", a.man, "the man page's COMMANDS section, roff");
-         app.add_flag("--bash")
-             ->description("the bash completion's tables (the default)")
-             ->excludes(man);
-       },
-       DoGenerateDocs, true},
+      {.name = "init",
+       .help = "make or refresh the home folder",
+       .setup = NoArgs,
+       .handler = DoInit,
+       .group = "Set up",
+
+       .details = "Creates HOME/bin, etc and var, and writes etc/sarge.yaml unless it exists. "
+                  "Safe to run again: it refreshes what it generates and never overwrites a "
+                  "setting the operator edited."},
+      {.name = "resume",
+       .help = "start the instances that were running when supervisord stopped",
+       .setup = NoArgs,
+       .handler = DoResume,
+       .group = "Set up",
+
+       .details = "HOME/bin/supervisord runs it after starting supervisord, at boot. Instances "
+                  "that were stopped stay stopped. Exits 1 if any failed to start."},
+      {.name = "new",
+       .help = "create an instance from a JSON configuration; print its id",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             app.add_option("CONFIG_JSON", a.config_json,
+                            R"(instance configuration, e.g. '{"application_name": "web"}')")
+                 ->required();
+           },
+       .handler = DoNew,
+       .group = "Instances",
+       .example = "\\\n      "
+                  R"('{"application_name": "web", "services": {"web": {"type": "listen"}}}')",
+       .details = "Prints the id (the application name, a dash and six letters and digits) on "
+                  "stdout and creates the folder HOME/ID, where the application's code and its "
+                  "executable `server` go. docs/configuration.md lists every key."},
+      {.name = "configure",
+       .help = "write the instance's runtime configuration, var/run/ID/appcfg.json",
+       .setup = IdArg,
+       .handler = DoConfigure,
+       .group = "Instances",
+       .example = "web-jCCbfV",
+       .details = "Prints the runtime configuration it wrote."},
+      {.name = "start",
+       .help = "configure, start under supervisord, return once it is up",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             IdArg(app, a);
+             TimeoutOption(app, a,
+                           "seconds to wait for it to be up (default: start_timeout in "
+                           "sarge.yaml)");
+           },
+       .handler = DoStart,
+       .group = "Instances",
+       .example = "web-jCCbfV --timeout 60",
+       .details = "Up means every listen port accepts connections (or, without listen "
+                  "services, supervisord says RUNNING). If the server exits or is not up in "
+                  "time, it is stopped and the error shows the last lines of its log."},
+      {.name = "stop",
+       .help = "stop the instance's processes; it stays defined",
+       .setup = IdArg,
+       .handler = DoStop,
+       .group = "Instances",
+       .example = "web-jCCbfV"},
+      {.name = "destroy",
+       .help = "stop the instance if running and remove everything of it",
+       .setup = IdArg,
+       .handler = DoDestroy,
+       .group = "Instances",
+       .example = "web-jCCbfV",
+       .details = "Removes its folder, runtime files, supervisord program, front-end route and "
+                  "record."},
+      {.name = "run",
+       .help = "a shell (or COMMAND) in the instance folder, with its environment",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             IdArg(app, a);
+             app.prefix_command();
+           },
+       .handler = DoRun,
+       .group = "Instances",
+       .example = R"(web-jCCbfV 'echo $WEB_PORT')",
+       .details = "Runs bash there with the instance's environment (its services as "
+                  "variables, SARGEAPP_CFG, env) after sourcing its prerun file; with COMMAND, "
+                  "runs it as `bash -c` would.",
+       .rest = "[COMMAND...]",
+       .rest_help = "a command line, run as `bash -c` would; without it, an interactive shell"},
+      {.name = "deploy",
+       .help = "roll out SOURCE: new instance, start, check, switch, stop the old",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             app.add_option("CONFIG_JSON", a.config_json, "instance configuration, as for new")
+                 ->required();
+             app.add_option("SOURCE", a.source, "a folder (copied in) or a .tar.gz (unpacked)")
+                 ->required();
+             app.add_option(
+                    "--check-url", a.check_url,
+                    "must answer 200 before the switch, e.g. http://127.0.0.1:$WEB_PORT/health")
+                 ->type_name("URL");
+             TimeoutOption(app, a,
+                           "seconds to start and pass the check (default: deploy.timeout in "
+                           "sarge.yaml)");
+             app.add_option("--keep", a.keep,
+                            "previous instances to keep for rollback (default: deploy.keep)")
+                 ->type_name("N")
+                 ->check(CLI::Range(0, 1000));
+           },
+       .handler = DoDeploy,
+       .group = "Deploy",
+       .example = "\\\n      "
+                  R"('{"application_name": "web", "services": {"web": {"type": "listen"}}}' \)"
+                  "\n      "
+                  R"(release-42.tar.gz --check-url 'http://127.0.0.1:$WEB_PORT/health')",
+       .details = "Creates an instance, installs SOURCE in it, starts it, waits until it is "
+                  "healthy, points nginx at it, lets the old nginx workers finish and stops the "
+                  "application's previous instances. On any failure before the switch the new "
+                  "instance is removed and the old one keeps serving. Prints the new id."},
+      {.name = "activate",
+       .help = "route the application's front end (nginx) to this instance",
+       .setup = IdArg,
+       .handler = DoActivate,
+       .group = "Deploy",
+       .example = "web-jCCbfV",
+       .details = "The instance must be running. The nginx site is rewritten, tested and "
+                  "reloaded, and the switch confirmed; on failure the old site is put back."},
+      {.name = "rollback",
+       .help = "switch APP back to its previous instance; stop the current one",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             app.add_option("APP", a.app, "application name, e.g. web")->required();
+             TimeoutOption(app, a, "seconds to start and pass the check (default: deploy.timeout)");
+           },
+       .handler = DoRollback,
+       .group = "Deploy",
+       .example = "web",
+       .details = "Prints the id it switched to. If the previous instance does not start or "
+                  "pass its check, the current one keeps serving."},
+      {.name = "status",
+       .help = "a table of instances: state, pid, uptime, ports, which one serves",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             app.add_option("ID", a.id, "only this instance");
+             app.add_flag("--json", a.json_output, "the same rows as JSON");
+           },
+       .handler = DoStatus,
+       .group = "Inspect",
+
+       .details = "ACTIVE marks the instance the front end routes its application to; LAST "
+                  "EXIT says why a stopped or failed one ended."},
+      {.name = "logs",
+       .help = "print the end of an instance's log; with -f, follow it",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             IdArg(app, a);
+             app.add_option("-n,--lines", a.lines, "how many lines (default 20)")
+                 ->type_name("N")
+                 ->check(CLI::Range(0, 1000000));
+             app.add_flag("-f,--follow", a.follow,
+                          "keep printing new lines, across rotation, until interrupted");
+           },
+       .handler = DoLogs,
+       .group = "Inspect",
+       .example = "web-jCCbfV -n 100 -f",
+       .details = "The log is HOME/var/log/ID.log: what the server wrote on stdout and stderr."},
+      {
+          .name = "list",
+          .help = "print every instance as JSON, with its live state",
+          .setup = NoArgs,
+          .handler = DoList,
+          .group = "Inspect",
+      },
+      {.name = "check",
+       .help = "verify the home; with --repair, finish or undo what an interrupted command left",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             app.add_flag("--repair", a.repair, "fix what can be fixed without losing anything");
+           },
+       .handler = DoCheck,
+       .group = "Inspect",
+       .example = "--repair",
+       .details = "Checks that every record has its folder and every folder its record, that no "
+                  "temporary file, program file, port claim or runtime folder is left without an "
+                  "instance, that supervisord holds no program without a record, and that every "
+                  "front end routes to a running instance. --repair finishes an interrupted "
+                  "destroy, removes what belongs to nothing, and finishes or undoes a deploy "
+                  "that was killed. Prints each finding; exits 1 while problems remain."},
+      {.name = "launch",
+       .help = "run the instance's server in the foreground (what supervisord runs)",
+       .setup = IdArg,
+       .handler = DoLaunch,
+       .hidden = true,
+       .example = "web-jCCbfV"},
+      {.name = "generate-docs",
+       .help = "print the command table as the man page's COMMANDS section (--man) or the bash "
+               "completion's tables (--bash); the build fills both in from it",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             auto* man = app.add_flag("--man", a.man, "the man page's COMMANDS section, roff");
+             app.add_flag("--bash")
+                 ->description("the bash completion's tables (the default)")
+                 ->excludes(man);
+           },
+       .handler = DoGenerateDocs,
+       .hidden = true},
   };
   return commands;
+}
+
+const Command* FindCommand(const std::string& name) {
+  for (const auto& c : Commands())
+    if (name == c.name) return &c;
+  return nullptr;
 }
 
 std::vector<std::string> CommandNames() {
   std::vector<std::string> names;
   for (const auto& c : Commands())
     if (!c.hidden) names.push_back(c.name);
+  names.push_back("help");
   return names;
 }
+
+bool IsHelpFlag(const std::string& word) { return word == "-h" || word == "--help"; }
 
 [[noreturn]] void UnknownCommand(const std::string& word) {
   std::string hint = ClosestMatch(word, CommandNames());
@@ -275,78 +414,106 @@ std::vector<std::string> CommandNames() {
                                             : fmt::format("did you mean '{}'?", hint)));
 }
 
-// Turns a CLI11 parse error into a one-line UsageError.
-[[noreturn]] void ReportParseError(const CLI::ParseError& e, const Args& args,
-                                   const CLI::App* command) {
-  if (!command) {
-    if (args.home.empty())
-      throw UsageError(
-          "give the home folder and a command: sarge HOME COMMAND; `sarge --help` lists the "
-          "commands");
-    auto* extras = dynamic_cast<const CLI::ExtrasError*>(&e);
-    if (extras || dynamic_cast<const CLI::RequiredError*>(&e)) {
-      (void)extras;
-      throw UsageError(
-          "give a command after the home: sarge HOME COMMAND; `sarge --help` lists the commands");
-    }
+// --- Help --------------------------------------------------------------------
+
+CommandText TextOf(const Command& c) {
+  return CommandText{c.name, c.help, c.group, c.example, c.details, c.rest, c.rest_help, c.hidden};
+}
+
+std::string CommandHelp(const Command& command) {
+  Args scratch;
+  CLI::App app{command.help, command.name};
+  command.setup(app, scratch);
+  return RenderCommandHelp(TextOf(command), app);
+}
+
+std::string GeneralHelp() {
+  std::vector<CommandText> texts;
+  for (const auto& c : Commands()) texts.push_back(TextOf(c));
+  return RenderGeneralHelp(texts);
+}
+
+int PrintHelp(const std::string& text) {
+  std::cout << text;
+  return 0;
+}
+
+// --- Dispatch ----------------------------------------------------------------
+
+// `sarge help [COMMAND]`, from `words[at]` on.
+int Help(const std::vector<std::string>& words, size_t at) {
+  if (words.size() <= at || words[at] == "help") return PrintHelp(GeneralHelp());
+  if (words.size() > at + 1)
+    throw UsageError("help takes one command: sarge help COMMAND; `sarge --help` lists them");
+  const Command* command = FindCommand(words[at]);
+  if (!command) UnknownCommand(words[at]);
+  return PrintHelp(CommandHelp(*command));
+}
+
+// What every word in the place of the home or the command can also be: a
+// request for help or the version. Returns the exit status if it was one.
+std::optional<int> HelpOrVersion(const std::vector<std::string>& words, size_t at) {
+  const std::string& word = words[at];
+  if (IsHelpFlag(word)) return PrintHelp(GeneralHelp());
+  if (word == "--version") return PrintHelp(fmt::format("sarge {}\n", SARGE_VERSION));
+  if (word == "help") return Help(words, at + 1);
+  if (word.starts_with("-"))
+    throw UsageError(
+        fmt::format("unknown option {}; `sarge --help` shows the usage", Quoted(word)));
+  return std::nullopt;
+}
+
+// Parses the command's own arguments, `words` after its name, and runs it.
+int RunCommand(const Command& command, Args& args, std::vector<std::string> words) {
+  CLI::App app{command.help, command.name};
+  command.setup(app, args);
+  std::reverse(words.begin(), words.end());  // CLI11 takes them last first
+  try {
+    app.parse(words);
+  } catch (const CLI::CallForHelp&) {
+    return PrintHelp(CommandHelp(command));
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(fmt::format("{}: {}; `sarge {} --help` shows its usage", command.name,
+                                 e.what(), command.name));
   }
-  std::string where = command ? fmt::format("{}: ", command->get_name()) : "";
-  std::string message = e.what();
-  throw UsageError(fmt::format("{}{}; `sarge {} --help` shows its usage", where, message,
-                               command ? command->get_name() : ""));
+  args.words = app.remaining();  // run's command
+  return command.handler(args);
+}
+
+// `sarge COMMAND …` without a home: help for it, or the home is missing.
+int CommandWithoutHome(const Command& command, const std::vector<std::string>& words) {
+  if (std::any_of(words.begin() + 1, words.end(), IsHelpFlag))
+    return PrintHelp(CommandHelp(command));
+  throw UsageError(fmt::format(
+      "give the home folder before the command: sarge HOME {}; `sarge {} --help` shows its usage",
+      command.name, command.name));
 }
 
 }  // namespace
 
 int RunCommandLine(int argc, char** argv) {
-  CLI::App app{"sarge: deploy applications on this server under supervisord, behind nginx",
-               "sarge"};
-  app.set_version_flag("--version", std::string("sarge ") + SARGE_VERSION);
-  app.footer("Exit status: 0 success, 1 the command failed, 2 bad usage.");
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (words.empty())
+    throw UsageError(
+        "give the home folder and a command: sarge HOME COMMAND; `sarge --help` lists the "
+        "commands");
+  if (auto status = HelpOrVersion(words, 0)) return *status;
+  // A command first is a command without its home, unless a command follows
+  // (a home folder that happens to be called `list`).
+  const Command* first = FindCommand(words[0]);
   Args args;
-  args.cli = &app;
-  app.add_option("HOME", args.home, "the home folder, e.g. /var/local/gardensale");
-  app.require_subcommand(0, 1);
-  std::vector<CLI::App*> subcommands;
-  for (const auto& command : Commands()) {
-    CLI::App* sub = app.add_subcommand(command.name, command.help);
-    if (command.hidden) sub->group("");
-    command.setup(*sub, args);
-    subcommands.push_back(sub);
-  }
-  // A word where the command belongs that is not a command.
-  if (argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-') {
-    auto names = CommandNames();
-    std::string word = argv[2];
-    bool known = false;
-    for (const auto& c : Commands()) known = known || word == c.name;
-    if (!known) UnknownCommand(word);
-  }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    return 0;
-  } catch (const CLI::CallForVersion&) {
-    std::cout << app.version() << "\n";
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    const CLI::App* command = nullptr;
-    for (auto* sub : subcommands)
-      if (sub->parsed()) command = sub;
-    ReportParseError(e, args, command);
-  }
-  for (size_t i = 0; i < subcommands.size(); ++i) {
-    if (!subcommands[i]->parsed()) continue;
-    if (Commands()[i].name == std::string("run")) args.words = subcommands[i]->remaining();
-    return Commands()[i].handler(args);
-  }
-  if (args.home.empty()) {
-    std::cout << app.help();
-    return 2;
-  }
-  throw UsageError(
-      "give a command after the home: sarge HOME COMMAND; `sarge --help` lists the commands");
+  if (first && first->name == std::string("generate-docs"))  // needs no home
+    return RunCommand(*first, args, std::vector<std::string>(words.begin() + 1, words.end()));
+  if (first && (words.size() == 1 || (!FindCommand(words[1]) && words[1] != "help")))
+    return CommandWithoutHome(*first, words);
+  args.home = words[0];
+  if (words.size() == 1)
+    throw UsageError(
+        "give a command after the home: sarge HOME COMMAND; `sarge --help` lists the commands");
+  if (auto status = HelpOrVersion(words, 1)) return *status;
+  const Command* command = FindCommand(words[1]);
+  if (!command) UnknownCommand(words[1]);
+  return RunCommand(*command, args, std::vector<std::string>(words.begin() + 2, words.end()));
 }
 
 }  // namespace sarge

@@ -25,32 +25,19 @@ constexpr auto kUnpackTimeout = 600s;
 constexpr auto kCheckInterval = 100ms;
 constexpr int kLogTailLines = 20;
 
-// Names each step on stderr with the time it took, so an operator watching
-// a deploy sees where it is and where time goes.
+// Numbers the steps of a deploy or rollback on the progress display, so an
+// operator watching sees where it is and where time goes.
 class Steps {
  public:
-  Steps(LifecycleEnv& env, std::string what, int count)
-      : env_(env), what_(std::move(what)), count_(count) {}
+  Steps(Progress& progress, std::string what, int count)
+      : progress_(progress), what_(std::move(what)), count_(count) {}
   template <typename F>
   auto Run(const std::string& name, F&& step) {
-    env_.say(fmt::format("{}: [{}/{}] {}", what_, ++index_, count_, name));
-    auto started = env_.clock.Now();
-    if constexpr (std::is_void_v<decltype(step())>) {
-      step();
-      Done(started);
-    } else {
-      auto result = step();
-      Done(started);
-      return result;
-    }
+    return RunStep(progress_, Step{what_, name, ++index_, count_}, std::forward<F>(step));
   }
 
  private:
-  void Done(std::chrono::steady_clock::time_point started) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(env_.clock.Now() - started);
-    env_.say(fmt::format("{}: [{}/{}] done in {} ms", what_, index_, count_, ms.count()));
-  }
-  LifecycleEnv& env_;
+  Progress& progress_;
   std::string what_;
   int count_;
   int index_ = 0;
@@ -134,6 +121,15 @@ std::vector<Record> InstancesOf(const Home& home, const std::string& app) {
   return out;  // oldest first
 }
 
+// The names of the applications that have instances, each once.
+std::vector<std::string> ApplicationNames(const Home& home) {
+  std::vector<std::string> names;
+  for (const auto& r : LoadAllRecords(home))
+    if (std::find(names.begin(), names.end(), r.application_name) == names.end())
+      names.push_back(r.application_name);
+  return names;
+}
+
 }  // namespace
 
 void RetirePrevious(LifecycleEnv& env, const Record& current, int keep) {
@@ -214,12 +210,13 @@ Record CreateInstance(const Home& home, std::string_view config_json, const Sett
   return record;
 }
 
-std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options) {
+std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options,
+                   Progress& progress) {
   InstanceConfig config = ParseInstanceConfig(options.config_json);
   ValidateDeployInput(options, config);
   auto timeout = options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout));
   int keep = options.keep.value_or(env.settings.deploy_keep);
-  Steps steps(env, "deploy " + config.application_name, 7);
+  Steps steps(progress, "deploy " + config.application_name, 7);
 
   Record record = steps.Run("create instance", [&] {
     return CreateInstance(env.home, options.config_json, env.settings, env.runner);
@@ -271,13 +268,16 @@ void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record) {
 }
 
 std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& app,
-                     std::optional<std::chrono::seconds> timeout) {
+                     std::optional<std::chrono::seconds> timeout, Progress& progress) {
   CheckSafeName("application name", app);
   auto active = ReadActiveSite(env.home, app);
-  if (!active)
-    throw Error(
-        fmt::format("application {} has no active instance to roll back from", Quoted(app)));
   auto all = InstancesOf(env.home, app);
+  if (!active) {
+    std::string hint = all.empty() ? ClosestMatch(app, ApplicationNames(env.home)) : "";
+    throw Error(fmt::format("application {} has no active instance to roll back from{}",
+                            Quoted(app),
+                            hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+  }
   auto current =
       std::find_if(all.begin(), all.end(), [&](const Record& r) { return r.id == active->id; });
   if (current == all.end())
@@ -288,7 +288,7 @@ std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& a
         "no previous instance of {} to roll back to; deploy keeps deploy.keep of them", app));
   Record target = *std::prev(current);
   auto wait = timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout));
-  Steps steps(env, "rollback " + app, 4);
+  Steps steps(progress, "rollback " + app, 4);
   std::set<int> old_workers;
   try {
     auto deadline = env.clock.Now() + wait;

@@ -8,6 +8,7 @@
 
 #include "sarge/front_end.h"
 #include "sarge/lifecycle.h"
+#include "sarge/progress.h"
 
 namespace sarge {
 
@@ -34,16 +35,19 @@ Record CreateInstance(const Home& home, std::string_view config_json, const Sett
 // destroy those beyond `keep`. On any failure before the switch the new
 // instance is stopped and destroyed and the front end is untouched; the
 // Error says which step failed and why. Returns the new instance's id.
-std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options);
+// Each step is shown on `progress` as "deploy APP [i/7] NAME".
+std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options,
+                   Progress& progress);
 
 // Stops every other instance of `current`'s application and destroys the
 // previous ones beyond the newest `keep`.
 void RetirePrevious(LifecycleEnv& env, const Record& current, int keep);
 
 // Starts the newest previous instance of `app` (older than the active one),
-// checks it, activates it and stops the current one. Returns its id.
+// checks it, activates it and stops the current one. Returns its id. Each
+// step is shown on `progress` as "rollback APP [i/4] NAME".
 std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& app,
-                     std::optional<std::chrono::seconds> timeout);
+                     std::optional<std::chrono::seconds> timeout, Progress& progress);
 
 // Activates a running instance (the `activate` command): switch the front
 // end, wait for the old workers. Throws Error if it is not running.

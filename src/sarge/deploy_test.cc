@@ -1,5 +1,7 @@
 #include "sarge/deploy.h"
 
+#include <sstream>
+
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -40,7 +42,7 @@ class DeployTest : public ::testing::Test {
   }
   const Home& home() { return temp_.home; }
   std::string Deploy1(std::optional<int> keep = std::nullopt) {
-    return Deploy(env_, front_, DeployOptions{kConfig, source_, "", 5s, keep});
+    return Deploy(env_, front_, DeployOptions{kConfig, source_, "", 5s, keep}, progress_);
   }
   std::string Active() { return ReadActiveSite(home(), "web")->id; }
 
@@ -51,6 +53,8 @@ class DeployTest : public ::testing::Test {
   testing::FakeCommandRunner runner_;
   LifecycleEnv env_{temp_.home, Settings{}, supervisor_, clock_};
   FrontEndEnv front_{temp_.home, Settings{}, runner_, clock_};
+  std::ostringstream said_;
+  PlainProgress progress_{said_, clock_};
 };
 
 TEST_F(DeployTest, NewInstanceServesAndThePreviousOneStops) {
@@ -95,9 +99,32 @@ TEST_F(DeployTest, FailedSwitchRemovesTheNewInstance) {
   EXPECT_EQ(ListIds(home()), std::vector<std::string>{old});
 }
 
+TEST_F(DeployTest, EachStepIsNamedAndTimed) {
+  Deploy1();
+  std::istringstream lines(said_.str());
+  std::vector<std::string> steps;
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("] ") != std::string::npos) steps.push_back(line);
+  EXPECT_THAT(
+      steps, ::testing::ElementsAre(
+                 "sarge: deploy web: [1/7] create instance",
+                 "sarge: deploy web: [1/7] done in 0 ms", "sarge: deploy web: [2/7] install source",
+                 "sarge: deploy web: [2/7] done in 0 ms", "sarge: deploy web: [3/7] start",
+                 ::testing::StartsWith("sarge: deploy web: [3/7] done in "),
+                 "sarge: deploy web: [4/7] wait until healthy",
+                 ::testing::StartsWith("sarge: deploy web: [4/7] done in "),
+                 "sarge: deploy web: [5/7] switch front end",
+                 ::testing::StartsWith("sarge: deploy web: [5/7] done in "),
+                 "sarge: deploy web: [6/7] let old nginx workers finish",
+                 ::testing::StartsWith("sarge: deploy web: [6/7] done in "),
+                 "sarge: deploy web: [7/7] stop previous instances",
+                 ::testing::StartsWith("sarge: deploy web: [7/7] done in ")));
+}
+
 TEST_F(DeployTest, BadSourceChangesNothing) {
   try {
-    Deploy(env_, front_, DeployOptions{kConfig, temp_.dir.path() / "missing", "", 5s, {}});
+    Deploy(env_, front_, DeployOptions{kConfig, temp_.dir.path() / "missing", "", 5s, {}},
+           progress_);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "source '" + (temp_.dir.path() / "missing").string() +
@@ -140,12 +167,12 @@ TEST_F(DeployTest, AnyFailingSupervisordCallLeavesAConsistentHome) {
 TEST_F(DeployTest, RollbackServesThePreviousInstanceAndStopsTheCurrent) {
   std::string v1 = Deploy1();
   std::string v2 = Deploy1();
-  EXPECT_EQ(Rollback(env_, front_, "web", 5s), v1);
+  EXPECT_EQ(Rollback(env_, front_, "web", 5s, progress_), v1);
   EXPECT_EQ(Active(), v1);
   EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
   EXPECT_FALSE(supervisor_.loaded.contains(v2));  // stopped, so unloaded
   try {
-    Rollback(env_, front_, "web", 5s);
+    Rollback(env_, front_, "web", 5s, progress_);
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
@@ -155,7 +182,7 @@ TEST_F(DeployTest, RollbackServesThePreviousInstanceAndStopsTheCurrent) {
 
 TEST_F(DeployTest, RollbackWithoutADeployIsAClearError) {
   try {
-    Rollback(env_, front_, "web", 5s);
+    Rollback(env_, front_, "web", 5s, progress_);
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "application 'web' has no active instance to roll back from");
@@ -173,6 +200,18 @@ TEST_F(DeployTest, ActivateRefusesAStoppedAndUnloadedInstance) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), v1 + " is STOPPED, not running; start it first: sarge " +
                                          home().root.string() + " start " + v1);
+  }
+}
+
+TEST_F(DeployTest, RollbackOfAMistypedApplicationSuggestsTheRightOne) {
+  Deploy1();
+  try {
+    Rollback(env_, front_, "wbe", 5s, progress_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "application 'wbe' has no active instance to roll back from; did you mean "
+                 "'web'?");
   }
 }
 

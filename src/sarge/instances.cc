@@ -17,6 +17,7 @@
 #include "sarge/instance_config.h"
 #include "sarge/lifecycle.h"
 #include "sarge/names.h"
+#include "sarge/progress.h"
 #include "sarge/records.h"
 #include "sarge/rpc_supervisor.h"
 #include "sarge/runtime_config.h"
@@ -27,7 +28,15 @@ namespace {
 
 using nlohmann::json;
 
-void Say(const std::string& line) { std::cerr << "sarge: " << line << "\n"; }
+// Everything a command says goes through the one progress display.
+void Say(const std::string& line) { StderrProgress().Say(line); }
+
+// Runs `body` as one step of the display: on a terminal, a live line with a
+// spinner while it waits.
+template <typename Body>
+void AsStep(const std::string& what, Body&& body) {
+  RunStep(StderrProgress(), Step{what}, std::forward<Body>(body));
+}
 
 FileLock LockHome(const Home& home) {
   return FileLock(home.LockFile(),
@@ -166,14 +175,16 @@ void StartInstanceCommand(const Home& home, const std::string& id,
                           std::optional<std::chrono::seconds> timeout) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
     auto wait = timeout.value_or(std::chrono::seconds(env.settings.start_timeout));
-    int pid = StartInstance(env, record, wait).pid;
+    int pid = 0;
+    AsStep("start " + id, [&] { pid = StartInstance(env, record, wait).pid; });
     LogAction(home, fmt::format("start {} (pid {})", id, pid));
   });
 }
 
 void StopInstanceCommand(const Home& home, const std::string& id) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record&) {
-    bool was_running = StopInstance(env, id);
+    bool was_running = false;
+    AsStep("stop " + id, [&] { was_running = StopInstance(env, id); });
     Say(was_running ? fmt::format("stopped {}", id) : fmt::format("{} was not running", id));
     if (was_running) LogAction(home, "stop " + id);
   });
@@ -183,12 +194,14 @@ void DestroyInstanceCommand(const Home& home, const std::string& id) {
   WithInstance(home, id, Needs::kNothing, [&](LifecycleEnv& env, Record& record) {
     // Its application's route goes first, so nginx never points at nothing.
     FrontEndEnv front = MakeFrontEnd(env);
-    std::set<int> old_workers = RemoveSite(front, record);
-    // nginx workers from before the reload may still send it requests.
-    auto drain = std::chrono::seconds(env.settings.nginx_drain_timeout);
-    if (!WaitForExit(env.clock, old_workers, drain))
-      Say(fmt::format("old nginx workers still busy after {} s; going on", drain.count()));
-    DestroyInstance(env, record);
+    AsStep("destroy " + id, [&] {
+      std::set<int> old_workers = RemoveSite(front, record);
+      // nginx workers from before the reload may still send it requests.
+      auto drain = std::chrono::seconds(env.settings.nginx_drain_timeout);
+      if (!WaitForExit(env.clock, old_workers, drain))
+        Say(fmt::format("old nginx workers still busy after {} s; going on", drain.count()));
+      DestroyInstance(env, record);
+    });
     Say(fmt::format("destroyed {}", id));
     LogAction(home, "destroy " + id);
   });
@@ -214,7 +227,7 @@ void WithHome(const Home& home, Body&& body) {
 void ActivateCommand(const Home& home, const std::string& id) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
     FrontEndEnv front = MakeFrontEnd(env);
-    ActivateInstance(env, front, record);
+    AsStep("activate " + id, [&] { ActivateInstance(env, front, record); });
     LogAction(home, fmt::format("activate {} for {}", record.id, record.application_name));
     Say(fmt::format("{} now serves {}", record.id, record.application_name));
   });
@@ -225,7 +238,7 @@ std::string DeployCommand(const Home& home, const DeployOptions& options) {
   std::string id;
   WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) {
     try {
-      id = Deploy(env, front, options);
+      id = Deploy(env, front, options, StderrProgress());
     } catch (const Error& e) {
       LogAction(home, fmt::format("deploy from {} failed: {}", options.source.string(), e.what()));
       throw;
@@ -251,7 +264,9 @@ int ResumeCommand(const Home& home) {
   }
   LifecycleEnv env{home, LoadSettings(home), supervisor};
   env.say = Say;
-  int failed = ResumeInstances(env, std::chrono::seconds(env.settings.start_timeout));
+  int failed = 0;
+  AsStep("resume",
+         [&] { failed = ResumeInstances(env, std::chrono::seconds(env.settings.start_timeout)); });
   LogAction(home, fmt::format("resume ({} failed)", failed));
   return failed;
 }
@@ -288,8 +303,9 @@ std::string RollbackCommand(const Home& home, const std::string& app,
                             std::optional<std::chrono::seconds> timeout) {
   CheckSafeName("application name", app);
   std::string id;
-  WithHome(home,
-           [&](LifecycleEnv& env, FrontEndEnv& front) { id = Rollback(env, front, app, timeout); });
+  WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) {
+    id = Rollback(env, front, app, timeout, StderrProgress());
+  });
   LogAction(home, fmt::format("rollback {} to {}", app, id));
   return id;
 }

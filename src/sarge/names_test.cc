@@ -37,6 +37,12 @@ TEST(NamesTest, ClosestMatchSuggestsTypos) {
   EXPECT_EQ(ClosestMatch("frobnicate", {"start", "stop"}), "");
 }
 
+TEST(NamesTest, ClosestMatchCountsASwapOfNeighboursAsOneEdit) {
+  EXPECT_EQ(ClosestMatch("lsit", {"init", "new", "list"}), "list");
+  EXPECT_EQ(ClosestMatch("web-jCCbVf", {"web-jCCbfV", "web-zzzzzz"}), "web-jCCbfV");
+  EXPECT_EQ(ClosestMatch("stpo", {"start", "stop"}), "stop");
+}
+
 TEST(NamesTest, QuotedEscapesControlCharacters) { EXPECT_EQ(Quoted("a\nb\x01"), "'a\\nb\\x01'"); }
 
 TEST(NamesTest, CheckSafeNameSaysWhatIsAllowed) {

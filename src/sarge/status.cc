@@ -19,6 +19,10 @@ namespace sarge {
 namespace {
 
 using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr size_t kBlock = 64 * 1024;
+constexpr auto kFollowInterval = 100ms;
 
 std::string Uptime(int64_t seconds) {
   if (seconds < 60) return fmt::format("{}s", seconds);
@@ -40,11 +44,45 @@ std::string Ports(const json& instance) {
   return out;
 }
 
+// Why a stopped or failed instance ended: its exit status and what
+// supervisord said about it ("Exited too quickly …"), as far as known.
 std::string LastExit(const json& instance) {
-  if (instance.contains("spawn_error")) return instance["spawn_error"];
-  if (instance.contains("exit_status"))
-    return fmt::format("exit status {}", instance["exit_status"].get<int>());
-  return "";
+  std::string status = instance.contains("exit_status") && instance["exit_status"] != 0
+                           ? fmt::format("exit status {}", instance["exit_status"].get<int>())
+                           : "";
+  std::string said = instance.value("spawn_error", "");
+  if (!status.empty() && !said.empty()) return status + ": " + said;
+  return status.empty() ? said : status;
+}
+
+// Where the last `lines` lines of the first `size` bytes of `fd` begin; a
+// last line without its newline counts as a line.
+off_t TailStart(int fd, off_t size, int lines) {
+  if (lines <= 0) return size;
+  char buf[kBlock];
+  int found = 0;
+  for (off_t pos = size; pos > 0;) {
+    off_t from = std::max<off_t>(0, pos - static_cast<off_t>(sizeof buf));
+    ssize_t n = ::pread(fd, buf, static_cast<size_t>(pos - from), from);
+    if (n <= 0) break;
+    for (ssize_t i = n - 1; i >= 0; --i)
+      if (buf[i] == '\n' && from + i != size - 1 && ++found == lines) return from + i + 1;
+    pos = from;
+  }
+  return 0;
+}
+
+// Writes `fd`'s bytes from `offset` to `end` (-1: its current end) to
+// `out` and moves `offset` past them.
+void CopyUpTo(int fd, off_t& offset, off_t end, std::ostream& out) {
+  char buf[kBlock];
+  while (end < 0 || offset < end) {
+    size_t want = end < 0 ? sizeof buf : std::min(sizeof buf, static_cast<size_t>(end - offset));
+    ssize_t n = ::pread(fd, buf, want, offset);
+    if (n <= 0) return;
+    out.write(buf, n);
+    offset += n;
+  }
 }
 
 const char* StateColour(const std::string& state) {
@@ -110,35 +148,40 @@ std::string StatusTable(const json& rows, bool colour) {
 void ShowLog(const Home& home, const std::string& id, int lines, bool follow, std::ostream& out) {
   LoadRecord(home, id);  // a clear error for an unknown id
   fs::path path = home.InstanceLog(id);
-  std::string tail = TailFile(path, lines);
-  if (!tail.empty()) out << tail << "\n" << std::flush;
-  if (!follow) return;
+  // One open file for the tail and the follow, so no line falls between.
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  off_t offset = fd.valid() ? ::lseek(fd.get(), 0, SEEK_END) : 0;
-  char buf[65536];
+  off_t offset = 0;
+  if (fd.valid()) {
+    off_t size = ::lseek(fd.get(), 0, SEEK_END);
+    offset = TailStart(fd.get(), size, lines);
+    CopyUpTo(fd.get(), offset, size, out);
+  }
+  out << std::flush;
+  if (!follow) return;
   for (;;) {
-    if (fd.valid()) {
-      ssize_t n;
-      while ((n = ::pread(fd.get(), buf, sizeof buf, offset)) > 0) {
-        out.write(buf, n);
-        offset += n;
+    if (fd.valid()) CopyUpTo(fd.get(), offset, -1, out);
+    out << std::flush;
+    if (!out) return;  // the reader went away
+    struct stat on_path {};
+    if (::stat(path.c_str(), &on_path) == 0) {
+      struct stat open_file {};
+      bool renamed = !fd.valid() ||
+                     (::fstat(fd.get(), &open_file) == 0 &&
+                      (open_file.st_ino != on_path.st_ino || open_file.st_dev != on_path.st_dev));
+      if (renamed) {
+        // Rotation by rename: what was written to the old file before
+        // supervisord reopened its log, then the new file from its start.
+        if (fd.valid()) CopyUpTo(fd.get(), offset, -1, out);
+        fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        offset = 0;
+        continue;
       }
-      out << std::flush;
-      if (!out) return;  // the reader went away
+      if (on_path.st_size < offset) {  // truncated in place (copytruncate)
+        offset = 0;
+        continue;
+      }
     }
-    // Rotation: the path now names another file, or this one was truncated.
-    struct stat on_path {
-    }, open_file{};
-    bool replaced =
-        ::stat(path.c_str(), &on_path) == 0 &&
-        (!fd.valid() || (::fstat(fd.get(), &open_file) == 0 &&
-                         (open_file.st_ino != on_path.st_ino || on_path.st_size < offset)));
-    if (replaced) {
-      fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      offset = 0;
-      continue;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(kFollowInterval);
   }
 }
 

@@ -19,9 +19,10 @@ nlohmann::json StatusRows(const Home& home, const nlohmann::json& listing, int64
 // The rows as an aligned table; ANSI colour for the state if `colour`.
 std::string StatusTable(const nlohmann::json& rows, bool colour);
 
-// Writes the last `lines` lines of the instance's log to `out`; with
-// `follow`, keeps writing what is appended, across rotation (the file
-// replaced or truncated), until the process is interrupted.
+// Writes the last `lines` lines of the instance's log to `out` (none for
+// 0), however long the log; with `follow`, keeps writing what is appended,
+// across rotation (the file renamed and reopened, or truncated), until the
+// process is interrupted or `out` fails. Throws Error for an unknown id.
 void ShowLog(const Home& home, const std::string& id, int lines, bool follow, std::ostream& out);
 
 }  // namespace sarge

@@ -31,7 +31,7 @@ TEST(StatusTest, RowsSayStateUptimePortsAndWhichServes) {
   json rows = StatusRows(t.home, Listing(), 1000 + 3725);
   EXPECT_EQ(rows[0], json::parse(R"({"id": "web-a", "application": "web", "state": "RUNNING",
       "pid": 42, "uptime": "1h02m", "ports": "20001", "active": true, "last_exit": ""})"));
-  EXPECT_EQ(rows[1]["last_exit"], "Exited too quickly");
+  EXPECT_EQ(rows[1]["last_exit"], "exit status 3: Exited too quickly");
   EXPECT_EQ(rows[1]["ports"], "8000");
   EXPECT_EQ(rows[1]["active"], false);
   EXPECT_EQ(rows[2]["state"], "?");
@@ -43,7 +43,7 @@ TEST(StatusTest, TableIsAlignedAndUncolouredOffATerminal) {
   EXPECT_EQ(table,
             "ID     APP  STATE    PID  UPTIME  PORTS  ACTIVE  LAST EXIT\n"
             "web-a  web  RUNNING  42   10s     20001\n"
-            "web-b  web  FATAL    -    -       8000           Exited too quickly\n"
+            "web-b  web  FATAL    -    -       8000           exit status 3: Exited too quickly\n"
             "job-c  job  ?        -    -       -\n");
   EXPECT_EQ(table.find('\033'), std::string::npos);
   EXPECT_NE(StatusTable(StatusRows(t.home, Listing(), 1010), true).find("\033[32mRUNNING"),
@@ -57,6 +57,43 @@ TEST(StatusTest, ShowLogPrintsTheLastLines) {
   std::ostringstream out;
   ShowLog(t.home, "web-a", 2, false, out);
   EXPECT_EQ(out.str(), "two\nthree\n");
+}
+
+TEST(StatusTest, ShowLogFindsTheLastLinesOfALongLog) {
+  testing::TempHome t;
+  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  std::string log;
+  for (int i = 0; i < 20000; ++i) log += "line " + std::to_string(i) + "\n";  // > 64 KiB
+  WriteFileAtomic(t.home.InstanceLog("web-a"), log);
+  std::ostringstream out;
+  ShowLog(t.home, "web-a", 15000, false, out);
+  EXPECT_EQ(out.str(), log.substr(log.find("line 5000\n")));
+}
+
+TEST(StatusTest, ShowLogOfNoLinesPrintsNothing) {
+  testing::TempHome t;
+  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  WriteFileAtomic(t.home.InstanceLog("web-a"), "one\ntwo\n");
+  std::ostringstream out;
+  ShowLog(t.home, "web-a", 0, false, out);
+  EXPECT_EQ(out.str(), "");
+}
+
+TEST(StatusTest, ShowLogCountsAnUnfinishedLastLine) {
+  testing::TempHome t;
+  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  WriteFileAtomic(t.home.InstanceLog("web-a"), "one\ntwo\nthr");
+  std::ostringstream out;
+  ShowLog(t.home, "web-a", 2, false, out);
+  EXPECT_EQ(out.str(), "two\nthr");
+}
+
+TEST(StatusTest, ShowLogOfAnInstanceThatNeverRanPrintsNothing) {
+  testing::TempHome t;
+  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  std::ostringstream out;
+  ShowLog(t.home, "web-a", 10, false, out);
+  EXPECT_EQ(out.str(), "");
 }
 
 }  // namespace

@@ -181,19 +181,19 @@ synopses=$(zcat "$manpage" | awk '/^\.SH/ {on = ($2 == "COMMANDS"); next}
   term {print; term = 0} on && depth == 0 && /^\.TP$/ {term = 1}' |
   sed 's/\\f[BIR]//g; s/\\-/-/g')
 expect_eq "the man page's commands" "init
+resume
 new CONFIG_JSON
-list
-status [ID] [--json]
-logs ID [--lines N] [--follow]
 configure ID
-start ID [--timeout N]
+start ID [--timeout S]
 stop ID
 destroy ID
-activate ID
-deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout N] [--keep N]
-rollback APP [--timeout N]
 run ID [COMMAND...]
-resume
+deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout S] [--keep N]
+activate ID
+rollback APP [--timeout S]
+status [ID] [--json]
+logs ID [--lines N] [--follow]
+list
 check [--repair]" "$synopses"
 for status in "0" "1" "2"; do
   grep -qx "       $status      .*" <<<"$text" || fail "EXIT STATUS does not explain $status"
