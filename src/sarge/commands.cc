@@ -16,6 +16,7 @@
 #include "sarge/error.h"
 #include "sarge/exec.h"
 #include "sarge/home.h"
+#include "sarge/instance_config.h"
 #include "sarge/instances.h"
 #include "sarge/names.h"
 #include "sarge/records.h"
@@ -71,7 +72,8 @@ int DoInit(Args& a) {
 }
 
 int DoNew(Args& a) {
-  std::cout << NewInstance(OpenHome(a.home, false), a.config_json) << "\n";
+  Home home = OpenHome(a.home, false);
+  std::cout << NewInstance(home, ReadConfigArgument(a.config_json, std::cin)) << "\n";
   return 0;
 }
 
@@ -125,9 +127,11 @@ int DoActivate(Args& a) {
 }
 
 int DoDeploy(Args& a) {
-  DeployOptions options{a.config_json, a.source, a.check_url, Timeout(a), std::nullopt};
+  Home home = OpenHome(a.home, false);
+  DeployOptions options{ReadConfigArgument(a.config_json, std::cin), a.source, a.check_url,
+                        Timeout(a), std::nullopt};
   if (a.keep >= 0) options.keep = a.keep;
-  std::cout << DeployCommand(OpenHome(a.home, false), options) << "\n";
+  std::cout << DeployCommand(home, options) << "\n";
   return 0;
 }
 
@@ -158,7 +162,8 @@ const std::vector<Command>& Commands() {
       {"new", "create an instance from a JSON configuration; print its id",
        [](CLI::App& app, Args& a) {
          app.add_option("CONFIG_JSON", a.config_json,
-                        R"(instance configuration, e.g. '{"application_name": "web"}')")
+                        R"(instance configuration, e.g. '{"application_name": "web"}', )"
+                        "or - to read it from standard input")
              ->required();
        },
        DoNew},
@@ -197,7 +202,8 @@ const std::vector<Command>& Commands() {
       {"deploy",
        "rolling deployment: new instance from SOURCE, start, check, switch, retire the old",
        [](CLI::App& app, Args& a) {
-         app.add_option("CONFIG_JSON", a.config_json, "instance configuration, as for new")
+         app.add_option("CONFIG_JSON", a.config_json,
+                        "instance configuration, as for new (- reads it from standard input)")
              ->required();
          app.add_option("SOURCE", a.source, "a folder (copied in) or a .tar.gz (unpacked)")
              ->required();
