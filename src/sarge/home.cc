@@ -55,9 +55,10 @@ Home OpenHome(const std::string& given, bool for_init) {
   if (ec)  // a symlink loop, a folder on the way that cannot be searched
     throw Error(fmt::format("cannot use home {}: {}", Quoted(given), ec.message()));
   if (!exists && fs::is_symlink(path, ec))
-    throw Error(fmt::format("home {} is a symlink to {}, which does not exist; create that folder "
-                            "first, or give another path",
-                            Quoted(path.string()), Quoted(fs::read_symlink(path, ec).string())));
+    throw Error(
+        fmt::format("home {} is a symlink to {}, which does not exist; create that folder "
+                    "first, or give another path",
+                    Quoted(path.string()), Quoted(fs::read_symlink(path, ec).string())));
   if (exists) path = fs::canonical(path, ec);
   if (exists && !fs::is_directory(path, ec))
     throw Error(

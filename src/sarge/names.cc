@@ -165,12 +165,26 @@ std::string Printable(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// `text` cut to at most `max` bytes without splitting a character.
+std::string_view CutAt(std::string_view text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
+
+}  // namespace
+
+std::string Excerpt(std::string_view text, size_t max) {
+  std::string_view cut = CutAt(text, max);
+  return Printable(cut) + (cut.size() < text.size() ? "…" : "");
+}
+
 std::string Quoted(std::string_view value) {
   if (value.size() <= kQuotedMax) return "'" + Printable(value) + "'";
-  // Cut at a character boundary: back up over continuation bytes.
-  size_t cut = kQuotedMax;
-  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xc0) == 0x80) --cut;
-  return fmt::format("'{}'… ({} bytes)", Printable(value.substr(0, cut)), value.size());
+  return fmt::format("'{}'… ({} bytes)", Printable(CutAt(value, kQuotedMax)), value.size());
 }
 
 }  // namespace sarge

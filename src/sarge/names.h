@@ -44,6 +44,10 @@ std::string Printable(std::string_view text);
 // A value longer than kQuotedMax bytes is cut: 'first bytes'… (N bytes).
 std::string Quoted(std::string_view value);
 
+// Printable(text), cut after `max` bytes (at a character boundary) with
+// "…" added: for messages that quote long text, such as a server's answer.
+std::string Excerpt(std::string_view text, size_t max);
+
 // The length of the valid UTF-8 sequence starting at text[at], or 0 if the
 // bytes there are not one (overlong forms, surrogates and values past
 // U+10FFFF are not valid).

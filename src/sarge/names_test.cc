@@ -58,6 +58,11 @@ TEST(NamesTest, QuotedCutsLongValuesAtACharacterBoundary) {
             "'" + std::string(99, 'a') + "'… (103 bytes)");
 }
 
+TEST(NamesTest, ExcerptCutsAndEscapes) {
+  EXPECT_EQ(Excerpt("short\n", 10), "short\\n");
+  EXPECT_EQ(Excerpt(std::string(20, 'x'), 10), std::string(10, 'x') + "…");
+}
+
 TEST(NamesTest, ValidUtf8ReplacesBadBytes) {
   EXPECT_EQ(ValidUtf8("ok \xc3\xa9"), "ok \xc3\xa9");
   EXPECT_EQ(ValidUtf8("a\xff"

@@ -202,7 +202,9 @@ Settings ParseSettings(std::string_view yaml, std::string_view source) {
     throw Error(fmt::format("{}: not valid YAML at line {}: nested {} levels deep or more", source,
                             e.mark.line + 1, e.depth()));
   } catch (const YAML::Exception& e) {
-    throw Error(fmt::format("{}: not valid YAML at line {}: {}", source, e.mark.line + 1, e.msg));
+    // yaml-cpp's message may quote the bad character.
+    throw Error(fmt::format("{}: not valid YAML at line {}: {}", source, e.mark.line + 1,
+                            Excerpt(e.msg, 200)));
   }
   Settings s;
   if (root.IsNull()) return s;

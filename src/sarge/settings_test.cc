@@ -79,6 +79,9 @@ TEST(SettingsTest, ErrorsNameTheFileAndKey) {
 }
 
 TEST(SettingsTest, HostileValuesGetOneLineErrors) {
+  // Found by fuzz/settings_fuzzer.cc: yaml-cpp's message quotes the character.
+  EXPECT_EQ(ErrorOf("a: \"\\\x01\""),
+            "etc/sarge.yaml: not valid YAML at line 1: unknown escape character: \\x01");
   EXPECT_EQ(ErrorOf("? {a: 1}\n: 2"),
             "etc/sarge.yaml: the file has a key that is not a name, at line 1");
   EXPECT_EQ(ErrorOf("hooks: {[a]: x}"),

@@ -81,6 +81,20 @@ TEST(XmlRpcTest, RefusesDeepNestingInsteadOfRecursingDown) {
   }
 }
 
+// Found by fuzz/xmlrpc_fuzzer.cc: a fault's text went into the message whole.
+TEST(XmlRpcTest, CutsLongFaultStrings) {
+  try {
+    DecodeResponse(
+        "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>2</int>"
+        "</value></member><member><name>faultString</name><value><string>" +
+        std::string(5000, 'x') +
+        "</string></value></member></struct></value></fault></methodResponse>");
+    FAIL() << "accepted";
+  } catch (const SupervisorFault& f) {
+    EXPECT_EQ(f.what(), "supervisord answered: " + std::string(500, 'x') + "…");
+  }
+}
+
 TEST(XmlRpcTest, KeepsStringsValidUtf8AndFaultsOnOneLine) {
   json v = DecodeResponse(
       "<methodResponse><params><param><value><string>a\xff\xfe"
