@@ -298,10 +298,12 @@ json ParseNginxOptions(const json& value) {
 // escaped.
 std::string ParseErrorMessage(const std::string& what) {
   auto at = what.find("parse error");
-  std::string message = at == std::string::npos ? what : what.substr(at);
+  if (at == std::string::npos) at = what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2;
+  std::string message = what.substr(at);
   static constexpr std::string_view kLastRead = "; last read: '";
   auto start = message.find(kLastRead);
-  if (start == std::string::npos) return Printable(message);
+  // Others, such as "number overflow parsing '1e400'", quote the number.
+  if (start == std::string::npos) return Excerpt(message, 200);
   start += kLastRead.size();
   auto end = message.rfind("'; expected ");
   if (end == std::string::npos || end < start) end = message.rfind('\'');
@@ -416,7 +418,8 @@ InstanceConfig ParseInstanceConfig(std::string_view text) {
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number too large for a double.
     throw Error(
         fmt::format("instance configuration is not valid JSON: {}", ParseErrorMessage(e.what())));
   }

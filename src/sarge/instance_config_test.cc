@@ -162,6 +162,13 @@ TEST(InstanceConfigTest, ParseErrorsShowTheEndOfTheLastTokenEscaped) {
             "escaped to \\u0001; last read: '\"<U+0001>'");
 }
 
+// Found by fuzz/instance_config_fuzzer.cc: nlohmann reports a number too
+// large for a double as out_of_range, not parse_error, which escaped.
+TEST(InstanceConfigTest, NumbersTooLargeAreParseErrors) {
+  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen", "port": 1e400}}})"),
+            "instance configuration is not valid JSON: number overflow parsing '1e400'");
+}
+
 TEST(InstanceConfigTest, LongNamesAreTooLongNotBadlySpelt) {
   EXPECT_EQ(ErrorOf(R"({"application_name": ")" + std::string(200, 'a') + R"("})"),
             "instance configuration: key 'application_name' '" + std::string(100, 'a') +
