@@ -19,6 +19,7 @@
 #include "sarge/exec.h"
 #include "sarge/help.h"
 #include "sarge/home.h"
+#include "sarge/instance_config.h"
 #include "sarge/instances.h"
 #include "sarge/names.h"
 #include "sarge/progress.h"
@@ -85,7 +86,8 @@ int DoInit(Args& a) {
 }
 
 int DoNew(Args& a) {
-  std::cout << NewInstance(OpenHome(a.home, false), a.config_json) << "\n";
+  Home home = OpenHome(a.home, false);
+  std::cout << NewInstance(home, ReadConfigArgument(a.config_json, std::cin)) << "\n";
   return 0;
 }
 
@@ -141,9 +143,11 @@ int DoActivate(Args& a) {
 }
 
 int DoDeploy(Args& a) {
-  DeployOptions options{a.config_json, a.source, a.check_url, Timeout(a), std::nullopt};
+  Home home = OpenHome(a.home, false);
+  DeployOptions options{ReadConfigArgument(a.config_json, std::cin), a.source, a.check_url,
+                        Timeout(a), std::nullopt};
   if (a.keep >= 0) options.keep = a.keep;
-  std::cout << DeployCommand(OpenHome(a.home, false), options) << "\n";
+  std::cout << DeployCommand(home, options) << "\n";
   return 0;
 }
 
@@ -209,7 +213,8 @@ const std::vector<Command>& Commands() {
        .setup =
            [](CLI::App& app, Args& a) {
              app.add_option("CONFIG_JSON", a.config_json,
-                            R"(instance configuration, e.g. '{"application_name": "web"}')")
+                            R"(instance configuration, e.g. '{"application_name": "web"}', )"
+                            "or - to read it from standard input")
                  ->required();
            },
        .handler = DoNew,
@@ -274,7 +279,8 @@ const std::vector<Command>& Commands() {
        .help = "roll out SOURCE: new instance, start, check, switch, stop the old",
        .setup =
            [](CLI::App& app, Args& a) {
-             app.add_option("CONFIG_JSON", a.config_json, "instance configuration, as for new")
+             app.add_option("CONFIG_JSON", a.config_json,
+                            "instance configuration, as for new (- reads it from standard input)")
                  ->required();
              app.add_option("SOURCE", a.source, "a folder (copied in) or a .tar.gz (unpacked)")
                  ->required();

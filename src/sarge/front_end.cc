@@ -99,15 +99,13 @@ std::string RenderRoute(const Home& home, const Record& record, const json& rout
 Url ConfirmUrl(const json& options) {
   Url url{"127.0.0.1", 80, std::string(kGenerationPath)};
   if (!options.contains("listen")) return url;
-  std::string listen = options["listen"];
-  listen = listen.substr(0, listen.find(' '));
-  auto colon = listen.rfind(':');
-  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-  std::string port = colon == std::string::npos ? listen : listen.substr(colon + 1);
-  if (!port.empty() && std::all_of(port.begin(), port.end(), ::isdigit)) url.port = std::stoi(port);
-  if (host == "[::]") host = "::1";
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (!host.empty() && host != "*" && host != "0.0.0.0") url.host = host;
+  auto address = ParseListen(options["listen"].get<std::string>());
+  if (!address) return url;  // validated when the instance was created
+  url.port = address->port;
+  if (address->host == "::")
+    url.host = "::1";
+  else if (!address->host.empty() && address->host != "0.0.0.0")
+    url.host = address->host;
   return url;
 }
 

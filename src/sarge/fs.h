@@ -41,6 +41,24 @@ std::optional<std::string> ReadFileIfExists(const fs::path& path);
 // new file, never a half-written one. `mode` is the new file's mode.
 void WriteFileAtomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
 
+// A file replaced atomically in two steps, so a command can write it, do
+// something else that may fail, and only then put it in place. The
+// constructor writes and fsyncs "<path>.tmp-<pid>" (throws Error naming
+// `path` if it cannot); Commit() renames it over `path`. Destroyed without
+// Commit(), it removes the temporary file and `path` is as it was.
+class AtomicFile {
+ public:
+  AtomicFile(const fs::path& path, std::string_view content, mode_t mode = 0644);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void Commit();
+
+ private:
+  fs::path path_, tmp_;
+  bool committed_ = false;
+};
+
 // WriteFileAtomic unless the file already holds exactly `content`.
 // Returns true when it wrote.
 bool WriteFileAtomicIfChanged(const fs::path& path, std::string_view content, mode_t mode = 0644);

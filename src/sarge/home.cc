@@ -51,7 +51,20 @@ Home OpenHome(const std::string& given, bool for_init) {
   std::error_code ec;
   fs::path path = fs::absolute(given, ec).lexically_normal();
   if (ec) throw Error(fmt::format("cannot resolve home {}: {}", Quoted(given), ec.message()));
-  if (fs::exists(path, ec)) path = fs::canonical(path, ec);
+  bool exists = fs::exists(path, ec);
+  if (ec)  // a symlink loop, a folder on the way that cannot be searched
+    throw Error(fmt::format("cannot use home {}: {}", Quoted(given), ec.message()));
+  if (!exists && fs::is_symlink(path, ec))
+    throw Error(
+        fmt::format("home {} is a symlink to {}, which does not exist; create that folder "
+                    "first, or give another path",
+                    Quoted(path.string()), Quoted(fs::read_symlink(path, ec).string())));
+  if (exists) path = fs::canonical(path, ec);
+  if (exists && !fs::is_directory(path, ec))
+    throw Error(
+        fmt::format("home {} is not a folder; give the home folder, or a new path for "
+                    "`sarge PATH init` to create",
+                    Quoted(path.string())));
   std::string text = path.string();
   if (text.size() > 1 && text.back() == '/') text.pop_back();
   if (!std::all_of(text.begin(), text.end(), IsHomePathChar))

@@ -1,6 +1,7 @@
 #include "sarge/instance_config.h"
 
 #include <algorithm>
+#include <istream>
 #include <set>
 
 #include <fmt/format.h>
@@ -14,6 +15,10 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxApplicationNameLength = 40;
+constexpr size_t kMaxServiceNameLength = 40;
+// How much of the token nlohmann read last a parse error shows: its end,
+// where the problem is.
+constexpr size_t kTokenShown = 40;
 
 // Keys come from the input too, so they are quoted like values: the
 // message stays one line whatever they hold.
@@ -45,6 +50,12 @@ void CheckKeys(const json& object, std::string_view where,
 const std::string& ExpectString(const json& value, std::string_view key) {
   if (!value.is_string()) Fail(key, fmt::format("must be a string, not {}", TypeName(value)));
   return value.get_ref<const std::string&>();
+}
+
+const std::string& ExpectNonEmptyString(const json& value, std::string_view key) {
+  const auto& text = ExpectString(value, key);
+  if (text.empty()) Fail(key, "is empty");
+  return text;
 }
 
 void ExpectObject(const json& value, std::string_view key) {
@@ -81,7 +92,7 @@ void CheckReferences(std::string_view value, std::string_view key,
 
 std::string ExpectFrontEndValue(const json& value, std::string_view key,
                                 const std::vector<std::string>& names) {
-  const auto& text = ExpectString(value, key);
+  const auto& text = ExpectNonEmptyString(value, key);
   if (!IsFrontEndSafe(text, false))
     Fail(key, fmt::format("{} contains a character nginx would read as syntax (space, quote, "
                           "';', '{{', '}}', '#', '\\' or a control character)",
@@ -112,6 +123,8 @@ bool IsHostChar(char c) {
 
 Service ParseService(const std::string& name, const json& spec) {
   std::string where = "services." + name;
+  if (name.size() > kMaxServiceNameLength)
+    Fail(where, fmt::format("is longer than {} characters", kMaxServiceNameLength));
   if (!IsSafeName(name))
     Fail(where, "is not a valid service name: use letters, digits, '_' and '-' only");
   ExpectObject(spec, where);
@@ -241,6 +254,16 @@ constexpr std::string_view kNginxOptions[] = {"listen",
                                               "tcp_nopush",
                                               "tcp_nodelay"};
 
+void CheckListen(const std::string& value, const std::string& key) {
+  if (value.starts_with("unix:"))
+    Fail(key, fmt::format("{} is a unix socket; sarge lets an instance listen on a TCP port only",
+                          Quoted(value)));
+  if (!ParseListen(value))
+    Fail(key, fmt::format("{} is not an address nginx can listen on: give PORT, HOST, HOST:PORT "
+                          "or [IPv6]:PORT (port 1-65535)",
+                          Quoted(value)));
+}
+
 json ParseNginxOptions(const json& value) {
   ExpectObject(value, "nginx_options");
   for (const auto& item : value.items()) {
@@ -257,16 +280,82 @@ json ParseNginxOptions(const json& value) {
                                   "mean '{}'?",
                                   hint));
     }
-    const auto& text = ExpectString(item.value(), key);
+    const auto& text = ExpectNonEmptyString(item.value(), key);
     if (!IsFrontEndSafe(text, true) || text.find('$') != std::string::npos)
       Fail(key, fmt::format("{} contains a character nginx would read as syntax (quote, ';', '{{', "
                             "'}}', '#', '$', '\\' or a control character)",
                             Quoted(text)));
+    if (text.front() == ' ' || text.back() == ' ')
+      Fail(key, fmt::format("{} starts or ends with a space; give the value alone", Quoted(text)));
+    if (name == "listen") CheckListen(text, key);
   }
   return value;
 }
 
+// nlohmann's message, "[json.exception.parse_error.101] parse error at line
+// 1, column 2: … last read: 'TOKEN'; expected …", without its prefix. TOKEN
+// may be most of a huge input and hold any byte: only its end is kept,
+// escaped.
+std::string ParseErrorMessage(const std::string& what) {
+  auto at = what.find("parse error");
+  if (at == std::string::npos) at = what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2;
+  std::string message = what.substr(at);
+  static constexpr std::string_view kLastRead = "; last read: '";
+  auto start = message.find(kLastRead);
+  // Others, such as "number overflow parsing '1e400'", quote the number.
+  if (start == std::string::npos) return Excerpt(message, 200);
+  start += kLastRead.size();
+  auto end = message.rfind("'; expected ");
+  if (end == std::string::npos || end < start) end = message.rfind('\'');
+  if (end < start) return Printable(message);
+  std::string token = message.substr(start, end - start);
+  std::string shown = Printable(token);
+  if (token.size() > kTokenShown) {
+    size_t cut = token.size() - kTokenShown;
+    while (cut < token.size() && (static_cast<unsigned char>(token[cut]) & 0xc0) == 0x80) ++cut;
+    shown = "…" + Printable(token.substr(cut));
+  }
+  return Printable(message.substr(0, start)) + shown + Printable(message.substr(end));
+}
+
+bool IsPort(std::string_view text) {
+  return !text.empty() && text.size() <= 5 && std::all_of(text.begin(), text.end(), ::isdigit) &&
+         std::stoi(std::string(text)) >= 1 && std::stoi(std::string(text)) <= 65535;
+}
+
+bool IsHost(std::string_view text, bool colons) {
+  return !text.empty() && text.size() <= 253 && std::all_of(text.begin(), text.end(), [&](char c) {
+    return IsHostChar(c) && (colons || c != ':');
+  });
+}
+
 }  // namespace
+
+std::optional<ListenAddress> ParseListen(std::string_view value) {
+  std::string_view address = value.substr(0, value.find(' '));
+  if (address.empty()) return std::nullopt;
+  if (address.front() == '[') {  // [IPv6] or [IPv6]:PORT
+    auto close = address.find(']');
+    if (close == std::string_view::npos || !IsHost(address.substr(1, close - 1), true))
+      return std::nullopt;
+    std::string_view rest = address.substr(close + 1);
+    if (rest.empty()) return ListenAddress{std::string(address.substr(1, close - 1)), 80};
+    if (rest[0] != ':' || !IsPort(rest.substr(1))) return std::nullopt;
+    return ListenAddress{std::string(address.substr(1, close - 1)),
+                         std::stoi(std::string(rest.substr(1)))};
+  }
+  if (auto colon = address.rfind(':'); colon != std::string_view::npos) {  // HOST:PORT, *:PORT
+    std::string_view host = address.substr(0, colon), port = address.substr(colon + 1);
+    if ((host != "*" && !IsHost(host, false)) || !IsPort(port)) return std::nullopt;
+    return ListenAddress{host == "*" ? "" : std::string(host), std::stoi(std::string(port))};
+  }
+  if (std::all_of(address.begin(), address.end(), ::isdigit)) {  // PORT
+    if (!IsPort(address)) return std::nullopt;
+    return ListenAddress{"", std::stoi(std::string(address))};
+  }
+  if (!IsHost(address, false)) return std::nullopt;  // HOST
+  return ListenAddress{std::string(address), 80};
+}
 
 bool IsPathInside(std::string_view path) {
   if (path.empty() || path[0] == '/') return false;
@@ -302,12 +391,14 @@ InstanceConfig InstanceConfigFromJson(const json& value) {
   if (value.contains("application_name")) {
     config.application_name = ExpectString(value["application_name"], "application_name");
     const auto& name = config.application_name;
-    if (!IsSafeName(name))
-      Fail("application_name",
-           fmt::format("{} is not valid: use letters, digits, '_' and '-' only", Quoted(name)));
+    // Length first: a long name of good characters should not hear that
+    // its characters are wrong.
     if (name.size() > kMaxApplicationNameLength)
       Fail("application_name",
            fmt::format("{} is longer than {} characters", Quoted(name), kMaxApplicationNameLength));
+    if (!IsSafeName(name))
+      Fail("application_name",
+           fmt::format("{} is not valid: use letters, digits, '_' and '-' only", Quoted(name)));
   }
   if (value.contains("prerun")) config.prerun = ParsePrerun(value["prerun"]);
   if (value.contains("services")) config.services = ParseServices(value["services"]);
@@ -320,17 +411,29 @@ InstanceConfig InstanceConfigFromJson(const json& value) {
 }
 
 InstanceConfig ParseInstanceConfig(std::string_view text) {
+  if (text.size() > kMaxConfigBytes)
+    throw Error(fmt::format(
+        "instance configuration is larger than 1 MiB ({} bytes), the most sarge accepts",
+        kMaxConfigBytes));
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    // nlohmann's message is "[json.exception.parse_error.101] parse error at line 1, column 2: …"
-    auto at = what.find("parse error");
-    throw Error(fmt::format("instance configuration is not valid JSON: {}",
-                            at == std::string::npos ? what : what.substr(at)));
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number too large for a double.
+    throw Error(
+        fmt::format("instance configuration is not valid JSON: {}", ParseErrorMessage(e.what())));
   }
   return InstanceConfigFromJson(value);
+}
+
+std::string ReadConfigArgument(const std::string& argument, std::istream& in) {
+  if (argument != "-") return argument;
+  // One byte past the limit is enough to refuse it; the rest is never read.
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (in.bad()) throw Error("cannot read the instance configuration from standard input");
+  return text;
 }
 
 json InstanceConfig::ToJson() const {

@@ -1,6 +1,7 @@
 // The instance configuration given to `sarge new`, validated.
 #pragma once
 
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,13 +36,32 @@ struct InstanceConfig {
 // The application name used when the configuration does not give one.
 inline constexpr std::string_view kDefaultApplicationName = "app";
 
+// The largest instance configuration sarge accepts, in bytes.
+inline constexpr size_t kMaxConfigBytes = 1 << 20;
+
 // Parses and validates the JSON text given to `new`. Throws Error naming the
-// key and the bad value: malformed JSON, not an object, unknown keys, wrong
-// types, unsafe names or values.
+// key and the bad value: larger than kMaxConfigBytes, malformed JSON, not an
+// object, unknown keys, wrong types, unsafe names or values. The message is
+// one line however hostile the text.
 InstanceConfig ParseInstanceConfig(std::string_view text);
+
+// The text of a CONFIG_JSON argument: the argument itself, or for "-" what
+// `in` holds (standard input). Reads at most kMaxConfigBytes + 1 bytes, so
+// a huge input is refused by ParseInstanceConfig without being read whole.
+std::string ReadConfigArgument(const std::string& argument, std::istream& in);
 
 // Validates an already parsed JSON value (a stored record's "config").
 InstanceConfig InstanceConfigFromJson(const nlohmann::json& value);
+
+// The address of an nginx `listen` value: PORT, HOST, HOST:PORT, *:PORT,
+// [IPv6] or [IPv6]:PORT, then parameters (default_server, …). `host` is
+// empty for every address; the port is 80 when none is given. nullopt for
+// anything else (unix:PATH among them).
+struct ListenAddress {
+  std::string host;
+  int port = 80;
+};
+std::optional<ListenAddress> ParseListen(std::string_view value);
 
 // True for a relative path that stays inside the folder it is relative to:
 // not empty, not absolute, no ".." component, no control characters.

@@ -144,5 +144,56 @@ TEST(InstanceConfigTest, RejectsNulInEnvValues) {
             "instance configuration: key 'env.A' contains a NUL character");
 }
 
+TEST(InstanceConfigTest, RefusesHugeConfigurationsByTheirSize) {
+  EXPECT_EQ(ErrorOf(std::string(kMaxConfigBytes + 1, ' ')),
+            "instance configuration is larger than 1 MiB (1048576 bytes), the most sarge "
+            "accepts");
+}
+
+TEST(InstanceConfigTest, ParseErrorsShowTheEndOfTheLastTokenEscaped) {
+  EXPECT_EQ(ErrorOf("{\"application_name\": \"" + std::string(5000, 'x') + "\xff\"}"),
+            "instance configuration is not valid JSON: parse error at line 1, column 5023: syntax "
+            "error while parsing value - invalid string: ill-formed UTF-8 byte; last read: "
+            "'…" +
+                std::string(39, 'x') + "\\xff'");
+  EXPECT_EQ(ErrorOf(std::string("{\"a\": \"\x01\"}")),
+            "instance configuration is not valid JSON: parse error at line 1, column 8: syntax "
+            "error while parsing value - invalid string: control character U+0001 (SOH) must be "
+            "escaped to \\u0001; last read: '\"<U+0001>'");
+}
+
+// Found by fuzz/instance_config_fuzzer.cc: nlohmann reports a number too
+// large for a double as out_of_range, not parse_error, which escaped.
+TEST(InstanceConfigTest, NumbersTooLargeAreParseErrors) {
+  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen", "port": 1e400}}})"),
+            "instance configuration is not valid JSON: number overflow parsing '1e400'");
+}
+
+TEST(InstanceConfigTest, LongNamesAreTooLongNotBadlySpelt) {
+  EXPECT_EQ(ErrorOf(R"({"application_name": ")" + std::string(200, 'a') + R"("})"),
+            "instance configuration: key 'application_name' '" + std::string(100, 'a') +
+                "'… (200 bytes) is longer than 40 characters");
+  EXPECT_EQ(ErrorOf(R"({"services": {")" + std::string(41, 'a') + R"(": {"type": "listen"}}})"),
+            "instance configuration: key 'services." + std::string(41, 'a') +
+                "' is longer than 40 characters");
+}
+
+TEST(InstanceConfigTest, ListenTakesATcpAddressOnly) {
+  for (const char* ok : {"80", "127.0.0.1:8080", "*:80", "[::1]:8080", "[::]:80 default_server",
+                         "localhost", "example.com:80 reuseport"})
+    EXPECT_EQ(ErrorOf(fmt::format(R"({{"nginx_options": {{"listen": "{}"}}}})", ok)), "(accepted)")
+        << ok;
+  for (const char* bad : {"unix:/run/x.sock", "99999999999", "0", "70000", "a:b", "[::1]x", ":80"})
+    EXPECT_THAT(ErrorOf(fmt::format(R"({{"nginx_options": {{"listen": "{}"}}}})", bad)),
+                ::testing::AnyOf(::testing::HasSubstr("is not an address nginx can listen on"),
+                                 ::testing::HasSubstr("is a unix socket")))
+        << bad;
+  EXPECT_EQ(ErrorOf(R"({"nginx_options": {"server_name": " x"}})"),
+            "instance configuration: key 'nginx_options.server_name' ' x' starts or ends with a "
+            "space; give the value alone");
+  EXPECT_EQ(ErrorOf(R"({"nginx_options": {"server_name": ""}})"),
+            "instance configuration: key 'nginx_options.server_name' is empty");
+}
+
 }  // namespace
 }  // namespace sarge

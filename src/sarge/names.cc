@@ -37,6 +37,24 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return at(a.size(), b.size());
 }
 
+// The code point of a valid UTF-8 sequence.
+unsigned CodePoint(std::string_view sequence) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(sequence[i]); };
+  if (sequence.size() == 1) return byte(0);
+  unsigned code = byte(0) & (0xff >> (sequence.size() + 1));
+  for (size_t i = 1; i < sequence.size(); ++i) code = (code << 6) | (byte(i) & 0x3f);
+  return code;
+}
+
+// Characters that are not what they look like in a terminal: C1 controls,
+// zero-width and direction marks, the bidirectional overrides that can make
+// text read differently from what it holds, line and paragraph separators,
+// the byte order mark.
+bool IsInvisible(unsigned code) {
+  return (code >= 0x80 && code <= 0x9f) || (code >= 0x200b && code <= 0x200f) ||
+         (code >= 0x2028 && code <= 0x202e) || (code >= 0x2060 && code <= 0x2069) || code == 0xfeff;
+}
+
 }  // namespace
 
 bool IsSafeName(std::string_view name) {
@@ -92,22 +110,86 @@ std::string ClosestMatch(std::string_view word, const std::vector<std::string>& 
   return best;
 }
 
-std::string Quoted(std::string_view value) {
-  std::string out = "'";
-  for (unsigned char c : value) {
+size_t Utf8SequenceLength(std::string_view text, size_t at) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  unsigned char lead = byte(at);
+  if (lead < 0x80) return 1;
+  size_t length = lead >= 0xc2 && lead <= 0xdf   ? 2
+                  : lead >= 0xe0 && lead <= 0xef ? 3
+                  : lead >= 0xf0 && lead <= 0xf4 ? 4
+                                                 : 0;
+  if (length == 0 || at + length > text.size()) return 0;
+  // The second byte's range depends on the lead (no overlong forms, no
+  // surrogates, nothing past U+10FFFF); the others are plain continuations.
+  unsigned char low = lead == 0xe0 ? 0xa0 : lead == 0xf0 ? 0x90 : 0x80;
+  unsigned char high = lead == 0xed ? 0x9f : lead == 0xf4 ? 0x8f : 0xbf;
+  if (byte(at + 1) < low || byte(at + 1) > high) return 0;
+  for (size_t i = 2; i < length; ++i)
+    if ((byte(at + i) & 0xc0) != 0x80) return 0;
+  return length;
+}
+
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    size_t n = Utf8SequenceLength(text, i);
+    if (n == 0) {
+      out += "\xef\xbf\xbd";  // U+FFFD
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::string Printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t n = Utf8SequenceLength(text, i);
+    std::string_view sequence = text.substr(i, n == 0 ? 1 : n);
+    i += sequence.size();
     if (c == '\n') {
       out += "\\n";
     } else if (c == '\r') {
       out += "\\r";
     } else if (c == '\t') {
       out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
+    } else if (n == 0 || c < 0x20 || c == 0x7f) {
       out += fmt::format("\\x{:02x}", c);
+    } else if (IsInvisible(CodePoint(sequence))) {
+      out += fmt::format("\\u{:04x}", CodePoint(sequence));
     } else {
-      out += static_cast<char>(c);
+      out.append(sequence);
     }
   }
-  return out + "'";
+  return out;
+}
+
+namespace {
+
+// `text` cut to at most `max` bytes without splitting a character.
+std::string_view CutAt(std::string_view text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
+
+}  // namespace
+
+std::string Excerpt(std::string_view text, size_t max) {
+  std::string_view cut = CutAt(text, max);
+  return Printable(cut) + (cut.size() < text.size() ? "…" : "");
+}
+
+std::string Quoted(std::string_view value) {
+  if (value.size() <= kQuotedMax) return "'" + Printable(value) + "'";
+  return fmt::format("'{}'… ({} bytes)", Printable(CutAt(value, kQuotedMax)), value.size());
 }
 
 }  // namespace sarge

@@ -29,8 +29,31 @@ bool IsEnvName(std::string_view name);
 // be a likely typo; empty otherwise.
 std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
 
-// Quotes `value` for display in an error message: 'value', with control
-// characters escaped so the message stays one line.
+// How many bytes of a value Quoted shows before it cuts the rest.
+inline constexpr size_t kQuotedMax = 100;
+
+// `text` made safe to print on one line of a terminal: control characters
+// (C0 and C1), bytes that are not valid UTF-8, and invisible characters
+// that change how a line reads (line separators, zero-width and
+// bidirectional marks and overrides) escaped as \n, \r, \t, \xNN or
+// \uNNNN; other UTF-8 kept.
+std::string Printable(std::string_view text);
+
+// Quotes `value` for display in an error message: 'value', escaped as
+// Printable does, so the message stays one line whatever the value holds.
+// A value longer than kQuotedMax bytes is cut: 'first bytes'… (N bytes).
 std::string Quoted(std::string_view value);
+
+// Printable(text), cut after `max` bytes (at a character boundary) with
+// "…" added: for messages that quote long text, such as a server's answer.
+std::string Excerpt(std::string_view text, size_t max);
+
+// The length of the valid UTF-8 sequence starting at text[at], or 0 if the
+// bytes there are not one (overlong forms, surrogates and values past
+// U+10FFFF are not valid).
+size_t Utf8SequenceLength(std::string_view text, size_t at);
+
+// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
+std::string ValidUtf8(std::string_view text);
 
 }  // namespace sarge

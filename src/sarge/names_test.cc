@@ -45,6 +45,38 @@ TEST(NamesTest, ClosestMatchCountsASwapOfNeighboursAsOneEdit) {
 
 TEST(NamesTest, QuotedEscapesControlCharacters) { EXPECT_EQ(Quoted("a\nb\x01"), "'a\\nb\\x01'"); }
 
+TEST(NamesTest, PrintableEscapesWhatIsNotPlainUtf8) {
+  EXPECT_EQ(Printable("plain h\xc3\xa9 \xe2\x9c\x93"), "plain h\xc3\xa9 \xe2\x9c\x93");
+  EXPECT_EQ(Printable("a\r\tb\x7f"), "a\\r\\tb\\x7f");
+  EXPECT_EQ(Printable("\xff\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80"),
+            "\\xff\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80");  // invalid, overlong, surrogate,
+                                                                    // past U+10FFFF
+  EXPECT_EQ(Printable("\xc3"), "\\xc3");                            // cut short
+  EXPECT_EQ(Printable("\xc2\x85|\xe2\x80\xa8|\xe2\x80\xae|\xef\xbb\xbf"),  // NEL, LS, RLO, BOM
+            "\\u0085|\\u2028|\\u202e|\\ufeff");
+}
+
+TEST(NamesTest, QuotedCutsLongValuesAtACharacterBoundary) {
+  EXPECT_EQ(Quoted(std::string(100, 'a')), "'" + std::string(100, 'a') + "'");
+  EXPECT_EQ(Quoted(std::string(101, 'a')), "'" + std::string(100, 'a') + "'… (101 bytes)");
+  // 99 bytes, then a two-byte character that would straddle the cut.
+  EXPECT_EQ(Quoted(std::string(99, 'a') + "\xc3\xa9" + "zz"),
+            "'" + std::string(99, 'a') + "'… (103 bytes)");
+}
+
+TEST(NamesTest, ExcerptCutsAndEscapes) {
+  EXPECT_EQ(Excerpt("short\n", 10), "short\\n");
+  EXPECT_EQ(Excerpt(std::string(20, 'x'), 10), std::string(10, 'x') + "…");
+}
+
+TEST(NamesTest, ValidUtf8ReplacesBadBytes) {
+  EXPECT_EQ(ValidUtf8("ok \xc3\xa9"), "ok \xc3\xa9");
+  EXPECT_EQ(ValidUtf8("a\xff"
+                      "b"),
+            "a\xef\xbf\xbd"
+            "b");
+}
+
 TEST(NamesTest, CheckSafeNameSaysWhatIsAllowed) {
   try {
     CheckSafeName("instance id", "../etc");

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <random>
 
@@ -47,6 +48,45 @@ bool Claim(const Home& home, int port, const std::string& id) {
   if (HeldByLiveInstance(home, port)) return false;
   ::unlink(claim.c_str());
   return ::symlink(id.c_str(), claim.c_str()) == 0;
+}
+
+// Removes the claim on `port` if `id` holds it.
+void Unclaim(const Home& home, int port, const std::string& id) {
+  if (ClaimOwner(home, port) == id) ::unlink(ClaimPath(home, port).c_str());
+}
+
+// Steps that undo what a command did so far, run in reverse order when it
+// goes out of scope before Commit(): a command that fails part-way leaves
+// the home as it found it.
+class Undo {
+ public:
+  Undo() = default;
+  Undo(const Undo&) = delete;
+  Undo& operator=(const Undo&) = delete;
+  ~Undo() {
+    if (committed_) return;
+    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) (*it)();
+  }
+  void Add(std::function<void()> step) { steps_.push_back(std::move(step)); }
+  void Commit() { committed_ = true; }
+
+ private:
+  std::vector<std::function<void()>> steps_;
+  bool committed_ = false;
+};
+
+// MakeDirs(dir), with the removal of the first folder it had to create
+// (and so of everything under it) as an undo step.
+void MakeDirsUndoably(const fs::path& dir, Undo& undo) {
+  fs::path first_missing;
+  for (fs::path p = dir; !p.empty() && p != p.parent_path() && !fs::exists(p); p = p.parent_path())
+    first_missing = p;
+  MakeDirs(dir);
+  if (!first_missing.empty())
+    undo.Add([first_missing] {
+      std::error_code ec;
+      fs::remove_all(first_missing, ec);
+    });
 }
 
 int AllocatePort(const Home& home, const Record& record, const Service& service,
@@ -89,20 +129,22 @@ bool PortIsFree(const std::string& host, int port) {
 json Configure(const Home& home, Record& record, const Settings& settings, const PortProbe& probe,
                CommandRunner& runner) {
   InstanceConfig config = InstanceConfigFromJson(record.config);
+  Undo undo;
   json appcfg = json::object();
-  bool record_changed = false;
+  auto ports_before = record.ports;
+  undo.Add([&] { record.ports = ports_before; });
   for (const auto& service : config.services) {
     std::string name = EnvName(service.name);
     switch (service.type) {
       case ServiceType::kVarFolder: {
         fs::path dir = home.TmpDir() / record.id / service.name;
-        MakeDirs(dir);
+        MakeDirsUndoably(dir, undo);
         appcfg[name + "_PATH"] = dir.string();
         break;
       }
       case ServiceType::kPersistentFolder: {
         fs::path dir = home.DataDir() / service.name;
-        MakeDirs(dir);
+        MakeDirsUndoably(dir, undo);
         appcfg[name + "_PATH"] = dir.string();
         break;
       }
@@ -114,8 +156,8 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
           port = it->second;
         } else {
           port = AllocatePort(home, record, service, settings, probe);
+          undo.Add([&home, port, id = record.id] { Unclaim(home, port, id); });
           record.ports[service.name] = port;
-          record_changed = true;
         }
         appcfg[name + "_HOST"] = service.host;
         appcfg[name + "_PORT"] = port;
@@ -123,7 +165,6 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
       }
     }
   }
-  if (record_changed) SaveRecord(home, record);
   json added = RunHooks(home, settings, runner, hook::kConfiguring, record);
   for (const auto& item : added.items()) {
     if (appcfg.contains(item.key()))
@@ -131,8 +172,16 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
                               item.key()));
     appcfg[item.key()] = item.value();
   }
-  MakeDirs(home.RuntimeDir(record.id));
-  WriteFileAtomicIfChanged(home.AppCfgFile(record.id), appcfg.dump(2) + "\n");
+  MakeDirsUndoably(home.RuntimeDir(record.id), undo);
+  // The runtime configuration is written before the record and put in place
+  // after it, so a failure of either (a full disk) leaves both as they were.
+  std::string text = appcfg.dump(2) + "\n";
+  std::optional<AtomicFile> appcfg_file;
+  if (ReadFileIfExists(home.AppCfgFile(record.id)) != text)
+    appcfg_file.emplace(home.AppCfgFile(record.id), text);
+  if (record.ports != ports_before) SaveRecord(home, record);
+  if (appcfg_file) appcfg_file->Commit();
+  undo.Commit();
   return appcfg;
 }
 

@@ -3,6 +3,7 @@
 #include <regex>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include "sarge/error.h"
@@ -20,9 +21,9 @@ struct Reader {
 
   void OnlyKeys(const YAML::Node& map, const std::string& prefix,
                 std::initializer_list<std::string_view> known) const {
-    if (!map.IsMap()) Fail(prefix.empty() ? "the file" : prefix, "must be a mapping");
+    if (!map.IsMap()) Fail(prefix.empty() ? "the file" : Quoted(prefix), "must be a mapping");
     for (const auto& item : map) {
-      auto key = item.first.as<std::string>();
+      auto key = Key(item.first, prefix);
       bool ok = std::find(known.begin(), known.end(), key) != known.end();
       if (!ok) {
         std::vector<std::string> names(known.begin(), known.end());
@@ -34,20 +35,32 @@ struct Reader {
     }
   }
 
+  // A mapping's key as text; a key that is itself a list or a mapping is an error.
+  std::string Key(const YAML::Node& node, const std::string& prefix) const {
+    if (!node.IsScalar())
+      Fail(prefix.empty() ? "the file" : Quoted(prefix),
+           fmt::format("has a key that is not a name, at line {}", node.Mark().line + 1));
+    return node.Scalar();
+  }
+
   int Int(const YAML::Node& node, const std::string& key, int min, int max) const {
     if (!node.IsScalar()) Fail(Quoted(key), "must be a number");
     const auto& text = node.Scalar();
-    static const std::regex kNumber("[0-9]{1,9}");
+    static const std::regex kNumber("[0-9]+");
     if (!std::regex_match(text, kNumber))
       Fail(Quoted(key), fmt::format("must be a number, not {}", Quoted(text)));
-    int value = std::stoi(text);
-    if (value < min || value > max)
-      Fail(Quoted(key), fmt::format("must be between {} and {}, not {}", min, max, value));
-    return value;
+    // More digits than any allowed value has cannot be in range (and would
+    // not fit an int).
+    if (text.size() > 9 || std::stoi(text) < min || std::stoi(text) > max)
+      Fail(Quoted(key), fmt::format("must be between {} and {}, not {}", min, max,
+                                    text.size() <= 20 ? text : Quoted(text)));
+    return std::stoi(text);
   }
 
   std::string Str(const YAML::Node& node, const std::string& key) const {
     if (!node.IsScalar()) Fail(Quoted(key), "must be a string");
+    if (node.Scalar().find('\0') != std::string::npos)
+      Fail(Quoted(key), "contains a NUL character");
     return node.Scalar();
   }
 };
@@ -101,7 +114,7 @@ void ReadHooks(const Reader& r, const YAML::Node& node, Settings& s) {
       node, "hooks",
       {"timeout", "initializing", "configuring", "will-start", "has-stopped", "will-be-destroyed"});
   for (const auto& item : node) {
-    std::string event = item.first.as<std::string>();
+    std::string event = r.Key(item.first, "hooks");
     std::string key = "hooks." + event;
     if (event == "timeout") {
       s.hook_timeout = r.Int(item.second, key, 1, 3600);
@@ -184,8 +197,14 @@ Settings ParseSettings(std::string_view yaml, std::string_view source) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own message for this one is "bad file".
+    throw Error(fmt::format("{}: not valid YAML at line {}: nested {} levels deep or more", source,
+                            e.mark.line + 1, e.depth()));
   } catch (const YAML::Exception& e) {
-    throw Error(fmt::format("{}: not valid YAML at line {}: {}", source, e.mark.line + 1, e.msg));
+    // yaml-cpp's message may quote the bad character.
+    throw Error(fmt::format("{}: not valid YAML at line {}: {}", source, e.mark.line + 1,
+                            Excerpt(e.msg, 200)));
   }
   Settings s;
   if (root.IsNull()) return s;

@@ -69,13 +69,33 @@ TEST(SettingsTest, ErrorsNameTheFileAndKey) {
       "etc/sarge.yaml: 'log.max_bytes' must be a size such as 50MB, 1GB or 1048576, not 'lots'");
   EXPECT_EQ(ErrorOf("log: {backups: many}"),
             "etc/sarge.yaml: 'log.backups' must be a number, not 'many'");
-  EXPECT_EQ(ErrorOf("ports: [1, 2]"), "etc/sarge.yaml: ports must be a mapping");
+  EXPECT_EQ(ErrorOf("ports: [1, 2]"), "etc/sarge.yaml: 'ports' must be a mapping");
   EXPECT_EQ(ErrorOf("nginx: {reload_command: nginx -s reload}"),
             "etc/sarge.yaml: 'nginx.pid_file' is needed with reload_command, so sarge can let old "
             "nginx workers finish before it stops an old instance (for Debian's nginx: "
             "/run/nginx.pid)");
   EXPECT_EQ(ErrorOf("ports: {first: 1"),
             "etc/sarge.yaml: not valid YAML at line 1: end of map flow not found");
+}
+
+TEST(SettingsTest, HostileValuesGetOneLineErrors) {
+  // Found by fuzz/settings_fuzzer.cc: yaml-cpp's message quotes the character.
+  EXPECT_EQ(ErrorOf("a: \"\\\x01\""),
+            "etc/sarge.yaml: not valid YAML at line 1: unknown escape character: \\x01");
+  EXPECT_EQ(ErrorOf("? {a: 1}\n: 2"),
+            "etc/sarge.yaml: the file has a key that is not a name, at line 1");
+  EXPECT_EQ(ErrorOf("hooks: {[a]: x}"),
+            "etc/sarge.yaml: 'hooks' has a key that is not a name, at line 1");
+  EXPECT_EQ(ErrorOf("start_timeout: 99999999999999999999"),
+            "etc/sarge.yaml: 'start_timeout' must be between 1 and 3600, not 99999999999999999999");
+  EXPECT_EQ(ErrorOf("start_timeout: " + std::string(200, '9')),
+            "etc/sarge.yaml: 'start_timeout' must be between 1 and 3600, not '" +
+                std::string(100, '9') + "'… (200 bytes)");
+  EXPECT_EQ(ErrorOf("hooks: {will-start: \"a\\0b\"}"),
+            "etc/sarge.yaml: 'hooks.will-start' contains a NUL character");
+  EXPECT_EQ(ErrorOf("log: {max_bytes: \"50MB\\n[program:x]\"}"),
+            "etc/sarge.yaml: 'log.max_bytes' must be a size such as 50MB, 1GB or 1048576, not "
+            "'50MB\\n[program:x]'");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sarge/error.h"
+#include "sarge/names.h"
 
 namespace sarge {
 
@@ -26,8 +27,10 @@ inline constexpr int kCantReread = 92;
 // A <fault> answered by supervisord.
 class SupervisorFault : public Error {
  public:
+  // The message stays one short line whatever supervisord's text holds (a
+  // CANT_REREAD fault quotes configuration lines).
   SupervisorFault(int code, const std::string& text)
-      : Error("supervisord answered: " + text), code_(code) {}
+      : Error("supervisord answered: " + Excerpt(text, 500)), code_(code) {}
   int code() const { return code_; }
 
  private:

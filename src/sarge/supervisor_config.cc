@@ -7,7 +7,48 @@
 
 namespace sarge {
 
+namespace {
+
+// True if Python's str.strip(), which supervisord's config parser applies to
+// every value, would remove something from `value`: white space (ASCII, or
+// one of Unicode's spaces as UTF-8) at either end.
+bool StrippedBySupervisord(std::string_view value) {
+  static constexpr std::string_view kSpaces[] = {" ",
+                                                 "\t",
+                                                 "\v",
+                                                 "\f",
+                                                 "\xc2\x85",
+                                                 "\xc2\xa0",
+                                                 "\xe1\x9a\x80",
+                                                 "\xe2\x80\x80",
+                                                 "\xe2\x80\x81",
+                                                 "\xe2\x80\x82",
+                                                 "\xe2\x80\x83",
+                                                 "\xe2\x80\x84",
+                                                 "\xe2\x80\x85",
+                                                 "\xe2\x80\x86",
+                                                 "\xe2\x80\x87",
+                                                 "\xe2\x80\x88",
+                                                 "\xe2\x80\x89",
+                                                 "\xe2\x80\x8a",
+                                                 "\xe2\x80\xa8",
+                                                 "\xe2\x80\xa9",
+                                                 "\xe2\x80\xaf",
+                                                 "\xe2\x81\x9f",
+                                                 "\xe3\x80\x80"};
+  for (auto space : kSpaces)
+    if (value.starts_with(space) || value.ends_with(space)) return true;
+  return false;
+}
+
+}  // namespace
+
 std::string SupervisorValue(std::string_view value) {
+  if (StrippedBySupervisord(value))
+    throw Error(
+        fmt::format("{} cannot be written into supervisord's configuration: it starts or "
+                    "ends with white space, which supervisord would drop",
+                    Quoted(value)));
   std::string out;
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f || c == ';' || c == '#')

@@ -14,7 +14,8 @@ namespace sarge {
 
 // `value` for a supervisord configuration value: '%' doubled (Python
 // %-interpolation). Throws Error for characters that would end the value or
-// start a comment (newlines, control characters, ';', '#').
+// start a comment (newlines, control characters, ';', '#'), and for white
+// space at either end, which supervisord would strip.
 std::string SupervisorValue(std::string_view value);
 
 // `value` quoted for a POSIX shell (and supervisord's shlex-split command=).

@@ -17,6 +17,20 @@ TEST(SupervisorConfigTest, ValuesDoublePercentAndRefuseLineBreaksAndComments) {
   }
 }
 
+// Found by fuzz/supervisor_value_fuzzer.cc: supervisord strips a value's
+// white space (Python's str.strip), so such a value would not read back.
+TEST(SupervisorConfigTest, ValuesRefuseWhiteSpaceSupervisordWouldStrip) {
+  EXPECT_EQ(SupervisorValue("a b"), "a b");
+  for (const char* bad : {" x", "x ", "x\xc2\xa0", "\xe3\x80\x80x"}) {
+    try {
+      SupervisorValue(bad);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("starts or ends with white space")) << bad;
+    }
+  }
+}
+
 TEST(SupervisorConfigTest, ShellQuoteSurvivesQuotes) {
   EXPECT_EQ(ShellQuote("it's"), "'it'\\''s'");
   EXPECT_EQ(ShellQuote("$(x)"), "'$(x)'");

@@ -6,6 +6,7 @@
 #include <pugixml.hpp>
 
 #include "sarge/error.h"
+#include "sarge/names.h"
 #include "sarge/supervisor.h"
 
 namespace sarge::xmlrpc {
@@ -52,17 +53,25 @@ void EncodeValue(pugi::xml_node parent, const json& value) {
   throw Error(fmt::format("supervisord sent a malformed XML-RPC reply: {}", why));
 }
 
-json DecodeValue(pugi::xml_node value) {
+// supervisord's replies nest a few levels; a reply nested deeper than this
+// is refused rather than followed down the stack.
+constexpr int kMaxDepth = 32;
+
+// Text as sarge keeps it: valid UTF-8 (it is printed as JSON by `list`).
+json Text(pugi::xml_node node) { return ValidUtf8(node.text().get()); }
+
+json DecodeValue(pugi::xml_node value, int depth = 0) {
+  if (depth > kMaxDepth) Malformed(fmt::format("values nested deeper than {}", kMaxDepth));
   auto typed = value.first_child();
-  if (!typed || typed.type() != pugi::node_element) return value.text().get();  // bare string
+  if (!typed || typed.type() != pugi::node_element) return Text(value);  // bare string
   std::string_view type = typed.name();
-  if (type == "string") return typed.text().get();
+  if (type == "string") return Text(typed);
   if (type == "int" || type == "i4" || type == "i8") {
     std::string_view text = typed.text().get();
     try {
       return std::stoll(std::string(text));
     } catch (const std::exception&) {
-      Malformed(fmt::format("'{}' is not an integer", text));
+      Malformed(fmt::format("{} is not an integer", Quoted(text)));
     }
   }
   if (type == "boolean") return std::string_view(typed.text().get()) == "1";
@@ -70,16 +79,17 @@ json DecodeValue(pugi::xml_node value) {
   if (type == "nil") return nullptr;
   if (type == "array") {
     json out = json::array();
-    for (auto item : typed.child("data").children("value")) out.push_back(DecodeValue(item));
+    for (auto item : typed.child("data").children("value"))
+      out.push_back(DecodeValue(item, depth + 1));
     return out;
   }
   if (type == "struct") {
     json out = json::object();
     for (auto member : typed.children("member"))
-      out[member.child_value("name")] = DecodeValue(member.child("value"));
+      out[ValidUtf8(member.child_value("name"))] = DecodeValue(member.child("value"), depth + 1);
     return out;
   }
-  Malformed(fmt::format("unknown value type <{}>", type));
+  Malformed(fmt::format("unknown value type {}", Quoted(type)));
 }
 
 }  // namespace

@@ -68,5 +68,51 @@ TEST(XmlRpcTest, MalformedRepliesAreErrors) {
   }
 }
 
+TEST(XmlRpcTest, RefusesDeepNestingInsteadOfRecursingDown) {
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "<value><array><data>";
+  for (int i = 0; i < 100000; ++i) deep += "</data></array></value>";
+  try {
+    DecodeResponse("<methodResponse><params><param>" + deep + "</param></params></methodResponse>");
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "supervisord sent a malformed XML-RPC reply: values nested deeper than 32");
+  }
+}
+
+// Found by fuzz/xmlrpc_fuzzer.cc: a fault's text went into the message whole.
+TEST(XmlRpcTest, CutsLongFaultStrings) {
+  try {
+    DecodeResponse(
+        "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>2</int>"
+        "</value></member><member><name>faultString</name><value><string>" +
+        std::string(5000, 'x') +
+        "</string></value></member></struct></value></fault></methodResponse>");
+    FAIL() << "accepted";
+  } catch (const SupervisorFault& f) {
+    EXPECT_EQ(f.what(), "supervisord answered: " + std::string(500, 'x') + "…");
+  }
+}
+
+TEST(XmlRpcTest, KeepsStringsValidUtf8AndFaultsOnOneLine) {
+  json v = DecodeResponse(
+      "<methodResponse><params><param><value><string>a\xff\xfe"
+      "b</string></value></param></params>"
+      "</methodResponse>");
+  EXPECT_EQ(v,
+            "a\xef\xbf\xbd\xef\xbf\xbd"
+            "b");
+  try {
+    DecodeResponse(
+        "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>92</int>"
+        "</value></member><member><name>faultString</name><value><string>CANT_REREAD: bad\n"
+        "[line 3]</string></value></member></struct></value></fault></methodResponse>");
+    FAIL() << "accepted";
+  } catch (const SupervisorFault& f) {
+    EXPECT_STREQ(f.what(), "supervisord answered: CANT_REREAD: bad\\n[line 3]");
+  }
+}
+
 }  // namespace
 }  // namespace sarge::xmlrpc

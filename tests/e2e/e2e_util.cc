@@ -551,7 +551,9 @@ Snapshot TempHome::Snap() const {
   Snapshot snap;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string rel = fs::relative(it->path(), root_).string();
+    // Lexically: fs::relative resolves symlinks, which would name a port
+    // claim by its target, and throws on a symlink loop.
+    std::string rel = it->path().lexically_relative(root_).string();
     if (std::find(kIgnored.begin(), kIgnored.end(), rel) != kIgnored.end()) continue;
     struct stat st {};
     if (::lstat(it->path().c_str(), &st) != 0) continue;
