@@ -129,10 +129,12 @@ bool PortIsFree(const std::string& host, int port) {
 json Configure(const Home& home, Record& record, const Settings& settings, const PortProbe& probe,
                CommandRunner& runner) {
   InstanceConfig config = InstanceConfigFromJson(record.config);
+  // Declared first, so it outlives everything its steps use (ASan found
+  // a step that read a local destroyed before it).
+  const auto ports_before = record.ports;
   Undo undo;
+  undo.Add([&record, ports_before] { record.ports = ports_before; });
   json appcfg = json::object();
-  auto ports_before = record.ports;
-  undo.Add([&] { record.ports = ports_before; });
   for (const auto& service : config.services) {
     std::string name = EnvName(service.name);
     switch (service.type) {
