@@ -20,8 +20,7 @@ namespace {
 
 class Checker {
  public:
-  Checker(LifecycleEnv& env, FrontEndEnv& front, bool repair)
-      : env_(env), front_(front), home_(env.home), repair_(repair) {}
+  Checker(LifecycleEnv& env, bool repair) : env_(env), home_(env.home), repair_(repair) {}
 
   std::vector<Finding> Run() {
     TempFiles();
@@ -272,7 +271,6 @@ class Checker {
   }
 
   LifecycleEnv& env_;
-  FrontEndEnv& front_;
   const Home& home_;
   bool repair_;
   std::vector<Finding> findings_;
@@ -288,8 +286,8 @@ fs::path DeployMarker(const Home& home, const std::string& id) {
   return home.RunDir() / "deploys" / id;
 }
 
-std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair) {
-  return Checker(env, front, repair).Run();
+std::vector<Finding> CheckHome(LifecycleEnv& env, bool repair) {
+  return Checker(env, repair).Run();
 }
 
 }  // namespace sarge

@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "sarge/front_end.h"
 #include "sarge/lifecycle.h"
 
 namespace sarge {
@@ -31,7 +30,7 @@ struct Finding {
 //    instances stopped, as many kept as sarge.yaml says).
 // With `repair`, fixes what can be fixed without losing anything a person
 // made; the rest is reported with what to do.
-std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair);
+std::vector<Finding> CheckHome(LifecycleEnv& env, bool repair);
 
 // The marker a deploy keeps while it runs: var/run/deploys/ID.
 fs::path DeployMarker(const Home& home, const std::string& id);

@@ -52,7 +52,7 @@ class CheckTest : public ::testing::Test {
   }
   std::vector<std::string> Problems(bool repair = false) {
     std::vector<std::string> out;
-    for (const auto& f : CheckHome(env_, front_, repair))
+    for (const auto& f : CheckHome(env_, repair))
       out.push_back(f.repair.empty() ? f.problem : f.problem + " => " + f.repair);
     return out;
   }

@@ -26,6 +26,9 @@ constexpr size_t kTokenShown = 40;
   throw Error(fmt::format("instance configuration: key {} {}", Quoted(key), problem));
 }
 
+// Not ::isdigit: a byte past 0x7f is a negative char, undefined for it.
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
 const char* TypeName(const json& value) {
   if (value.is_string()) return "a string";
   if (value.is_number()) return "a number";
@@ -107,7 +110,7 @@ int ParsePort(const json& value, std::string_view key) {
     port = value.get<long>();
   } else if (value.is_string()) {
     const auto& s = value.get_ref<const std::string&>();
-    if (!s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), ::isdigit))
+    if (!s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), IsDigit))
       port = std::stol(s);
   } else if (!value.is_number()) {
     Fail(key, fmt::format("must be a port number, not {}", TypeName(value)));
@@ -319,7 +322,7 @@ std::string ParseErrorMessage(const std::string& what) {
 }
 
 bool IsPort(std::string_view text) {
-  return !text.empty() && text.size() <= 5 && std::all_of(text.begin(), text.end(), ::isdigit) &&
+  return !text.empty() && text.size() <= 5 && std::all_of(text.begin(), text.end(), IsDigit) &&
          std::stoi(std::string(text)) >= 1 && std::stoi(std::string(text)) <= 65535;
 }
 
@@ -349,7 +352,7 @@ std::optional<ListenAddress> ParseListen(std::string_view value) {
     if ((host != "*" && !IsHost(host, false)) || !IsPort(port)) return std::nullopt;
     return ListenAddress{host == "*" ? "" : std::string(host), std::stoi(std::string(port))};
   }
-  if (std::all_of(address.begin(), address.end(), ::isdigit)) {  // PORT
+  if (std::all_of(address.begin(), address.end(), IsDigit)) {  // PORT
     if (!IsPort(address)) return std::nullopt;
     return ListenAddress{"", std::stoi(std::string(address))};
   }

@@ -277,9 +277,8 @@ int CheckCommand(const Home& home, bool repair) {
   RpcSupervisor supervisor = Connect(home);
   LifecycleEnv env{home, LoadSettings(home), supervisor};
   env.say = Say;
-  FrontEndEnv front = MakeFrontEnd(env);
   int left = 0;
-  for (const Finding& f : CheckHome(env, front, repair)) {
+  for (const Finding& f : CheckHome(env, repair)) {
     if (f.repair.empty()) {
       ++left;
       std::cout << "problem: " << f.problem << "\n";

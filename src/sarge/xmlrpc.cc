@@ -115,7 +115,10 @@ json DecodeResponse(std::string_view xml) {
     json f = DecodeValue(fault.child("value"));
     if (!f.is_object() || !f.contains("faultCode") || !f["faultCode"].is_number_integer())
       Malformed("a <fault> without faultCode");
-    throw SupervisorFault(f["faultCode"].get<int>(), f.value("faultString", std::string()));
+    // faultString is a string from supervisord; from anything else, show what came.
+    const json text = f.contains("faultString") ? f["faultString"] : json("");
+    throw SupervisorFault(f["faultCode"].get<int>(),
+                          text.is_string() ? text.get<std::string>() : text.dump());
   }
   auto value = response.child("params").child("param").child("value");
   if (!value) Malformed("no <params><param><value>");

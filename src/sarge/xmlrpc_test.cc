@@ -81,6 +81,20 @@ TEST(XmlRpcTest, RefusesDeepNestingInsteadOfRecursingDown) {
   }
 }
 
+// Found by CI's fuzz run: a faultString that is not a string threw
+// nlohmann's type_error out of DecodeResponse.
+TEST(XmlRpcTest, FaultStringOfAnotherTypeIsShownAsJson) {
+  try {
+    DecodeResponse(
+        "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>2</int>"
+        "</value></member><member><name>faultString</name><value><int>7</int></value></member>"
+        "</struct></value></fault></methodResponse>");
+    FAIL() << "accepted";
+  } catch (const SupervisorFault& f) {
+    EXPECT_STREQ(f.what(), "supervisord answered: 7");
+  }
+}
+
 // Found by fuzz/xmlrpc_fuzzer.cc: a fault's text went into the message whole.
 TEST(XmlRpcTest, CutsLongFaultStrings) {
   try {

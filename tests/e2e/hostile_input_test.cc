@@ -469,8 +469,15 @@ class HostileInput : public ::testing::TestWithParam<Row> {
     switch (row.home) {
       case Home::kReady:
       case Home::kWithInstance:
-      case Home::kOtherUser:
         Init(home, row.home == Home::kWithInstance);
+        break;
+      case Home::kOtherUser:
+        // nobody must reach the home and a copy of sarge (the build folder
+        // may be out of its reach), and write neither.
+        home /= row.path;
+        Init(home, false);
+        fs::copy_file(SARGE_BINARY, tmp_.root() / "sarge");
+        ::chmod(tmp_.root().c_str(), 0755);
         break;
       case Home::kMissing:
         home /= row.path;
@@ -497,10 +504,6 @@ class HostileInput : public ::testing::TestWithParam<Row> {
         break;
     }
     if (row.settings) WriteFile(home / "etc/sarge.yaml", *row.settings);
-    if (row.home == Home::kOtherUser) {
-      // nobody may enter the temporary folder and the home, not write them.
-      ::chmod(tmp_.root().c_str(), 0755);
-    }
     return home.string();
   }
 
@@ -547,8 +550,10 @@ TEST_P(HostileInput, OneLineExitStatusAndTheHomeUnchanged) {
   if (HasFatalFailure()) return;
   std::vector<std::string> argv;
   if (row.home == Home::kOtherUser)
-    argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
-  argv.push_back(SARGE_BINARY);
+    argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            (tmp_.root() / "sarge").string()};
+  else
+    argv = {SARGE_BINARY};
   argv.push_back(home);
   for (std::string arg : row.args) {
     ReplaceAll(arg, "{id}", id_);
