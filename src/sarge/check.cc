@@ -24,6 +24,7 @@ class Checker {
 
   std::vector<Finding> Run() {
     TempFiles();
+    SupervisordConf();
     Records();
     Folders();
     Deploys();
@@ -65,6 +66,18 @@ class Checker {
               fmt::format("removed {}", Rel(path)), [&] { RemoveAll(path); });
       }
     }
+  }
+
+  // A start narrows supervisord.conf's include to the one program it loads,
+  // and puts it back after; a start cut short leaves it narrowed, and a
+  // supervisord started then would load that program alone.
+  void SupervisordConf() {
+    std::string want = sarge::SupervisordConf(home_);
+    if (ReadFileIfExists(home_.SupervisordConf()).value_or("") != want)
+      Found(fmt::format("{} is not as sarge writes it (an interrupted start)",
+                        Rel(home_.SupervisordConf())),
+            fmt::format("rewrote {}", Rel(home_.SupervisordConf())),
+            [&] { WriteFileAtomic(home_.SupervisordConf(), want); });
   }
 
   void Records() {
@@ -179,12 +192,19 @@ class Checker {
       }
       Record record = it->second;
       auto site = ReadActiveSite(home_, record.application_name);
-      if (site && site->id == id) {
+      bool serves = site && site->id == id;
+      if (serves) {
         Found(fmt::format("a deploy of {} was interrupted after the switch", id),
               fmt::format("stopped the previous instances of {}", record.application_name), [&] {
                 RetirePrevious(env_, record, env_.settings.deploy_keep);
                 RemoveAll(marker);
               });
+      } else if (IsDeploySwitched(home_, id)) {
+        // It served, then a later deploy, rollback or activate moved on.
+        Found(fmt::format("a deploy of {} was interrupted after the switch, and the front end has "
+                          "moved on since",
+                          id),
+              "removed its marker", [&] { RemoveAll(marker); });
       } else {
         Found(fmt::format("a deploy of {} was interrupted before the switch", id),
               fmt::format("destroyed {}; the front end is unchanged", id), [&] {
@@ -284,6 +304,10 @@ class Checker {
 
 fs::path DeployMarker(const Home& home, const std::string& id) {
   return home.RunDir() / "deploys" / id;
+}
+
+bool IsDeploySwitched(const Home& home, const std::string& id) {
+  return ReadFileIfExists(DeployMarker(home, id)).value_or("") == kSwitched;
 }
 
 std::vector<Finding> CheckHome(LifecycleEnv& env, bool repair) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sarge/lifecycle.h"
@@ -32,7 +33,10 @@ struct Finding {
 // made; the rest is reported with what to do.
 std::vector<Finding> CheckHome(LifecycleEnv& env, bool repair);
 
-// The marker a deploy keeps while it runs: var/run/deploys/ID.
+// The marker a deploy keeps while it runs: var/run/deploys/ID. It holds
+// kSwitched once the front end routes to the new instance.
 fs::path DeployMarker(const Home& home, const std::string& id);
+inline constexpr std::string_view kSwitched = "switched\n";
+bool IsDeploySwitched(const Home& home, const std::string& id);
 
 }  // namespace sarge

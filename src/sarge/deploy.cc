@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -81,10 +83,12 @@ void InstallSource(LifecycleEnv& env, CommandRunner& runner, const fs::path& sou
     return;
   }
   std::error_code ec;
-  fs::copy(source, dir,
-           fs::copy_options::recursive | fs::copy_options::copy_symlinks |
-               fs::copy_options::overwrite_existing,
-           ec);
+  if (FsFault("copy", dir)) ec = std::error_code(errno, std::generic_category());
+  if (!ec)
+    fs::copy(source, dir,
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+                 fs::copy_options::overwrite_existing,
+             ec);
   if (ec)
     throw Error(
         fmt::format("cannot copy {} into {}: {}", source.string(), dir.string(), ec.message()));
@@ -147,16 +151,31 @@ void RetirePrevious(LifecycleEnv& env, const Record& current, int keep) {
 namespace {
 
 // While a deploy runs, var/run/deploys/ID says so: a deploy that is killed
-// leaves it, and `check --repair` finishes or undoes what it began.
-void MarkDeploy(const Home& home, const std::string& id) {
+// or fails part-way leaves it, and `check --repair` finishes or undoes what
+// it began. Once the front end has switched it says "switched".
+void MarkDeploy(const Home& home, const std::string& id, std::string_view phase = "") {
   fs::path marker = DeployMarker(home, id);
-  fs::create_directories(marker.parent_path());
-  WriteFileAtomic(marker, "");
+  MakeDirs(marker.parent_path());
+  WriteFileAtomic(marker, phase);
 }
 
 void UnmarkDeploy(const Home& home, const std::string& id) {
+  if (Unlink(DeployMarker(home, id)) != 0 && errno != ENOENT)
+    throw Error(
+        fmt::format("cannot remove {}: {}", DeployMarker(home, id).string(), std::strerror(errno)));
+}
+
+// Forgets the switched deploys of `app` other than `keep_id`: the front end
+// has moved on since (a later deploy, a rollback, an activate), so what they
+// left to tidy no longer applies.
+void ForgetSwitchedDeploys(const Home& home, const std::string& app, const std::string& keep_id) {
   std::error_code ec;
-  fs::remove(DeployMarker(home, id), ec);
+  for (const auto& entry : fs::directory_iterator(home.RunDir() / "deploys", ec)) {
+    std::string id = entry.path().filename().string();
+    if (id == keep_id || IsTempFileName(id) || !IsDeploySwitched(home, id)) continue;
+    auto record = ReadFileIfExists(home.RecordFile(id));
+    if (record && LoadRecord(home, id).application_name == app) UnmarkDeploy(home, id);
+  }
 }
 
 // Undoes a deploy that failed before the switch, and explains why.
@@ -198,7 +217,7 @@ Record CreateInstance(const Home& home, std::string_view config_json, const Sett
   Record record{id, config.application_name, UtcNow(), config.ToJson(), {}, {}};
   RunHooks(home, settings, runner, hook::kInitializing, record);
   // The folder first, the record last: a record always has its folder.
-  if (::mkdir(home.InstanceDir(id).c_str(), 0755) != 0)
+  if (MakeDir(home.InstanceDir(id), 0755) != 0)
     throw Error(
         fmt::format("cannot create {}: {}", home.InstanceDir(id).string(), std::strerror(errno)));
   try {
@@ -221,13 +240,13 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
   Record record = steps.Run("create instance", [&] {
     return CreateInstance(env.home, options.config_json, env.settings, env.runner);
   });
-  MarkDeploy(env.home, record.id);
-  record.check_url = options.check_url;
-  SaveRecord(env.home, record);
-  env.say(fmt::format("new instance {}", record.id));
-  std::string step;
+  std::string step = "create instance";
   std::set<int> old_workers;
   try {
+    MarkDeploy(env.home, record.id);
+    record.check_url = options.check_url;
+    SaveRecord(env.home, record);
+    env.say(fmt::format("new instance {}", record.id));
     step = "install source";
     steps.Run(step, [&] { InstallSource(env, front.runner, options.source, record.id); });
     auto deadline = env.clock.Now() + timeout;
@@ -242,12 +261,20 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
   }
   // From here the new instance serves: what is left only tidies up.
   try {
+    try {
+      MarkDeploy(env.home, record.id, kSwitched);
+    } catch (const Error&) {
+      // An unswitched marker would have `check --repair` destroy the
+      // instance that now serves: better no marker at all.
+      UnmarkDeploy(env.home, record.id);
+    }
     steps.Run("let old nginx workers finish", [&] { Drain(env, front, old_workers); });
     steps.Run("stop previous instances", [&] { RetirePrevious(env, record, keep); });
+    ForgetSwitchedDeploys(env.home, record.application_name, record.id);
     UnmarkDeploy(env.home, record.id);
   } catch (const Error& e) {
-    throw Error(fmt::format("{} now serves {}, but stopping the previous instances failed: {}; "
-                            "`sarge {} list` shows what still runs",
+    throw Error(fmt::format("{} now serves {}, but finishing the deploy failed: {}; `sarge {} "
+                            "check --repair` finishes it",
                             record.id, record.application_name, e.what(), env.home.root.string()),
                 e.detail());
   }
@@ -265,6 +292,7 @@ void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record) {
     throw Error(fmt::format("{} is {}, not running; start it first: sarge {} start {}", record.id,
                             state, env.home.root.string(), record.id));
   Drain(env, front, Activate(front, record, ReadRuntimeConfig(env.home, record.id)));
+  ForgetSwitchedDeploys(env.home, record.application_name, record.id);
 }
 
 std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& app,
@@ -305,10 +333,18 @@ std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& a
         fmt::format("rollback to {} failed: {}; {} still serves", target.id, e.what(), active->id),
         e.detail());
   }
-  steps.Run("stop " + active->id, [&] {
-    Drain(env, front, old_workers);
-    StopInstance(env, active->id);
-  });
+  try {
+    steps.Run("stop " + active->id, [&] {
+      Drain(env, front, old_workers);
+      StopInstance(env, active->id);
+    });
+    ForgetSwitchedDeploys(env.home, app, target.id);
+  } catch (const Error& e) {
+    throw Error(
+        fmt::format("{} now serves {}, but stopping {} failed: {}; stop it: sarge {} stop {}",
+                    target.id, app, active->id, e.what(), env.home.root.string(), active->id),
+        e.detail());
+  }
   return target.id;
 }
 

@@ -120,7 +120,7 @@ void Restore(const fs::path& site, const std::optional<std::string>& previous) {
   if (previous)
     WriteFileAtomic(site, *previous);
   else
-    ::unlink(site.c_str());
+    Unlink(site);
 }
 
 [[noreturn]] void FailCommand(const fs::path& site, const std::optional<std::string>& previous,
@@ -251,7 +251,7 @@ std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
   if (!site_now || site_now->id != active.id) return {};
   fs::path site = SiteFile(env.home, app);
   auto previous = ReadFileIfExists(site);
-  if (::unlink(site.c_str()) != 0)
+  if (Unlink(site) != 0)
     throw Error(fmt::format("cannot remove {}: {}", site.string(), std::strerror(errno)));
   std::set<int> workers;
   if (!TestAndReload(env, site, previous, "removed", &workers)) return {};

@@ -48,7 +48,31 @@ void WriteAll(int fd, std::string_view data, const fs::path& path) {
   }
 }
 
+FsFaultHook& FaultHook() {
+  static FsFaultHook hook;
+  return hook;
+}
+
 }  // namespace
+
+void SetFsFaultHook(FsFaultHook hook) { FaultHook() = std::move(hook); }
+
+bool FsFault(std::string_view step, const fs::path& path) {
+  const FsFaultHook& hook = FaultHook();
+  if (!hook || !hook(step, path)) return false;
+  errno = EIO;
+  return true;
+}
+
+int Unlink(const fs::path& path) { return FsFault("unlink", path) ? -1 : ::unlink(path.c_str()); }
+
+int Symlink(const std::string& target, const fs::path& link) {
+  return FsFault("symlink", link) ? -1 : ::symlink(target.c_str(), link.c_str());
+}
+
+int MakeDir(const fs::path& path, mode_t mode) {
+  return FsFault("mkdir", path) ? -1 : ::mkdir(path.c_str(), mode);
+}
 
 Fd& Fd::operator=(Fd&& other) noexcept {
   if (this != &other) {
@@ -96,6 +120,7 @@ AtomicFile::AtomicFile(const fs::path& path, std::string_view content, mode_t mo
     : path_(path), tmp_(path) {
   tmp_ += fmt::format(".tmp-{}", ::getpid());
   // Errors name `path`, the file the person knows, not the temporary one.
+  if (FsFault("write", path)) ThrowErrno("write", path);
   Fd fd(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) ThrowErrno("write", path);
   try {
@@ -113,7 +138,8 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::Commit() {
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0) ThrowErrno("rename into place", path_);
+  if (FsFault("rename", path_) || ::rename(tmp_.c_str(), path_.c_str()) != 0)
+    ThrowErrno("rename into place", path_);
   committed_ = true;
   // The folder is not fsynced: after a power loss the rename may be lost,
   // leaving the old file or no file — both states the next command handles —
@@ -138,6 +164,7 @@ bool WriteFileAtomicIfChanged(const fs::path& path, std::string_view content, mo
 bool IsTempFileName(std::string_view name) { return name.find(".tmp-") != std::string_view::npos; }
 
 void MakeDirs(const fs::path& path, mode_t mode) {
+  if (FsFault("create", path)) ThrowErrno("create", path);
   std::error_code ec;
   fs::create_directories(path, ec);
   if (ec) ThrowErrno("create", path, ec.value());
@@ -145,6 +172,7 @@ void MakeDirs(const fs::path& path, mode_t mode) {
 }
 
 void RemoveAll(const fs::path& path) {
+  if (FsFault("remove", path)) ThrowErrno("remove", path);
   std::error_code ec;
   fs::remove_all(path, ec);
   if (ec) ThrowErrno("remove", path, ec.value());

@@ -72,6 +72,23 @@ void MakeDirs(const fs::path& path, mode_t mode = 0755);
 // Removes `path` recursively if it exists; throws Error on failure.
 void RemoveAll(const fs::path& path);
 
+// unlink(2), symlink(2) and mkdir(2) through the fault seam below: -1 with
+// errno set on failure, as the system calls.
+int Unlink(const fs::path& path);
+int Symlink(const std::string& target, const fs::path& link);
+int MakeDir(const fs::path& path, mode_t mode);
+
+// The filesystem's fault seam, for tests (LevelDB's fault-injection Env in
+// miniature). Every change sarge makes to its home goes through one of the
+// functions of this file, and each first asks FsFault(step, path): while a
+// test's hook answers true, that step fails as if its system call had
+// failed with EIO. Without a hook (always, outside tests) it costs one test
+// of an empty std::function.
+using FsFaultHook = std::function<bool(std::string_view step, const fs::path& path)>;
+void SetFsFaultHook(FsFaultHook hook);
+// True (with errno set to EIO) when the hook wants this step to fail.
+bool FsFault(std::string_view step, const fs::path& path);
+
 // An exclusive advisory lock (flock) held for the object's lifetime.
 class FileLock {
  public:

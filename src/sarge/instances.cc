@@ -273,7 +273,6 @@ int ResumeCommand(const Home& home) {
 
 int CheckCommand(const Home& home, bool repair) {
   FileLock lock = LockHome(home);
-  WriteSupervisordConf(home);  // in case a killed command left it narrowed
   RpcSupervisor supervisor = Connect(home);
   LifecycleEnv env{home, LoadSettings(home), supervisor};
   env.say = Say;

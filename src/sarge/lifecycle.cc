@@ -254,6 +254,9 @@ bool ProcessExists(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno ==
 
 Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout) {
   const std::string& id = record.id;
+  // A start cut short, or whose restore failed, can leave the include
+  // narrowed (NarrowedInclude): each start puts it back first.
+  WriteSupervisordConf(env.home);
   nlohmann::json appcfg = Configure(env.home, record, env.settings, env.port_free, env.runner);
   CheckServer(env.home, id);
   bool changed =
@@ -392,7 +395,7 @@ void DestroyInstance(LifecycleEnv& env, const Record& record) {
   } catch (const SupervisorUnavailable&) {
     env.say("supervisord is not running; removing the instance's files only");
   }
-  if (::unlink(env.home.ProgramFile(id).c_str()) != 0 && errno != ENOENT)
+  if (Unlink(env.home.ProgramFile(id)) != 0 && errno != ENOENT)
     throw Error(fmt::format("cannot remove {}: {}", env.home.ProgramFile(id).string(),
                             std::strerror(errno)));
   ReleasePorts(env.home, record);

@@ -118,7 +118,7 @@ void SetAutostart(const Home& home, const std::string& id, bool autostart) {
 }
 
 void RemoveRecord(const Home& home, const std::string& id) {
-  if (::unlink(home.RecordFile(id).c_str()) != 0 && errno != ENOENT)
+  if (Unlink(home.RecordFile(id)) != 0 && errno != ENOENT)
     throw Error(
         fmt::format("cannot remove {}: {}", home.RecordFile(id).string(), std::strerror(errno)));
 }

@@ -42,17 +42,17 @@ bool HeldByLiveInstance(const Home& home, int port) {
 // Claims `port` for `id` with a symlink, which creation makes atomic.
 bool Claim(const Home& home, int port, const std::string& id) {
   fs::path claim = ClaimPath(home, port);
-  if (::symlink(id.c_str(), claim.c_str()) == 0) return true;
+  if (Symlink(id, claim) == 0) return true;
   if (errno != EEXIST)
     throw Error(fmt::format("cannot claim port {}: {}", claim.string(), std::strerror(errno)));
   if (HeldByLiveInstance(home, port)) return false;
-  ::unlink(claim.c_str());
-  return ::symlink(id.c_str(), claim.c_str()) == 0;
+  Unlink(claim);
+  return Symlink(id, claim) == 0;
 }
 
 // Removes the claim on `port` if `id` holds it.
 void Unclaim(const Home& home, int port, const std::string& id) {
-  if (ClaimOwner(home, port) == id) ::unlink(ClaimPath(home, port).c_str());
+  if (ClaimOwner(home, port) == id) Unlink(ClaimPath(home, port));
 }
 
 // Steps that undo what a command did so far, run in reverse order when it
@@ -228,8 +228,10 @@ void ReleasePorts(const Home& home, const Record& record) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(home.PortsDir(), ec)) {
     std::error_code link_ec;
-    if (fs::read_symlink(entry.path(), link_ec) == record.id && !link_ec)
-      ::unlink(entry.path().c_str());
+    if (fs::read_symlink(entry.path(), link_ec) == record.id && !link_ec &&
+        Unlink(entry.path()) != 0 && errno != ENOENT)
+      throw Error(fmt::format("cannot release port {}: {}", entry.path().filename().string(),
+                              std::strerror(errno)));
   }
 }
 

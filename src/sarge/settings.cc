@@ -1,6 +1,7 @@
 #include "sarge/settings.h"
 
-#include <regex>
+#include <algorithm>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
@@ -11,6 +12,23 @@
 
 namespace sarge {
 namespace {
+
+// Plain loops rather than std::regex: every command reads sarge.yaml, and
+// compiling a regex costs more than the rest of the parse's checks.
+bool AllDigits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "[0-9]{1,12}(KB|MB|GB)?", as supervisord's logfile_maxbytes takes it.
+bool IsSize(std::string_view text) {
+  for (std::string_view unit : {"KB", "MB", "GB"})
+    if (text.size() > unit.size() && text.substr(text.size() - unit.size()) == unit) {
+      text.remove_suffix(unit.size());
+      break;
+    }
+  return text.size() <= 12 && AllDigits(text);
+}
 
 struct Reader {
   std::string_view source;
@@ -46,9 +64,7 @@ struct Reader {
   int Int(const YAML::Node& node, const std::string& key, int min, int max) const {
     if (!node.IsScalar()) Fail(Quoted(key), "must be a number");
     const auto& text = node.Scalar();
-    static const std::regex kNumber("[0-9]+");
-    if (!std::regex_match(text, kNumber))
-      Fail(Quoted(key), fmt::format("must be a number, not {}", Quoted(text)));
+    if (!AllDigits(text)) Fail(Quoted(key), fmt::format("must be a number, not {}", Quoted(text)));
     // More digits than any allowed value has cannot be in range (and would
     // not fit an int).
     if (text.size() > 9 || std::stoi(text) < min || std::stoi(text) > max)
@@ -78,8 +94,7 @@ void ReadLog(const Reader& r, const YAML::Node& node, Settings& s) {
   r.OnlyKeys(node, "log", {"max_bytes", "backups"});
   if (node["max_bytes"]) {
     s.log_max_bytes = r.Str(node["max_bytes"], "log.max_bytes");
-    static const std::regex kSize("[0-9]{1,12}(KB|MB|GB)?");
-    if (!std::regex_match(s.log_max_bytes, kSize))
+    if (!IsSize(s.log_max_bytes))
       r.Fail("'log.max_bytes'", fmt::format("must be a size such as 50MB, 1GB or 1048576, not {}",
                                             Quoted(s.log_max_bytes)));
   }

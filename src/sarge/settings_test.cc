@@ -67,6 +67,17 @@ TEST(SettingsTest, ErrorsNameTheFileAndKey) {
   EXPECT_EQ(
       ErrorOf("log: {max_bytes: lots}"),
       "etc/sarge.yaml: 'log.max_bytes' must be a size such as 50MB, 1GB or 1048576, not 'lots'");
+  for (const char* size : {"KB", "1TB", "1234567890123", "-1", "1 MB", "1mb", "MB1", "\"\""})
+    EXPECT_EQ(ErrorOf(std::string("log: {max_bytes: ") + size + "}"),
+              std::string("etc/sarge.yaml: 'log.max_bytes' must be a size such as 50MB, 1GB or "
+                          "1048576, not '") +
+                  (std::string(size) == "\"\"" ? "" : size) + "'")
+        << size;
+  for (const char* size : {"0", "123456789012", "123456789012GB", "50MB", "7KB"})
+    EXPECT_EQ(ParseSettings(std::string("log: {max_bytes: ") + size + "}", "x").log_max_bytes, size)
+        << size;
+  EXPECT_EQ(ErrorOf("ports: {first: +2000}"),
+            "etc/sarge.yaml: 'ports.first' must be a number, not '+2000'");
   EXPECT_EQ(ErrorOf("log: {backups: many}"),
             "etc/sarge.yaml: 'log.backups' must be a number, not 'many'");
   EXPECT_EQ(ErrorOf("ports: [1, 2]"), "etc/sarge.yaml: 'ports' must be a mapping");

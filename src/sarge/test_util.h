@@ -42,6 +42,30 @@ struct TempHome {
   TempHome() { InitHome(home, "/usr/bin/true"); }
 };
 
+// One count of the calls a command makes through every seam (filesystem
+// changes, supervisord calls, commands run, HTTP requests), for fault
+// injection: the fakes below, and the filesystem hook Install() sets, ask
+// Fails() before each call, and the `fail_at`th (1-based) fails.
+struct FaultPlan {
+  int fail_at = 0;  // 0: none fails
+  std::vector<std::string> calls;
+
+  bool Fails(const std::string& call) {
+    calls.push_back(call);
+    return fail_at > 0 && static_cast<int>(calls.size()) == fail_at;
+  }
+  // Routes sarge's filesystem changes through this plan until destroyed.
+  struct Installed {
+    ~Installed() { SetFsFaultHook(nullptr); }
+  };
+  [[nodiscard]] Installed Install() {
+    SetFsFaultHook([this](std::string_view step, const fs::path& path) {
+      return Fails(std::string("fs ") + std::string(step) + " " + path.filename().string());
+    });
+    return {};
+  }
+};
+
 // A clock that only moves when slept on.
 class FakeClock : public Clock {
  public:
@@ -65,6 +89,7 @@ class FakeSupervisor : public Supervisor {
   Outcome outcome = Outcome::kRuns;
   std::vector<std::string> calls;
   int fail_at = 0;
+  FaultPlan* plan = nullptr;  // when set, also asked before each call
   bool unavailable = false;
   std::map<std::string, ProcessInfo> loaded;
   // Requests sent: a call alone, or a whole batch (one system.multicall).
@@ -155,7 +180,8 @@ class FakeSupervisor : public Supervisor {
     if (unavailable) throw SupervisorUnavailable("supervisord is not running");
     if (!in_batch_) ++round_trips;
     calls.push_back(call);
-    if (fail_at > 0 && static_cast<int>(calls.size()) == fail_at)
+    if ((fail_at > 0 && static_cast<int>(calls.size()) == fail_at) ||
+        (plan && plan->Fails("supervisord " + call)))
       throw SupervisorFault(1, "injected failure at " + call);
   }
   ProcessInfo& Find(const std::string& name) {
@@ -188,6 +214,7 @@ class FakeCommandRunner : public CommandRunner {
   CommandResult result;
 
   std::vector<std::string> inputs;
+  FaultPlan* plan = nullptr;  // when set, a failing call exits with status 1
 
   CommandResult Run(const std::vector<std::string>& argv, std::chrono::seconds,
                     const std::string& input) override {
@@ -195,6 +222,8 @@ class FakeCommandRunner : public CommandRunner {
     std::string line;
     for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
     commands.push_back(line);
+    if (plan && plan->Fails("run " + line))
+      return CommandResult{1, "", "injected failure of " + line, false};
     if (results.empty()) return result;
     CommandResult r = results.front();
     results.erase(results.begin());

@@ -1,0 +1,241 @@
+// Fault injection through every seam: for each command, the Nth call through
+// the filesystem, supervisord, a child process (hooks, nginx) or an HTTP
+// request fails, for every N a clean run of the command makes; afterwards
+// the home must be consistent, the front end must still route to a running
+// instance, and the same command must work again.
+
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "sarge/check.h"
+#include "sarge/deploy.h"
+#include "sarge/error.h"
+#include "sarge/front_end.h"
+#include "sarge/hooks.h"
+#include "sarge/progress.h"
+#include "sarge/records.h"
+#include "sarge/supervisor_config.h"
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using ::testing::IsEmpty;
+using namespace std::chrono_literals;
+
+const char* kConfig = R"({"application_name": "web", "services": {"web": {"type": "listen"}},
+    "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}],
+    "nginx_options": {"listen": "127.0.0.1:8080"}})";
+
+Settings WithHooks() {
+  Settings s;
+  s.nginx_reload_command = "reload";
+  for (const char* event : {hook::kInitializing, hook::kConfiguring, hook::kWillStart,
+                            hook::kHasStopped, hook::kWillBeDestroyed})
+    s.hooks[event] = {fmt::format("/hooks/{}", event)};
+  return s;
+}
+
+// A home with fakes at every seam, all counting into one FaultPlan.
+struct World {
+  World() {
+    source = temp.dir.path() / "src";
+    fs::create_directory(source);
+    WriteFileAtomic(source / "server", "#!/bin/sh\n", 0755);
+    supervisor.plan = &plan;
+    runner.plan = &plan;
+    env.alive = [this](int pid) { return supervisor.Alive(pid); };
+    env.port_free = [](const std::string&, int) { return true; };
+    env.accepts = [this](const std::string&, int port) { return RunningOn(port); };
+    front.get = [this](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+      if (plan.Fails("http GET")) return std::nullopt;
+      auto site = ReadActiveSite(home(), "web");
+      return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
+    };
+  }
+  bool RunningOn(int port) {
+    for (const auto& [name, info] : supervisor.loaded)
+      if (info.state == "RUNNING" && LoadRecord(home(), name).ports.at("web") == port) return true;
+    return false;
+  }
+  const Home& home() const { return temp.home; }
+
+  std::string Deploy1() {
+    return Deploy(env, front, DeployOptions{kConfig, source, "", 5s, 2}, progress);
+  }
+  std::string New() {
+    std::string id = CreateInstance(home(), kConfig, env.settings, runner).id;
+    WriteFileAtomic(home().ServerFile(id), "#!/bin/sh\n", 0755);
+    return id;
+  }
+  std::string NewRunning() {
+    Record record = LoadRecord(home(), New());
+    StartInstance(env, record, 5s);
+    return record.id;
+  }
+  std::optional<std::string> Active() const {
+    auto site = ReadActiveSite(home(), "web");
+    return site ? std::optional(site->id) : std::nullopt;
+  }
+
+  testing::TempHome temp;
+  fs::path source;
+  testing::FaultPlan plan;
+  testing::FakeSupervisor supervisor{temp.home};
+  testing::FakeClock clock;
+  testing::FakeCommandRunner runner;
+  LifecycleEnv env{.home = temp.home,
+                   .settings = WithHooks(),
+                   .supervisor = supervisor,
+                   .clock = clock,
+                   .runner = runner};
+  FrontEndEnv front{temp.home, WithHooks(), runner, clock};
+  std::ostringstream said;
+  PlainProgress progress{said, clock};
+};
+
+// A command under test: `setup` brings a fresh world to where the command
+// runs (no faults), `run` is the command, returning what it acted on.
+struct Scenario {
+  const char* name;
+  std::function<std::string(World&)> setup;
+  std::function<void(World&, const std::string&)> run;
+  // What a person does next after a failure: by default, the same again.
+  std::function<void(World&, const std::string&)> again = nullptr;
+};
+
+void PrintTo(const Scenario& scenario, std::ostream* out) { *out << scenario.name; }
+
+std::vector<Scenario> Scenarios() {
+  return {
+      {"new", [](World&) { return std::string(); }, [](World& w, const std::string&) { w.New(); }},
+      {"start", [](World& w) { return w.New(); },
+       [](World& w, const std::string& id) {
+         Record record = LoadRecord(w.home(), id);
+         StartInstance(w.env, record, 5s);
+       }},
+      {"deploy", [](World& w) { return w.Deploy1(); },
+       [](World& w, const std::string&) { w.Deploy1(); }},
+      {"activate",
+       [](World& w) {
+         w.Deploy1();
+         return w.NewRunning();
+       },
+       [](World& w, const std::string& id) {
+         Record record = LoadRecord(w.home(), id);
+         ActivateInstance(w.env, w.front, record);
+       }},
+      {"rollback",
+       [](World& w) {
+         for (int i = 0; i < 3; ++i) w.Deploy1();
+         return std::string();
+       },
+       [](World& w, const std::string&) { Rollback(w.env, w.front, "web", 5s, w.progress); },
+       // Once switched, a rollback that failed says to stop the old instance;
+       // run again it would roll back one further.
+       [](World& w, const std::string&) {
+         auto all = LoadAllRecords(w.home());
+         if (w.Active() == all.back().id)
+           Rollback(w.env, w.front, "web", 5s, w.progress);
+         else
+           StopInstance(w.env, all.back().id);
+       }},
+      {"destroy",
+       [](World& w) {
+         w.Deploy1();
+         return w.NewRunning();
+       },
+       [](World& w, const std::string& id) {
+         if (fs::exists(w.home().RecordFile(id))) DestroyInstance(w.env, LoadRecord(w.home(), id));
+       }},
+  };
+}
+
+// What is wrong with the world, as lines; empty when all holds. What
+// `check --repair` can finish is allowed when `repairable_ok`.
+std::vector<std::string> Broken(World& w, const std::optional<std::string>& served_before,
+                                bool repairable_ok = false) {
+  std::vector<std::string> out;
+  for (const auto& f : CheckHome(w.env, false))
+    if (!f.repairable || !repairable_ok) out.push_back("check: " + f.problem);
+  for (const auto& [name, info] : w.supervisor.loaded)
+    if (!fs::exists(w.home().RecordFile(name)))
+      out.push_back(fmt::format("{} is in supervisord without a record", name));
+  if (served_before) {
+    auto active = w.Active();
+    if (!active)
+      out.push_back("the front end no longer routes anywhere");
+    else if (!w.supervisor.loaded.contains(*active) ||
+             w.supervisor.loaded[*active].state != "RUNNING")
+      out.push_back(fmt::format("the front end routes to {}, which does not run", *active));
+  }
+  return out;
+}
+
+class FaultInjectionTest : public ::testing::TestWithParam<Scenario> {};
+
+TEST_P(FaultInjectionTest, EveryFailingCallLeavesAConsistentHomeAndTheCommandWorksAgain) {
+  const Scenario& scenario = GetParam();
+  // A clean run, to learn the calls the command makes.
+  std::vector<std::string> clean;
+  {
+    World w;
+    std::string target = scenario.setup(w);
+    w.plan.calls.clear();  // count the command's calls only
+    auto installed = w.plan.Install();
+    scenario.run(w, target);
+    clean = w.plan.calls;
+  }
+  ASSERT_GT(clean.size(), 2u);
+  int failed = 0, left_for_repair = 0;
+  for (size_t n = 1; n <= clean.size(); ++n) {
+    World w;
+    std::string target = scenario.setup(w);
+    w.plan.calls.clear();  // count the command's calls only
+    std::optional<std::string> served_before = w.Active();
+    std::string outcome = "succeeded";
+    {
+      w.plan.fail_at = static_cast<int>(n);
+      auto installed = w.plan.Install();
+      try {
+        scenario.run(w, target);
+      } catch (const Error& e) {
+        ++failed;
+        outcome = std::string("failed: ") + e.what();
+      }
+      w.plan.fail_at = 0;
+    }
+    SCOPED_TRACE(fmt::format("{}: call {} of {} failed ({}); the command {}", scenario.name, n,
+                             clean.size(), n <= w.plan.calls.size() ? w.plan.calls[n - 1] : "?",
+                             outcome));
+    EXPECT_THAT(Broken(w, served_before, /*repairable_ok=*/true), IsEmpty());
+    if (!CheckHome(w.env, false).empty()) ++left_for_repair;
+    // The next command works. Like every command that takes the home's
+    // lock, it first rewrites supervisord.conf (instances.cc).
+    try {
+      WriteSupervisordConf(w.home());
+      (scenario.again ? scenario.again : scenario.run)(w, target);
+    } catch (const Error& e) {
+      ADD_FAILURE() << "run again: " << e.what();
+    }
+    EXPECT_THAT(Broken(w, served_before), IsEmpty()) << "after running it again";
+  }
+  EXPECT_GT(failed, 0);
+  std::cout << fmt::format(
+      "{}: {} calls, each failed in turn: the command failed {} times, succeeded {} times; "
+      "check --repair had work after {}\n",
+      scenario.name, clean.size(), failed, clean.size() - failed, left_for_repair);
+}
+
+INSTANTIATE_TEST_SUITE_P(Commands, FaultInjectionTest, ::testing::ValuesIn(Scenarios()),
+                         [](const ::testing::TestParamInfo<Scenario>& param) {
+                           return std::string(param.param.name);
+                         });
+
+}  // namespace
+}  // namespace sarge
