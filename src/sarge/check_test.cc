@@ -166,6 +166,33 @@ TEST_F(CheckTest, ADeployKilledAfterTheSwitchIsFinished) {
   EXPECT_THAT(Problems(), IsEmpty());
 }
 
+TEST_F(CheckTest, ASwitchedDeployThatTheFrontEndMovedOnFromOnlyLosesItsMarker) {
+  std::string v1 = Deploy1();
+  std::string v2 = Deploy1();
+  // v2's deploy switched, then was cut short; a rollback moved back to v1.
+  WriteFileAtomic(DeployMarker(home(), v2), kSwitched);
+  Rollback(env_, front_, "web", 5s, progress_);  // forgets v2's marker itself
+  EXPECT_FALSE(fs::exists(DeployMarker(home(), v2)));
+  WriteFileAtomic(DeployMarker(home(), v2), kSwitched);
+  EXPECT_THAT(Problems(true),
+              ElementsAre("a deploy of " + v2 +
+                          " was interrupted after the switch, and the front end has moved on "
+                          "since => removed its marker"));
+  EXPECT_TRUE(fs::exists(home().RecordFile(v2)));  // kept: it served, rollback may want it
+  EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
+TEST_F(CheckTest, ANarrowedSupervisordConfIsRewritten) {
+  std::string id = Deploy1();
+  WriteSupervisordConf(home(), id);  // as a start cut short leaves it
+  EXPECT_THAT(Problems(true),
+              ElementsAre("etc/supervisord.conf is not as sarge writes it (an interrupted start) "
+                          "=> rewrote etc/supervisord.conf"));
+  EXPECT_EQ(ReadFile(home().SupervisordConf()), SupervisordConf(home()));
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
 TEST_F(CheckTest, WhatNeedsAPersonIsReportedNotRepaired) {
   std::string id = Deploy1();
   auto& info = supervisor_.loaded[id];
