@@ -121,8 +121,8 @@ int DoStatus(Args& a) {
     std::cout << rows.dump(2) << "\n";
   } else {
     if (listing.contains("supervisord"))
-      StderrProgress().Say(
-          fmt::format("supervisord is not running; start it with {}", home.StartSupervisordHint()));
+      StderrProgress().Say(fmt::format("supervisord is not running{}; start it with {}",
+                                       home.SupervisordDied(), home.StartSupervisordHint()));
     std::cout << StatusTable(rows, DetectTerminal(STDOUT_FILENO).colour);
   }
   return 0;

@@ -7,12 +7,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
 
 #include <fmt/format.h>
 
 #include "sarge/error.h"
 #include "sarge/front_end.h"
 #include "sarge/names.h"
+#include "sarge/orphans.h"
 #include "sarge/records.h"
 #include "sarge/supervisor_config.h"
 
@@ -85,6 +89,22 @@ Home OpenHome(const std::string& given, bool for_init) {
                     "sarge {} init",
                     text, text));
   return home;
+}
+
+std::string Home::SupervisordDied() const {
+  std::optional<std::string> text;
+  try {
+    text = ReadFileIfExists(PidFile());
+  } catch (const Error&) {
+    return "";
+  }
+  int pid = 0;
+  if (!text || std::from_chars(text->data(), text->data() + text->size(), pid).ec != std::errc() ||
+      pid <= 1 || ProcessRuns(pid))
+    return "";
+  return fmt::format(
+      " (it died: pid {} is gone; what it ran may still run, and bin/supervisord replaces it)",
+      pid);
 }
 
 void LogAction(const Home& home, const std::string& what) {

@@ -48,6 +48,9 @@ struct Home {
 
   // The command that starts this home's supervisord, for error messages.
   std::string StartSupervisordHint() const { return Bin("supervisord").string(); }
+  // " (it died: …)" when var/run/supervisord.pid names a process that is
+  // gone (killed, crashed), for "supervisord is not running" messages.
+  std::string SupervisordDied() const;
 };
 
 // Resolves the home given on the command line to an absolute path, checks

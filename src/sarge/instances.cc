@@ -17,6 +17,7 @@
 #include "sarge/instance_config.h"
 #include "sarge/lifecycle.h"
 #include "sarge/names.h"
+#include "sarge/orphans.h"
 #include "sarge/progress.h"
 #include "sarge/records.h"
 #include "sarge/rpc_supervisor.h"
@@ -44,9 +45,10 @@ FileLock LockHome(const Home& home) {
 }
 
 RpcSupervisor Connect(const Home& home) {
-  return RpcSupervisor(home.Socket(),
-                       fmt::format("supervisord is not running for {}; start it with {}",
-                                   home.root.string(), home.StartSupervisordHint()));
+  return RpcSupervisor(
+      home.Socket(),
+      fmt::format("supervisord is not running for {}{}; start it with {}", home.root.string(),
+                  home.SupervisordDied(), home.StartSupervisordHint()));
 }
 
 // The record's configuration with the live state from supervisord merged in.
@@ -337,6 +339,7 @@ void RunInInstance(const Home& home, const std::string& id, const std::vector<st
 void LaunchServer(const Home& home, const std::string& id) {
   Record record = LoadRecord(home, id);
   json appcfg = RuntimeConfigFor(home, record);
+  RememberServer(home, id);  // the pid stays the server's across exec
   ExecInInstance(home, id, ServerArgv(home, record), InstanceEnvironment(home, record, appcfg));
 }
 

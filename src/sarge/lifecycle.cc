@@ -18,6 +18,7 @@
 #include "sarge/error.h"
 #include "sarge/hooks.h"
 #include "sarge/names.h"
+#include "sarge/orphans.h"
 #include "sarge/supervisor_config.h"
 
 namespace sarge {
@@ -252,6 +253,22 @@ bool AcceptsConnections(const std::string& host, int port) {
 
 bool ProcessExists(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
+namespace {
+
+bool IsStoppedState(const std::string& state) {
+  return state == "STOPPED" || state == "EXITED" || state == "FATAL" || state == "UNKNOWN";
+}
+
+void StopOrphanOf(LifecycleEnv& env, const std::string& id) {
+  auto orphan = LiveServer(env.home, id);
+  if (!orphan) return;
+  env.say(fmt::format("stopping {}'s server (pid {}), left running by a supervisord that died", id,
+                      *orphan));
+  StopOrphan(env.clock, *orphan, kStopTimeout);
+}
+
+}  // namespace
+
 Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout) {
   const std::string& id = record.id;
   // A start cut short, or whose restore failed, can leave the include
@@ -263,6 +280,7 @@ Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds ti
       WriteFileAtomicIfChanged(env.home.ProgramFile(id), ProgramConf(env.home, id, env.settings));
   std::optional<ProcessInfo> loaded = Describe(env.supervisor, id);
   if (loaded && changed) loaded = ReloadChanged(env, id, *loaded);
+  if (!loaded || IsStoppedState(loaded->state)) StopOrphanOf(env, id);
   if (loaded && loaded->state == "RUNNING") {
     SetAutostart(env.home, id, true);
     env.say(fmt::format("{} is already running (pid {})", id, loaded->pid));

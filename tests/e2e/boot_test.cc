@@ -1,5 +1,9 @@
 // After supervisord stops (a reboot), bin/supervisord brings back the
 // instances that were running and leaves the stopped ones stopped.
+#include <csignal>
+
+#include <fmt/format.h>
+
 #include "e2e_util.h"
 
 namespace e2e {
@@ -31,6 +35,43 @@ TEST_F(Boot, BinSupervisordResumesWhatWasRunningAndOnlyThat) {
   // supervisord loaded every program file at its start; resume unloaded
   // the stopped one.
   EXPECT_EQ(home_.ProgramNames(), std::vector<std::string>{running});
+}
+
+// supervisord killed (kill -9, the OOM killer) leaves its programs running,
+// holding their ports, and a stale socket. sarge says what happened;
+// bin/supervisord starts a new one, which stops the orphans and starts the
+// instances again under itself.
+TEST_F(Boot, SupervisordKilledIsReportedAndBinSupervisordReplacesWhatItRan) {
+  ASSERT_TRUE(home_.StartSupervisord());
+  const json config = {{"application_name", "web"}, {"services", {{"web", {{"type", "listen"}}}}}};
+  const std::string id = home_.New(config);
+  home_.WriteServer(id, kHttpServer);
+  ASSERT_EQ(home_.Sarge({"start", id}).exit_code, 0);
+  const int port = home_.AppCfg(id)["WEB_PORT"];
+  const pid_t orphan = static_cast<pid_t>(ReadNumber(home_ / id / "server.pid"));
+  const pid_t killed = home_.supervisord_pid();
+
+  ASSERT_EQ(::kill(killed, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return !PidAlive(killed); }, 5s));
+  EXPECT_TRUE(PidAlive(orphan));
+  EXPECT_TRUE(Accepts("127.0.0.1", port));  // the orphan still serves
+  Result r = home_.Sarge({"start", id});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, fmt::format("sarge: error: supervisord is not running for {} (it died: pid {} "
+                               "is gone; what it ran may still run, and bin/supervisord replaces "
+                               "it); start it with {}/bin/supervisord\n",
+                               home_.str(), killed, home_.str()));
+
+  ASSERT_TRUE(home_.StartSupervisord());  // a stale socket is no obstacle
+  EXPECT_FALSE(PidAlive(orphan));
+  const pid_t server = static_cast<pid_t>(ReadNumber(home_ / id / "server.pid"));
+  EXPECT_NE(server, orphan);
+  EXPECT_TRUE(Accepts("127.0.0.1", port));
+  EXPECT_TRUE(WaitFor([&] { return home_.ProgramState(id) == "RUNNING"; }, 3s));
+  EXPECT_NE(ReadFile(home_ / "var/log/sarge.log").find("resume (0 failed)"), std::string::npos);
+  Result check = home_.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 0) << Describe(check);
+  if (PidAlive(orphan)) ::kill(orphan, SIGKILL);  // whatever happened, leave nothing behind
 }
 
 TEST_F(Boot, InitWritesASystemdUnitForTheHome) {

@@ -1,0 +1,108 @@
+#include "sarge/orphans.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/fs.h"
+
+namespace sarge {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Field 22 of /proc/PID/stat (clock ticks after boot), or nullopt if the
+// process does not exist. The command name (field 2) may hold spaces and
+// parentheses, so fields are counted from the last ')'.
+std::optional<unsigned long long> StartTime(int pid) {
+  std::optional<std::string> stat;
+  try {
+    stat = ReadFileIfExists(fmt::format("/proc/{}/stat", pid));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!stat) return std::nullopt;
+  size_t pos = stat->rfind(')');
+  if (pos == std::string::npos) return std::nullopt;
+  // Each pass finds the space before field `field`.
+  for (int field = 3; field <= 22; ++field) {
+    pos = stat->find(' ', pos + 1);
+    if (pos == std::string::npos) return std::nullopt;
+  }
+  unsigned long long ticks = 0;
+  const char* begin = stat->data() + pos + 1;
+  auto [end, ec] = std::from_chars(begin, stat->data() + stat->size(), ticks);
+  if (ec != std::errc() || end == begin) return std::nullopt;
+  return ticks;
+}
+
+}  // namespace
+
+bool ProcessRuns(int pid) {
+  std::optional<std::string> stat;
+  try {
+    stat = ReadFileIfExists(fmt::format("/proc/{}/stat", pid));
+  } catch (const Error&) {
+    return false;
+  }
+  size_t pos = stat ? stat->rfind(") ") : std::string::npos;
+  return pos != std::string::npos && pos + 2 < stat->size() && (*stat)[pos + 2] != 'Z';
+}
+
+fs::path ServerPidFile(const Home& home, const std::string& id) {
+  return home.RuntimeDir(id) / "server.pid";
+}
+
+void RememberServer(const Home& home, const std::string& id) {
+  int pid = static_cast<int>(::getpid());
+  auto ticks = StartTime(pid);
+  if (!ticks) return;  // no /proc: orphans cannot be told from reused pids
+  WriteFileAtomic(ServerPidFile(home, id), fmt::format("{} {}\n", pid, *ticks));
+}
+
+std::optional<int> LiveServer(const Home& home, const std::string& id) {
+  std::optional<std::string> text;
+  try {
+    text = ReadFileIfExists(ServerPidFile(home, id));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!text) return std::nullopt;
+  int pid = 0;
+  unsigned long long ticks = 0;
+  const char* p = text->data();
+  const char* end = p + text->size();
+  auto r1 = std::from_chars(p, end, pid);
+  if (r1.ec != std::errc() || pid <= 1 || r1.ptr == end || *r1.ptr != ' ') return std::nullopt;
+  auto r2 = std::from_chars(r1.ptr + 1, end, ticks);
+  if (r2.ec != std::errc()) return std::nullopt;
+  auto now = StartTime(pid);
+  if (!now || *now != ticks || !ProcessRuns(pid)) return std::nullopt;
+  return pid;
+}
+
+void StopOrphan(Clock& clock, int pid, std::chrono::milliseconds grace) {
+  // The group first (the server's own children), then the pid itself in
+  // case it left its group.
+  auto signal_all = [&](int sig) {
+    ::kill(-pid, sig);
+    ::kill(pid, sig);
+  };
+  signal_all(SIGTERM);
+  auto deadline = clock.Now() + grace;
+  while (ProcessRuns(pid) && clock.Now() < deadline) clock.Sleep(10ms);
+  if (!ProcessRuns(pid)) return;
+  signal_all(SIGKILL);
+  deadline = clock.Now() + 2s;
+  while (ProcessRuns(pid) && clock.Now() < deadline) clock.Sleep(10ms);
+  if (ProcessRuns(pid))
+    throw Error(fmt::format("the orphan server process {} survived SIGKILL; stop it by hand", pid));
+}
+
+}  // namespace sarge

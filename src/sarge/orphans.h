@@ -1,0 +1,35 @@
+// Servers left running by a supervisord that died (kill -9, the OOM killer):
+// `sarge launch` remembers each server's pid and start time, so a later
+// start can find such an orphan and stop it before starting the instance
+// under the new supervisord (it would otherwise hold the instance's ports).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "sarge/clock.h"
+#include "sarge/home.h"
+
+namespace sarge {
+
+// Whether `pid` exists and is not a zombie (an orphan's new parent may be
+// slow to reap it, or, in a container, never do so).
+bool ProcessRuns(int pid);
+
+// var/run/ID/server.pid: "PID STARTTIME\n", STARTTIME from /proc/PID/stat.
+fs::path ServerPidFile(const Home& home, const std::string& id);
+
+// Writes this process's pid and start time (sarge launch, before exec).
+void RememberServer(const Home& home, const std::string& id);
+
+// The pid of the server `launch` last started for `id` if that process
+// still runs (same pid and start time, so not a reused pid).
+std::optional<int> LiveServer(const Home& home, const std::string& id);
+
+// Stops the orphan `pid` and its process group (supervisord gives each
+// program its own): SIGTERM, up to `grace` to exit, then SIGKILL. Throws
+// Error if it is still there after that.
+void StopOrphan(Clock& clock, int pid, std::chrono::milliseconds grace);
+
+}  // namespace sarge

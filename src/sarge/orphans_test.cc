@@ -1,0 +1,66 @@
+#include "sarge/orphans.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "sarge/fs.h"
+#include "sarge/test_util.h"
+
+namespace sarge {
+namespace {
+
+using namespace std::chrono_literals;
+
+class OrphansTest : public ::testing::Test {
+ protected:
+  OrphansTest() { MakeDirs(temp_.home.RuntimeDir(kId)); }
+  static constexpr const char* kId = "web-abcdef";
+  testing::TempHome temp_;
+};
+
+TEST_F(OrphansTest, ARememberedLiveServerIsFound) {
+  RememberServer(temp_.home, kId);
+  EXPECT_EQ(LiveServer(temp_.home, kId), static_cast<int>(::getpid()));
+}
+
+TEST_F(OrphansTest, AReusedPidIsNotTakenForTheServer) {
+  RememberServer(temp_.home, kId);
+  std::string text = ReadFile(ServerPidFile(temp_.home, kId));
+  // The same pid with another start time: a process that came later.
+  WriteFileAtomic(ServerPidFile(temp_.home, kId),
+                  text.substr(0, text.find(' ')) + " 1" + text.substr(text.find(' ') + 1));
+  EXPECT_EQ(LiveServer(temp_.home, kId), std::nullopt);
+}
+
+TEST_F(OrphansTest, MissingOrMalformedFilesFindNothing) {
+  EXPECT_EQ(LiveServer(temp_.home, kId), std::nullopt);
+  for (const char* text : {"", "x y\n", "0 5\n", "1 5\n", "123\n", "-5 7\n"}) {
+    WriteFileAtomic(ServerPidFile(temp_.home, kId), text);
+    EXPECT_EQ(LiveServer(temp_.home, kId), std::nullopt) << text;
+  }
+}
+
+TEST_F(OrphansTest, StopOrphanEndsTheProcessAndAZombieCountsAsGone) {
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::setpgid(0, 0);
+    ::pause();
+    ::_exit(0);
+  }
+  ::setpgid(child, child);
+  ASSERT_TRUE(ProcessRuns(child));
+  // Not reaped until after StopOrphan: it stays a zombie meanwhile.
+  StopOrphan(RealClock(), child, 2s);
+  EXPECT_FALSE(ProcessRuns(child));
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+}
+
+}  // namespace
+}  // namespace sarge
