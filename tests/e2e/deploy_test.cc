@@ -426,6 +426,35 @@ TEST_F(DeployTest, NginxReloadFailureIsDetected) {
   EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
 }
 
+// nginx stopped (crashed, or an operator's mistake) during a deploy: the
+// reload fails, the deploy fails at its switch and removes the new
+// instance; the old one keeps running and, once nginx is back, serves.
+TEST_F(DeployTest, NginxDownFailsTheDeployCleanlyAndTheOldInstanceServesWhenItIsBack) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  const std::string site = SiteFile();
+  const int port = nginx_.port();
+  ASSERT_TRUE(nginx_.Stop());
+
+  Result r = Deploy(Config(), Version("v2"));
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "deploy failed at 'switch front end'")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "nginx reload command")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "the front end is unchanged")) << r.err;
+  ExpectGone(NewInstanceId(r.err));
+  EXPECT_EQ(SiteFile(), site);
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
+  Result check = home_.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 0) << Describe(check);
+
+  ASSERT_TRUE(nginx_.Start(home_, port));
+  EXPECT_EQ(Served(), "v1\n");
+  // And the next deploy works.
+  const std::string v3 = DeployOk(Config(), Version("v3"));
+  ASSERT_FALSE(v3.empty());
+  EXPECT_EQ(Served(), "v3\n");
+}
+
 TEST_F(DeployTest, StaticRouteServesAFileOfTheInstance) {
   json config = Config();
   config["urlmap"].push_back({{"type", "static"}, {"url", "/media"}, {"path", "media"}});

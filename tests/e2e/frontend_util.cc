@@ -86,7 +86,7 @@ std::string TempNginx::ReloadCommand() const {
   return NginxBinary() + " -p " + prefix_.string() + " -c " + conf().string() + " -s reload";
 }
 
-::testing::AssertionResult TempNginx::Start(const TempHome& home) {
+::testing::AssertionResult TempNginx::Start(const TempHome& home, int port) {
   const std::string nginx = NginxBinary();
   if (nginx.empty())
     return ::testing::AssertionFailure()
@@ -97,7 +97,7 @@ std::string TempNginx::ReloadCommand() const {
   const fs::path sites = home / "etc/nginx/sarge_sites.conf";
   if (!fs::exists(sites))
     return ::testing::AssertionFailure() << sites << " does not exist: run `sarge HOME init` first";
-  port_ = FreePort();
+  port_ = port != 0 ? port : FreePort();
   if (port_ == 0) return ::testing::AssertionFailure() << "no free port for nginx";
 
   const std::string p = prefix_.string();

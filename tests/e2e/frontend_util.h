@@ -29,9 +29,10 @@ class TempNginx {
   TempNginx(const TempNginx&) = delete;
   TempNginx& operator=(const TempNginx&) = delete;
 
-  // Writes nginx.conf for `home` (already initialised) and starts nginx;
-  // returns once its pid file names a live master and the port accepts.
-  ::testing::AssertionResult Start(const TempHome& home);
+  // Writes nginx.conf for `home` (already initialised) and starts nginx on
+  // `port` (0: a free one); returns once its pid file names a live master
+  // and the port accepts.
+  ::testing::AssertionResult Start(const TempHome& home, int port = 0);
   // Graceful stop (SIGQUIT), then SIGKILL after a bounded wait; true if it
   // went away on SIGQUIT (or was not running).
   bool Stop();
