@@ -455,6 +455,76 @@ TEST_F(DeployTest, NginxDownFailsTheDeployCleanlyAndTheOldInstanceServesWhenItIs
   EXPECT_EQ(Served(), "v3\n");
 }
 
+// 64 commands at once on one home: deploys of one application, and new,
+// start, stop, destroy, list and status on another. The home's lock
+// serialises the writers; none fails, no record is lost or mixed, and every
+// reader gets a whole, parseable listing.
+TEST_F(DeployTest, SixtyFourCommandsAtOnceLoseNothing) {
+  const json side = {{"application_name", "side"},
+                     {"services", {{"web", {{"type", "listen"}, {"host", "127.0.0.1"}}}}}};
+  std::vector<std::string> to_start, to_stop, to_destroy;
+  for (auto* group : {&to_start, &to_stop, &to_destroy})
+    for (int i = 0; i < 8; ++i) {
+      group->push_back(home_.New(side));
+      home_.WriteServer(group->back(), kHttpServer);
+    }
+  for (const auto& id : to_stop) ASSERT_EQ(home_.Sarge({"start", id}).exit_code, 0);
+  std::vector<fs::path> versions;
+  for (int i = 0; i < 8; ++i) versions.push_back(Version("c" + std::to_string(i)));
+
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& v : versions) commands.push_back({"deploy", Config().dump(), v.string()});
+  for (int i = 0; i < 12; ++i) commands.push_back({"new", side.dump()});
+  for (const auto& id : to_start) commands.push_back({"start", id});
+  for (const auto& id : to_stop) commands.push_back({"stop", id});
+  for (const auto& id : to_destroy) commands.push_back({"destroy", id});
+  for (int i = 0; i < 10; ++i) commands.push_back({"list"});
+  for (int i = 0; i < 10; ++i) commands.push_back({"status", "--json"});
+  ASSERT_EQ(commands.size(), 64u);
+
+  std::vector<Result> results(commands.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < commands.size(); ++i)
+    threads.emplace_back([&, i] {
+      std::vector<std::string> argv = {SARGE_BINARY, home_.str()};
+      argv.insert(argv.end(), commands[i].begin(), commands[i].end());
+      // Each waits for the lock behind up to 63 others.
+      results[i] = RunProgram(argv, "", 300s);
+    });
+  for (auto& t : threads) t.join();
+
+  std::set<std::string> created;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const Result& r = results[i];
+    ASSERT_EQ(r.exit_code, 0) << commands[i][0] << ": " << Describe(r);
+    if (commands[i][0] == "new") created.insert(LastLine(r.out));
+    if (commands[i][0] == "list" || commands[i][0] == "status") {
+      json listing = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+      EXPECT_FALSE(listing.is_discarded()) << "a reader got: " << r.out;
+    }
+  }
+  EXPECT_EQ(created.size(), 12u);
+
+  // The side application: exactly what the commands asked for.
+  std::map<std::string, std::string> states = States("side");
+  std::map<std::string, std::string> expected;
+  for (const auto& id : to_start) expected[id] = "RUNNING";
+  for (const auto& id : to_stop) expected[id] = "STOPPED";
+  for (const auto& id : created) expected[id] = "STOPPED";
+  EXPECT_EQ(states, expected);
+  for (const auto& id : to_destroy) EXPECT_FALSE(fs::exists(home_ / id)) << id;
+  // The deployed application: one instance runs and serves; deploy.keep
+  // previous ones are kept, stopped.
+  std::map<std::string, std::string> web = States("web");
+  int running = 0;
+  for (const auto& [id, state] : web) running += state == "RUNNING";
+  EXPECT_EQ(running, 1);
+  EXPECT_EQ(web.size(), 4u);  // 8 deploys, deploy.keep 3
+  EXPECT_TRUE(std::regex_match(Served(), std::regex("c[0-7]\n"))) << Served();
+  Result check = home_.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 0) << Describe(check);
+}
+
 TEST_F(DeployTest, StaticRouteServesAFileOfTheInstance) {
   json config = Config();
   config["urlmap"].push_back({{"type", "static"}, {"url", "/media"}, {"path", "media"}});
