@@ -235,7 +235,8 @@ class Checker {
                           home_.StartSupervisordHint()));
       return;
     }
-    for (const auto& [name, info] : *live_) {
+    for (const auto& [program, info] : *live_) {
+      const std::string& name = program;  // a lambda cannot capture a binding (clang 14)
       auto it = records_.find(name);
       if (it == records_.end()) {
         if (unreadable_.contains(name)) continue;
