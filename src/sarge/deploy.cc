@@ -173,8 +173,13 @@ void ForgetSwitchedDeploys(const Home& home, const std::string& app, const std::
   for (const auto& entry : fs::directory_iterator(home.RunDir() / "deploys", ec)) {
     std::string id = entry.path().filename().string();
     if (id == keep_id || IsTempFileName(id) || !IsDeploySwitched(home, id)) continue;
-    auto record = ReadFileIfExists(home.RecordFile(id));
-    if (record && LoadRecord(home, id).application_name == app) UnmarkDeploy(home, id);
+    std::string owner;
+    try {
+      owner = LoadRecord(home, id).application_name;
+    } catch (const Error&) {
+      continue;  // gone or unreadable: `check` reports it
+    }
+    if (owner == app) UnmarkDeploy(home, id);
   }
 }
 

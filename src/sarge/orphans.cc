@@ -1,5 +1,6 @@
 #include "sarge/orphans.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -63,7 +64,13 @@ void RememberServer(const Home& home, const std::string& id) {
   int pid = static_cast<int>(::getpid());
   auto ticks = StartTime(pid);
   if (!ticks) return;  // no /proc: orphans cannot be told from reused pids
-  WriteFileAtomic(ServerPidFile(home, id), fmt::format("{} {}\n", pid, *ticks));
+  // Written in place, not through a temporary file and a rename: launch
+  // holds no lock, and a `check` running meanwhile must not find a
+  // temporary file (nor one left if launch is killed mid-write). A reader
+  // that sees it half-written finds no orphan, which is what it was.
+  std::string line = fmt::format("{} {}\n", pid, *ticks);
+  Fd fd(::open(ServerPidFile(home, id).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.valid()) (void)!::write(fd.get(), line.data(), line.size());
 }
 
 std::optional<int> LiveServer(const Home& home, const std::string& id) {
