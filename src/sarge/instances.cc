@@ -184,11 +184,17 @@ void StartInstanceCommand(const Home& home, const std::string& id,
 }
 
 void StopInstanceCommand(const Home& home, const std::string& id) {
-  WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record&) {
+  WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
     bool was_running = false;
     AsStep("stop " + id, [&] { was_running = StopInstance(env, id); });
     Say(was_running ? fmt::format("stopped {}", id) : fmt::format("{} was not running", id));
     if (was_running) LogAction(home, "stop " + id);
+    auto site = ReadActiveSite(home, record.application_name);
+    if (was_running && site && site->id == id)
+      Say(
+          fmt::format("warning: nginx still routes {} to {}, which is stopped now; start it "
+                      "again, or deploy or activate another instance",
+                      record.application_name, id));
   });
 }
 

@@ -357,6 +357,20 @@ TEST_F(DeployTest, RollbackServesThePreviousVersionAgain) {
   EXPECT_EQ(r.err.rfind("sarge: error: ", 0), 0u) << r.err;
 }
 
+// Stopping the instance nginx routes to is allowed (an operator may mean
+// it), but said: the application no longer answers.
+TEST_F(DeployTest, StoppingTheServedInstanceWarns) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  Result r = home_.Sarge({"stop", v1});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.err, "sarge: stopped " + v1 + "\nsarge: warning: nginx still routes web to " + v1 +
+                       ", which is stopped now; start it again, or deploy or activate another "
+                       "instance\n");
+  r = home_.Sarge({"stop", v1});  // not running: nothing to warn about
+  EXPECT_EQ(r.err, "sarge: " + v1 + " was not running\n");
+}
+
 TEST_F(DeployTest, ActivateRefusesAStoppedInstance) {
   const std::string v1 = DeployOk(Config(), Version("v1"));
   const std::string v2 = DeployOk(Config(), Version("v2"));
