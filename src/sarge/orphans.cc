@@ -18,42 +18,43 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Field 22 of /proc/PID/stat (clock ticks after boot), or nullopt if the
-// process does not exist. The command name (field 2) may hold spaces and
-// parentheses, so fields are counted from the last ')'.
-std::optional<unsigned long long> StartTime(int pid) {
+// What /proc/PID/stat says of a process that exists: its state letter
+// (field 3) and start time (field 22, clock ticks after boot). The command
+// name (field 2) may hold spaces and parentheses, so fields are counted
+// from the last ')'.
+struct ProcStat {
+  char state = '?';
+  unsigned long long start_ticks = 0;
+};
+
+std::optional<ProcStat> ReadProcStat(int pid) {
   std::optional<std::string> stat;
   try {
     stat = ReadFileIfExists(fmt::format("/proc/{}/stat", pid));
   } catch (const Error&) {
     return std::nullopt;
   }
-  if (!stat) return std::nullopt;
-  size_t pos = stat->rfind(')');
-  if (pos == std::string::npos) return std::nullopt;
+  size_t pos = stat ? stat->rfind(") ") : std::string::npos;
+  if (pos == std::string::npos || pos + 2 >= stat->size()) return std::nullopt;
+  ProcStat out;
+  out.state = (*stat)[pos + 2];
+  ++pos;  // at the space before field 3
   // Each pass finds the space before field `field`.
-  for (int field = 3; field <= 22; ++field) {
+  for (int field = 4; field <= 22; ++field) {
     pos = stat->find(' ', pos + 1);
     if (pos == std::string::npos) return std::nullopt;
   }
-  unsigned long long ticks = 0;
   const char* begin = stat->data() + pos + 1;
-  auto [end, ec] = std::from_chars(begin, stat->data() + stat->size(), ticks);
+  auto [end, ec] = std::from_chars(begin, stat->data() + stat->size(), out.start_ticks);
   if (ec != std::errc() || end == begin) return std::nullopt;
-  return ticks;
+  return out;
 }
 
 }  // namespace
 
 bool ProcessRuns(int pid) {
-  std::optional<std::string> stat;
-  try {
-    stat = ReadFileIfExists(fmt::format("/proc/{}/stat", pid));
-  } catch (const Error&) {
-    return false;
-  }
-  size_t pos = stat ? stat->rfind(") ") : std::string::npos;
-  return pos != std::string::npos && pos + 2 < stat->size() && (*stat)[pos + 2] != 'Z';
+  auto stat = ReadProcStat(pid);
+  return stat && stat->state != 'Z';
 }
 
 fs::path ServerPidFile(const Home& home, const std::string& id) {
@@ -62,13 +63,13 @@ fs::path ServerPidFile(const Home& home, const std::string& id) {
 
 void RememberServer(const Home& home, const std::string& id) {
   int pid = static_cast<int>(::getpid());
-  auto ticks = StartTime(pid);
-  if (!ticks) return;  // no /proc: orphans cannot be told from reused pids
+  auto stat = ReadProcStat(pid);
+  if (!stat) return;  // no /proc: orphans cannot be told from reused pids
   // Written in place, not through a temporary file and a rename: launch
   // holds no lock, and a `check` running meanwhile must not find a
   // temporary file (nor one left if launch is killed mid-write). A reader
   // that sees it half-written finds no orphan, which is what it was.
-  std::string line = fmt::format("{} {}\n", pid, *ticks);
+  std::string line = fmt::format("{} {}\n", pid, stat->start_ticks);
   Fd fd(::open(ServerPidFile(home, id).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.valid()) (void)!::write(fd.get(), line.data(), line.size());
 }
@@ -89,8 +90,8 @@ std::optional<int> LiveServer(const Home& home, const std::string& id) {
   if (r1.ec != std::errc() || pid <= 1 || r1.ptr == end || *r1.ptr != ' ') return std::nullopt;
   auto r2 = std::from_chars(r1.ptr + 1, end, ticks);
   if (r2.ec != std::errc()) return std::nullopt;
-  auto now = StartTime(pid);
-  if (!now || *now != ticks || !ProcessRuns(pid)) return std::nullopt;
+  auto now = ReadProcStat(pid);
+  if (!now || now->start_ticks != ticks || now->state == 'Z') return std::nullopt;
   return pid;
 }
 
