@@ -22,9 +22,7 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using namespace std::chrono_literals;
 
-const char* kConfig = R"({"application_name": "web", "services": {"web": {"type": "listen"}},
-    "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}],
-    "nginx_options": {"listen": "127.0.0.1:8080"}})";
+using testing::kWebConfig;
 
 class CheckTest : public ::testing::Test {
  protected:
@@ -32,23 +30,12 @@ class CheckTest : public ::testing::Test {
     source_ = temp_.dir.path() / "src";
     fs::create_directory(source_);
     WriteFileAtomic(source_ / "server", "#!/bin/sh\n", 0755);
-    env_.alive = [this](int pid) { return supervisor_.Alive(pid); };
-    env_.port_free = [](const std::string&, int) { return true; };
-    env_.accepts = [this](const std::string&, int port) { return RunningOn(port); };
+    testing::WireFakeProbes(env_, front_, supervisor_);
     front_.settings.nginx_reload_command = "reload";
-    front_.get = [this](const Url&, const std::string&) -> std::optional<HttpAnswer> {
-      auto site = ReadActiveSite(home(), "web");
-      return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
-    };
-  }
-  bool RunningOn(int port) {
-    for (const auto& [name, info] : supervisor_.loaded)
-      if (info.state == "RUNNING" && LoadRecord(home(), name).ports.at("web") == port) return true;
-    return false;
   }
   const Home& home() { return temp_.home; }
   std::string Deploy1() {
-    return Deploy(env_, front_, DeployOptions{kConfig, source_, "", 5s, 2}, progress_);
+    return Deploy(env_, front_, DeployOptions{kWebConfig, source_, "", 5s, 2}, progress_);
   }
   std::vector<std::string> Problems(bool repair = false) {
     std::vector<std::string> out;
@@ -137,7 +124,7 @@ TEST_F(CheckTest, AProgramAndPortOfNoInstanceAreRemovedAndUnloaded) {
 TEST_F(CheckTest, ADeployKilledBeforeTheSwitchIsUndone) {
   std::string v1 = Deploy1();
   // A second deploy that got as far as starting its instance.
-  Record v2 = CreateInstance(home(), kConfig, env_.settings, runner_);
+  Record v2 = CreateInstance(home(), kWebConfig, env_.settings, runner_);
   fs::create_directories(DeployMarker(home(), v2.id).parent_path());
   WriteFileAtomic(DeployMarker(home(), v2.id), "");
   WriteFileAtomic(home().ServerFile(v2.id), "#!/bin/sh\n", 0755);

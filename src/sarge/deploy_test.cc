@@ -15,9 +15,7 @@ namespace {
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-const char* kConfig = R"({"application_name": "web", "services": {"web": {"type": "listen"}},
-    "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}],
-    "nginx_options": {"listen": "127.0.0.1:8080"}})";
+using testing::kWebConfig;
 
 class DeployTest : public ::testing::Test {
  protected:
@@ -25,24 +23,12 @@ class DeployTest : public ::testing::Test {
     source_ = temp_.dir.path() / "src";
     fs::create_directory(source_);
     WriteFileAtomic(source_ / "server", "#!/bin/sh\n", 0755);
-    env_.alive = [this](int pid) { return supervisor_.Alive(pid); };
-    env_.port_free = [](const std::string&, int) { return true; };
-    env_.accepts = [this](const std::string&, int port) { return RunningOn(port); };
+    testing::WireFakeProbes(env_, front_, supervisor_);
     front_.settings.nginx_reload_command = "reload";
-    front_.get = [this](const Url&, const std::string&) -> std::optional<HttpAnswer> {
-      auto site = ReadActiveSite(home(), "web");
-      return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
-    };
-  }
-  // Whether a running instance's server holds `port`.
-  bool RunningOn(int port) {
-    for (const auto& [name, info] : supervisor_.loaded)
-      if (info.state == "RUNNING" && LoadRecord(home(), name).ports.at("web") == port) return true;
-    return false;
   }
   const Home& home() { return temp_.home; }
   std::string Deploy1(std::optional<int> keep = std::nullopt) {
-    return Deploy(env_, front_, DeployOptions{kConfig, source_, "", 5s, keep}, progress_);
+    return Deploy(env_, front_, DeployOptions{kWebConfig, source_, "", 5s, keep}, progress_);
   }
   std::string Active() { return ReadActiveSite(home(), "web")->id; }
 
@@ -123,7 +109,7 @@ TEST_F(DeployTest, EachStepIsNamedAndTimed) {
 
 TEST_F(DeployTest, BadSourceChangesNothing) {
   try {
-    Deploy(env_, front_, DeployOptions{kConfig, temp_.dir.path() / "missing", "", 5s, {}},
+    Deploy(env_, front_, DeployOptions{kWebConfig, temp_.dir.path() / "missing", "", 5s, {}},
            progress_);
     FAIL();
   } catch (const Error& e) {

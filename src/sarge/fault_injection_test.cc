@@ -28,9 +28,7 @@ namespace {
 using ::testing::IsEmpty;
 using namespace std::chrono_literals;
 
-const char* kConfig = R"({"application_name": "web", "services": {"web": {"type": "listen"}},
-    "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}],
-    "nginx_options": {"listen": "127.0.0.1:8080"}})";
+using testing::kWebConfig;
 
 Settings WithHooks() {
   Settings s;
@@ -49,27 +47,15 @@ struct World {
     WriteFileAtomic(source / "server", "#!/bin/sh\n", 0755);
     supervisor.plan = &plan;
     runner.plan = &plan;
-    env.alive = [this](int pid) { return supervisor.Alive(pid); };
-    env.port_free = [](const std::string&, int) { return true; };
-    env.accepts = [this](const std::string&, int port) { return RunningOn(port); };
-    front.get = [this](const Url&, const std::string&) -> std::optional<HttpAnswer> {
-      if (plan.Fails("http GET")) return std::nullopt;
-      auto site = ReadActiveSite(home(), "web");
-      return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
-    };
-  }
-  bool RunningOn(int port) {
-    for (const auto& [name, info] : supervisor.loaded)
-      if (info.state == "RUNNING" && LoadRecord(home(), name).ports.at("web") == port) return true;
-    return false;
+    testing::WireFakeProbes(env, front, supervisor, [this] { return plan.Fails("http GET"); });
   }
   const Home& home() const { return temp.home; }
 
   std::string Deploy1() {
-    return Deploy(env, front, DeployOptions{kConfig, source, "", 5s, 2}, progress);
+    return Deploy(env, front, DeployOptions{kWebConfig, source, "", 5s, 2}, progress);
   }
   std::string New() {
-    std::string id = CreateInstance(home(), kConfig, env.settings, runner).id;
+    std::string id = CreateInstance(home(), kWebConfig, env.settings, runner).id;
     WriteFileAtomic(home().ServerFile(id), "#!/bin/sh\n", 0755);
     return id;
   }

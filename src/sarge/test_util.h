@@ -10,10 +10,15 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "sarge/clock.h"
 #include "sarge/command_runner.h"
+#include "sarge/front_end.h"
 #include "sarge/fs.h"
 #include "sarge/home.h"
+#include "sarge/lifecycle.h"
+#include "sarge/records.h"
 #include "sarge/supervisor.h"
 
 namespace sarge::testing {
@@ -230,5 +235,43 @@ class FakeCommandRunner : public CommandRunner {
     return r;
   }
 };
+
+}  // namespace sarge::testing
+
+namespace sarge::testing {
+
+// The instance configuration of the deploy-level unit tests: application
+// "web", one listen service, proxied by nginx on 127.0.0.1:8080.
+inline constexpr const char* kWebConfig =
+    R"({"application_name": "web", "services": {"web": {"type": "listen"}},
+    "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}],
+    "nginx_options": {"listen": "127.0.0.1:8080"}})";
+
+// Whether a RUNNING instance of the fake supervisord holds `port` (its "web"
+// service): what a connection to it would find.
+inline bool RunningOn(const Home& home, const FakeSupervisor& supervisor, int port) {
+  for (const auto& [name, info] : supervisor.loaded)
+    if (info.state == "RUNNING" && LoadRecord(home, name).ports.at("web") == port) return true;
+  return false;
+}
+
+// Wires the probes of a deploy-level test to the fakes: a pid lives while the
+// fake supervisord has it, every port is free to take, a port accepts while a
+// running instance holds it, and nginx answers the confirmation request with
+// the active site of "web" (unless `get_fails` says the request fails).
+inline void WireFakeProbes(LifecycleEnv& env, FrontEndEnv& front, FakeSupervisor& supervisor,
+                           std::function<bool()> get_fails = nullptr) {
+  Home home = env.home;
+  env.alive = [&supervisor](int pid) { return supervisor.Alive(pid); };
+  env.port_free = [](const std::string&, int) { return true; };
+  env.accepts = [home, &supervisor](const std::string&, int port) {
+    return RunningOn(home, supervisor, port);
+  };
+  front.get = [home, get_fails](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+    if (get_fails && get_fails()) return std::nullopt;
+    auto site = ReadActiveSite(home, "web");
+    return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
+  };
+}
 
 }  // namespace sarge::testing
