@@ -12,6 +12,9 @@ namespace sarge {
 // nginx token, and cannot be a path.
 bool IsSafeName(std::string_view name);
 
+// True if `text` is one or more ASCII digits.
+bool AllDigits(std::string_view text);
+
 // Throws Error "<what> '<name>' …" unless IsSafeName(name). `what` is e.g.
 // "application_name" or "instance id".
 void CheckSafeName(std::string_view what, std::string_view name);

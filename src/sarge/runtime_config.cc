@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -53,6 +54,41 @@ bool Claim(const Home& home, int port, const std::string& id) {
 // Removes the claim on `port` if `id` holds it.
 void Unclaim(const Home& home, int port, const std::string& id) {
   if (ClaimOwner(home, port) == id) Unlink(ClaimPath(home, port));
+}
+
+// Before an instance claims a port it leaves a note in its runtime folder,
+// var/run/ID/claiming-PORT. A configure killed between the claim and the
+// record's save leaves the note too, so releasing an instance's ports reads
+// its record and its own folder, never every claim in the home.
+constexpr std::string_view kClaimNotePrefix = "claiming-";
+
+fs::path ClaimNote(const Home& home, const std::string& id, int port) {
+  return home.RuntimeDir(id) / fmt::format("{}{}", kClaimNotePrefix, port);
+}
+
+// The ports of the instance's claim notes.
+std::set<int> NotedClaims(const Home& home, const std::string& id) {
+  std::set<int> ports;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(home.RuntimeDir(id), ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with(kClaimNotePrefix)) continue;
+    std::string digits = name.substr(kClaimNotePrefix.size());
+    if (digits.size() <= 5 && AllDigits(digits)) ports.insert(std::stoi(digits));
+  }
+  return ports;
+}
+
+// Releases what a killed configure of this instance claimed and never
+// saved in its record.
+void ReleaseUnrecordedClaims(const Home& home, const Record& record) {
+  std::set<int> recorded;
+  for (const auto& [service, port] : record.ports) recorded.insert(port);
+  for (int port : NotedClaims(home, record.id)) {
+    if (recorded.contains(port)) continue;
+    Unclaim(home, port, record.id);
+    Unlink(ClaimNote(home, record.id, port));
+  }
 }
 
 // Steps that undo what a command did so far, run in reverse order when it
@@ -98,7 +134,11 @@ int AllocatePort(const Home& home, const Record& record, const Service& service,
   for (int i = 0; i < count; ++i) {
     int port = first + (offset + i) % count;
     if (HeldByLiveInstance(home, port) || !probe(service.host, port)) continue;
+    fs::path note = ClaimNote(home, record.id, port);
+    if (Symlink(record.id, note) != 0 && errno != EEXIST)
+      throw Error(fmt::format("cannot write {}: {}", note.string(), std::strerror(errno)));
     if (Claim(home, port, record.id)) return port;
+    Unlink(note);
   }
   throw Error(fmt::format("no free port for service '{}' in {}-{}; widen ports: in {}",
                           service.name, settings.port_first, settings.port_last,
@@ -134,6 +174,8 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
   const auto ports_before = record.ports;
   Undo undo;
   undo.Add([&record, ports_before] { record.ports = ports_before; });
+  MakeDirsUndoably(home.RuntimeDir(record.id), undo);
+  ReleaseUnrecordedClaims(home, record);
   json appcfg = json::object();
   for (const auto& service : config.services) {
     std::string name = EnvName(service.name);
@@ -158,7 +200,10 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
           port = it->second;
         } else {
           port = AllocatePort(home, record, service, settings, probe);
-          undo.Add([&home, port, id = record.id] { Unclaim(home, port, id); });
+          undo.Add([&home, port, id = record.id] {
+            Unclaim(home, port, id);
+            Unlink(ClaimNote(home, id, port));
+          });
           record.ports[service.name] = port;
         }
         appcfg[name + "_HOST"] = service.host;
@@ -174,7 +219,6 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
                               item.key()));
     appcfg[item.key()] = item.value();
   }
-  MakeDirsUndoably(home.RuntimeDir(record.id), undo);
   // The runtime configuration is written before the record and put in place
   // after it, so a failure of either (a full disk) leaves both as they were.
   std::string text = appcfg.dump(2) + "\n";
@@ -223,16 +267,14 @@ json ReadRuntimeConfig(const Home& home, const std::string& id) {
 }
 
 void ReleasePorts(const Home& home, const Record& record) {
-  // Every claim naming it, also one made by a configure that was killed
-  // before it saved the record.
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(home.PortsDir(), ec)) {
-    std::error_code link_ec;
-    if (fs::read_symlink(entry.path(), link_ec) == record.id && !link_ec &&
-        Unlink(entry.path()) != 0 && errno != ENOENT)
-      throw Error(fmt::format("cannot release port {}: {}", entry.path().filename().string(),
-                              std::strerror(errno)));
-  }
+  // The record's ports, and any a configure killed before it saved the
+  // record claimed (its notes say which).
+  std::set<int> ports = NotedClaims(home, record.id);
+  for (const auto& [service, port] : record.ports) ports.insert(port);
+  for (int port : ports)
+    if (ClaimOwner(home, port) == record.id && Unlink(ClaimPath(home, port)) != 0 &&
+        errno != ENOENT)
+      throw Error(fmt::format("cannot release port {}: {}", port, std::strerror(errno)));
 }
 
 std::map<std::string, std::string> InstanceEnvironment(const Home& home, const Record& record,

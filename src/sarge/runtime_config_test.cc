@@ -86,6 +86,50 @@ TEST_F(RuntimeConfigTest, ReleasedAndStalePortsAreReused) {
   EXPECT_EQ(ConfigureWith(c)["WEB_PORT"], 31000);
 }
 
+// What a configure killed after its claim and before the record's save
+// leaves: the note, then the claim, and a record without the port.
+void LeaveKilledClaim(const Home& home, const std::string& id, int port) {
+  fs::create_directories(home.RuntimeDir(id));
+  fs::create_symlink(id, home.RuntimeDir(id) / fmt::format("claiming-{}", port));
+  fs::create_symlink(id, home.PortsDir() / std::to_string(port));
+}
+
+TEST_F(RuntimeConfigTest, ReleasePortsFollowsTheRecordAndTheClaimNotesOnly) {
+  settings_.port_first = 31000;
+  settings_.port_last = 31000;
+  Record a = MakeRecord("web-a", R"({"services": {"web": {"type": "listen"}}})");
+  ConfigureWith(a);
+  EXPECT_EQ(fs::read_symlink(home().RuntimeDir("web-a") / "claiming-31000"), "web-a");
+  LeaveKilledClaim(home(), "web-a", 31005);
+  // Another instance's claim that web-a once noted (a claim it lost) stays.
+  fs::create_symlink("web-b", home().PortsDir() / "31006");
+  fs::create_symlink("web-a", home().RuntimeDir("web-a") / "claiming-31006");
+  ReleasePorts(home(), a);
+  EXPECT_FALSE(fs::is_symlink(home().PortsDir() / "31000"));
+  EXPECT_FALSE(fs::is_symlink(home().PortsDir() / "31005"));
+  EXPECT_EQ(fs::read_symlink(home().PortsDir() / "31006"), "web-b");
+}
+
+TEST_F(RuntimeConfigTest, ConfigureReleasesWhatAKilledConfigureClaimed) {
+  settings_.port_first = 31000;
+  settings_.port_last = 31000;
+  Record a = MakeRecord("web-a", R"({"services": {"web": {"type": "listen"}}})");
+  LeaveKilledClaim(home(), "web-a", 31000);
+  EXPECT_EQ(ConfigureWith(a)["WEB_PORT"], 31000);  // not "no free port"
+  EXPECT_EQ(fs::read_symlink(home().PortsDir() / "31000"), "web-a");
+  EXPECT_EQ(LoadRecord(home(), "web-a").ports.at("web"), 31000);
+}
+
+TEST_F(RuntimeConfigTest, AFailedConfigureLeavesNoClaimAndNoNote) {
+  settings_.port_first = 31000;
+  settings_.port_last = 31000;
+  Record a = MakeRecord("web-a", R"({"services": {"web": {"type": "listen"},
+      "other": {"type": "listen"}}})");
+  EXPECT_THROW(ConfigureWith(a), Error);  // one port for two services
+  EXPECT_TRUE(fs::is_empty(home().PortsDir()));
+  EXPECT_FALSE(fs::exists(home().RuntimeDir("web-a")));
+}
+
 TEST_F(RuntimeConfigTest, EnvironmentHasValuesEnvAndTheConfigPath) {
   Record r = MakeRecord("web-a", R"({"services": {"web": {"type": "listen", "port": 81}},
                                      "env": {"MODE": "prod", "WEB_PORT": "override"}})");

@@ -13,13 +13,6 @@
 namespace sarge {
 namespace {
 
-// Plain loops rather than std::regex: every command reads sarge.yaml, and
-// compiling a regex costs more than the rest of the parse's checks.
-bool AllDigits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // "[0-9]{1,12}(KB|MB|GB)?", as supervisord's logfile_maxbytes takes it.
 bool IsSize(std::string_view text) {
   for (std::string_view unit : {"KB", "MB", "GB"})
@@ -27,6 +20,8 @@ bool IsSize(std::string_view text) {
       text.remove_suffix(unit.size());
       break;
     }
+  // A plain loop rather than std::regex: every command reads sarge.yaml,
+  // and compiling a regex costs more than the rest of the parse's checks.
   return text.size() <= 12 && AllDigits(text);
 }
 
