@@ -31,19 +31,28 @@ constexpr auto kPollInterval = 10ms;
 constexpr auto kStopTimeout = 30s;
 
 // Poll intervals of 1, 2, 4, 8, then 10 ms: a server that is up (or gone)
-// at once is seen at once, and a slow one costs supervisord few calls.
+// at once is seen at once, and a slow one costs supervisord few calls. A
+// check that costs only sarge (a connect to a local port, kill(pid, 0)) is
+// made every 1 ms for `fast` first, so sarge sees a server that takes tens
+// of milliseconds to come up within a millisecond, not within ten.
 class Backoff {
  public:
-  explicit Backoff(Clock& clock) : clock_(clock) {}
+  explicit Backoff(Clock& clock, std::chrono::milliseconds fast = {})
+      : clock_(clock), fast_until_(clock.Now() + fast) {}
   void Sleep() {
     clock_.Sleep(next_);
-    next_ = std::min<std::chrono::milliseconds>(next_ * 2, kPollInterval);
+    if (clock_.Now() >= fast_until_)
+      next_ = std::min<std::chrono::milliseconds>(next_ * 2, kPollInterval);
   }
 
  private:
   Clock& clock_;
+  Clock::TimePoint fast_until_;
   std::chrono::milliseconds next_{1};
 };
+// How long the 1 ms polls of a cheap check last: supervisord's spawn and
+// `sarge launch` take ~60 ms here before a server can listen.
+constexpr auto kFastPolls = 250ms;
 constexpr int kLogTailLines = 20;
 
 struct Endpoint {
@@ -197,7 +206,8 @@ bool AllAccept(LifecycleEnv& env, const std::vector<Endpoint>& endpoints) {
 int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
                 const std::vector<Endpoint>& endpoints, std::chrono::seconds timeout) {
   auto deadline = env.clock.Now() + timeout;
-  Backoff backoff(env.clock);
+  // Without listen services every poll asks supervisord.
+  Backoff backoff(env.clock, endpoints.empty() ? 0ms : kFastPolls);
   for (;;) {
     if (info.state != "STARTING" && info.state != "RUNNING")
       FailStart(env, id, FailureReason(info));
@@ -320,7 +330,7 @@ namespace {
 // there after supervisord's stopwaitsecs should have ended it.
 void WaitUntilGone(LifecycleEnv& env, const std::string& id, int pid) {
   auto deadline = env.clock.Now() + kStopTimeout;
-  Backoff backoff(env.clock);
+  Backoff backoff(env.clock, kFastPolls);
   while (env.alive(pid)) {
     if (env.clock.Now() >= deadline)
       throw Error(fmt::format("{} (pid {}) is still running after {} s; see {}", id, pid,
