@@ -49,7 +49,10 @@ std::string UtcNow() {
   // Microseconds, so instances created within one second still sort in order.
   auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
   auto seconds = std::chrono::floor<std::chrono::seconds>(now);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z", seconds, (now - seconds).count());
+  // fmt 9 formats a system_clock time point in local time; gmtime is UTC
+  // whatever TZ says (and reads no time zone file).
+  std::tm utc = fmt::gmtime(std::chrono::system_clock::to_time_t(seconds));
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z", utc, (now - seconds).count());
 }
 
 void SaveRecord(const Home& home, const Record& record) {

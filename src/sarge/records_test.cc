@@ -1,5 +1,8 @@
 #include "sarge/records.h"
 
+#include <cstdlib>
+#include <ctime>
+
 #include <gtest/gtest.h>
 
 #include "sarge/error.h"
@@ -51,6 +54,24 @@ TEST(RecordsTest, UtcNowIsIso8601) {
   EXPECT_EQ(now[10], 'T');
   EXPECT_EQ(now[19], '.');
   EXPECT_EQ(now.back(), 'Z');
+}
+
+TEST(RecordsTest, UtcNowIsUtcWhateverTheTimeZone) {
+  // Five hours east of UTC, spelled so that no time zone file is needed.
+  const char* before = std::getenv("TZ");
+  std::string saved = before ? before : "";
+  ::setenv("TZ", "XXX-5", 1);
+  ::tzset();
+  std::string now = UtcNow();
+  std::time_t expected = std::time(nullptr);
+  if (before)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
+  ::tzset();
+  std::tm parsed{};
+  ASSERT_NE(::strptime(now.c_str(), "%Y-%m-%dT%H:%M:%S", &parsed), nullptr) << now;
+  EXPECT_LE(std::abs(::timegm(&parsed) - expected), 2) << now;
 }
 
 }  // namespace
