@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -107,10 +108,35 @@ std::string Home::SupervisordDied() const {
       pid);
 }
 
+namespace {
+
+// The user name of `uid`. /etc/passwd is read first, directly: a static
+// binary's getpwuid goes through NSS (nsswitch.conf, two nscd connection
+// attempts, then the same file), which costs every command more than the
+// rest of its logging. Users only NSS knows (LDAP) still get their names.
+std::string UserName(uid_t uid) {
+  if (FILE* file = std::fopen("/etc/passwd", "re")) {
+    std::string name;
+    passwd entry;
+    passwd* found = nullptr;
+    char buffer[1024];
+    while (::fgetpwent_r(file, &entry, buffer, sizeof buffer, &found) == 0)
+      if (found->pw_uid == uid) {
+        name = found->pw_name;
+        break;
+      }
+    std::fclose(file);
+    if (!name.empty()) return name;
+  }
+  const passwd* pw = ::getpwuid(uid);
+  return pw ? pw->pw_name : std::to_string(uid);
+}
+
+}  // namespace
+
 void LogAction(const Home& home, const std::string& what) {
   const char* sudo_user = std::getenv("SUDO_USER");
-  const passwd* pw = ::getpwuid(::geteuid());
-  std::string user = pw ? pw->pw_name : std::to_string(::geteuid());
+  std::string user = UserName(::geteuid());
   if (sudo_user) user += fmt::format(" (sudo by {})", sudo_user);
   // One line per action whatever `what` holds (paths and messages come from input).
   std::string text;
