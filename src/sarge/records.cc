@@ -9,7 +9,6 @@
 #include <cstring>
 #include <iostream>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "sarge/error.h"
@@ -47,12 +46,17 @@ Record Record::FromJson(const json& value) {
 
 std::string UtcNow() {
   // Microseconds, so instances created within one second still sort in order.
-  auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
-  auto seconds = std::chrono::floor<std::chrono::seconds>(now);
-  // fmt 9 formats a system_clock time point in local time; gmtime is UTC
-  // whatever TZ says (and reads no time zone file).
-  std::tm utc = fmt::gmtime(std::chrono::system_clock::to_time_t(seconds));
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z", utc, (now - seconds).count());
+  // Calendar arithmetic on the system clock (UTC): fmt 9 would format a
+  // time point in local time, and gmtime_r reads the time zone file.
+  using namespace std::chrono;
+  auto now = floor<microseconds>(system_clock::now());
+  auto day = floor<days>(now);
+  year_month_day date{day};
+  hh_mm_ss time{now - day};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                     time.hours().count(), time.minutes().count(), time.seconds().count(),
+                     time.subseconds().count());
 }
 
 void SaveRecord(const Home& home, const Record& record) {
