@@ -3,6 +3,7 @@
 // one-line message. A decoded value can be printed as JSON, as `list` does.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "fuzz_util.h"
@@ -13,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view xml(reinterpret_cast<const char*>(data), size);
   nlohmann::json value;
   try {
-    value = sarge::xmlrpc::DecodeResponse(xml);
+    value = sarge::xmlrpc::DecodeResponse(std::string(xml));
   } catch (const sarge::Error& e) {
     sarge::fuzz::CheckMessage(e.what());
     return 0;

@@ -4,8 +4,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -38,42 +40,60 @@ bool SendAll(int fd, std::string_view data) {
 
 // Reads one HTTP response (Content-Length framed, or until close). Returns
 // nullopt if the peer closed before sending anything (a stale keep-alive).
+// Once the headers give the length, the body is received straight into its
+// own string, sized once: a `getAllProcessInfo` of thousands of programs is
+// megabytes, and every extra copy of it costs time and peak memory.
 std::optional<HttpReply> ReadReply(int fd) {
-  std::string buf;
+  std::string head;  // until the end of the headers is seen
   size_t header_end = std::string::npos;
   long length = -1;
   HttpReply reply;
+  std::string& body = reply.body;
+  size_t got = 0;  // of the body, when its length is known
   char chunk[16384];
   for (;;) {
-    if (header_end != std::string::npos && length >= 0 &&
-        buf.size() >= header_end + static_cast<size_t>(length))
-      break;
-    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (length >= 0 && got == static_cast<size_t>(length)) break;
+    char* into = length >= 0 ? body.data() + got : chunk;
+    size_t room = length >= 0 ? static_cast<size_t>(length) - got : sizeof chunk;
+    ssize_t n = ::recv(fd, into, room, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) return std::nullopt;
     if (n < 0) throw Error(fmt::format("no reply from supervisord: {}", std::strerror(errno)));
     if (n == 0) {
-      if (buf.empty()) return std::nullopt;
+      if (head.empty()) return std::nullopt;
       if (header_end == std::string::npos || length >= 0)
         throw Error("supervisord closed the connection in the middle of a reply");
       reply.close = true;
       break;
     }
-    buf.append(chunk, static_cast<size_t>(n));
-    if (header_end == std::string::npos &&
-        (header_end = buf.find("\r\n\r\n")) != std::string::npos) {
-      header_end += 4;
-      std::string headers = buf.substr(0, header_end);
-      for (auto& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (std::sscanf(headers.c_str(), "http/%*d.%*d %d", &reply.status) != 1)
-        throw Error("supervisord sent a reply that is not HTTP");
-      if (auto at = headers.find("\r\ncontent-length:"); at != std::string::npos)
-        length = std::strtol(headers.c_str() + at + 17, nullptr, 10);
-      reply.close = headers.find("\r\nconnection: close") != std::string::npos;
+    if (length >= 0) {
+      got += static_cast<size_t>(n);
+      continue;
+    }
+    if (header_end != std::string::npos) {  // no Content-Length: read until close
+      body.append(chunk, static_cast<size_t>(n));
+      continue;
+    }
+    head.append(chunk, static_cast<size_t>(n));
+    if ((header_end = head.find("\r\n\r\n")) == std::string::npos) continue;
+    header_end += 4;
+    std::string headers = head.substr(0, header_end);
+    for (auto& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::sscanf(headers.c_str(), "http/%*d.%*d %d", &reply.status) != 1)
+      throw Error("supervisord sent a reply that is not HTTP");
+    if (auto at = headers.find("\r\ncontent-length:"); at != std::string::npos)
+      length = std::max(0L, std::strtol(headers.c_str() + at + 17, nullptr, 10));
+    reply.close = headers.find("\r\nconnection: close") != std::string::npos;
+    std::string_view rest = std::string_view(head).substr(header_end);
+    if (length >= 0) {
+      rest = rest.substr(0, static_cast<size_t>(length));
+      body.resize(static_cast<size_t>(length));
+      rest.copy(body.data(), rest.size());
+      got = rest.size();
+    } else {
+      body.assign(rest);
     }
   }
-  reply.body =
-      buf.substr(header_end, length >= 0 ? static_cast<size_t>(length) : std::string::npos);
   return reply;
 }
 

@@ -116,6 +116,31 @@ TEST(RpcSupervisorTest, ReconnectsWhenTheServerClosedTheConnection) {
   EXPECT_EQ(server.Connections(), 2);
 }
 
+TEST(RpcSupervisorTest, AReplyOfMegabytesArrivesWhole) {
+  testing::ScopedTempDir dir;
+  fs::path sock = dir.path() / "s.sock";
+  // Many receives: the body is read straight into its place, sized once.
+  std::string big(3 * 1024 * 1024 + 7, 'x');
+  big.back() = 'y';
+  CannedServer server(sock, {{Reply("<string>" + big + "</string>", false), false},
+                             {Reply("<int>2</int>", false), false}});
+  RpcSupervisor rpc(sock, "not running");
+  EXPECT_EQ(rpc.Call("a", nlohmann::json::array()), big);
+  EXPECT_EQ(rpc.Call("b", nlohmann::json::array()), 2);  // nothing left over from the first
+  EXPECT_EQ(server.Connections(), 1);
+}
+
+TEST(RpcSupervisorTest, AReplyWithoutContentLengthEndsAtClose) {
+  testing::ScopedTempDir dir;
+  fs::path sock = dir.path() / "s.sock";
+  std::string reply = Reply("<string>STOPPED</string>", false);
+  size_t header = reply.find("Content-Length");
+  reply.erase(header, reply.find("\r\n", header) + 2 - header);
+  CannedServer server(sock, {{reply, true}});
+  RpcSupervisor rpc(sock, "not running");
+  EXPECT_EQ(rpc.Call("a", nlohmann::json::array()), "STOPPED");
+}
+
 TEST(RpcSupervisorTest, NobodyListeningIsSupervisorUnavailable) {
   testing::ScopedTempDir dir;
   RpcSupervisor rpc(dir.path() / "missing.sock", "supervisord is not running; start it");

@@ -105,9 +105,9 @@ std::string EncodeCall(std::string_view method, const json& params) {
   return out.str();
 }
 
-json DecodeResponse(std::string_view xml) {
+json DecodeResponse(std::string xml) {
   pugi::xml_document doc;
-  auto parsed = doc.load_buffer(xml.data(), xml.size());
+  auto parsed = doc.load_buffer_inplace(xml.data(), xml.size());
   if (!parsed) Malformed(parsed.description());
   auto response = doc.child("methodResponse");
   if (!response) Malformed("no <methodResponse>");

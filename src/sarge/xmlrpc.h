@@ -14,7 +14,8 @@ namespace sarge::xmlrpc {
 std::string EncodeCall(std::string_view method, const nlohmann::json& params);
 
 // The value of a <methodResponse>. Throws SupervisorFault for a <fault> and
-// Error for a document that is not a well-formed response.
-nlohmann::json DecodeResponse(std::string_view xml);
+// Error for a document that is not a well-formed response. The text is
+// parsed in place (it can be megabytes), hence taken by value.
+nlohmann::json DecodeResponse(std::string xml);
 
 }  // namespace sarge::xmlrpc
