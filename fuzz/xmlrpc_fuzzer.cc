@@ -12,6 +12,15 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view xml(reinterpret_cast<const char*>(data), size);
+  // The element-at-a-time decoding that `list` uses: the same verdicts.
+  try {
+    sarge::xmlrpc::DecodeArrayResponse(std::string(xml),
+                                       [](nlohmann::json element) { (void)element.dump(2); });
+  } catch (const sarge::Error& e) {
+    sarge::fuzz::CheckMessage(e.what());
+  } catch (const nlohmann::json::exception& e) {
+    sarge::fuzz::Broken("a decoded array element cannot be printed as JSON", e.what());
+  }
   nlohmann::json value;
   try {
     value = sarge::xmlrpc::DecodeResponse(std::string(xml));

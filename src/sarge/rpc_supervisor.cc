@@ -122,38 +122,55 @@ void RpcSupervisor::Connect() {
   fd_ = std::move(fd);
 }
 
-std::string RpcSupervisor::Exchange(const std::string& body) {
-  std::string request = fmt::format(
+void RpcSupervisor::Send(std::string_view method, const json& params) {
+  std::string body = xmlrpc::EncodeCall(method, params);
+  pending_ = fmt::format(
       "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
       "Content-Length: {}\r\n\r\n{}",
       body.size(), body);
+  pending_fresh_ = !fd_.valid();
+  Connect();
+  if (SendAll(fd_.get(), pending_)) return;
   // A kept-alive connection may have been closed by supervisord since the
-  // last call; then reconnect once and resend.
+  // last call: Receive() reconnects once and resends.
+  fd_ = Fd();
+}
+
+std::string RpcSupervisor::Receive() {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    bool fresh = !fd_.valid();
-    Connect();
-    if (SendAll(fd_.get(), request)) {
-      if (auto reply = ReadReply(fd_.get())) {
-        if (reply->close) fd_ = Fd();
-        if (reply->status != 200)
-          throw Error(
-              fmt::format("supervisord answered HTTP {} to an XML-RPC call", reply->status));
-        return std::move(reply->body);
+    if (attempt > 0 || !fd_.valid()) {
+      if (pending_fresh_) break;  // a fresh connection that did not answer
+      pending_fresh_ = true;
+      Connect();
+      if (!SendAll(fd_.get(), pending_)) {
+        fd_ = Fd();
+        break;
       }
     }
+    if (auto reply = ReadReply(fd_.get())) {
+      if (reply->close) fd_ = Fd();
+      if (reply->status != 200)
+        throw Error(fmt::format("supervisord answered HTTP {} to an XML-RPC call", reply->status));
+      return std::move(reply->body);
+    }
     fd_ = Fd();
-    if (fresh) break;
   }
   throw SupervisorUnavailable(not_running_ + " (it closed the connection without answering)");
 }
 
-json RpcSupervisor::Call(std::string_view method, const json& params) {
+template <typename Decode>
+auto RpcSupervisor::Decoded(Decode&& decode) {
   try {
-    return xmlrpc::DecodeResponse(Exchange(xmlrpc::EncodeCall(method, params)));
+    return decode(Receive());
   } catch (const SupervisorFault& f) {
     if (f.code() != fault::kShutdownState) throw;
     throw SupervisorUnavailable(not_running_ + " (it is shutting down)");
   }
+}
+
+json RpcSupervisor::Call(std::string_view method, const json& params) {
+  Send(method, params);
+  return Decoded([](std::string reply) { return xmlrpc::DecodeResponse(std::move(reply)); });
 }
 
 ProcessInfo ParseProcessInfo(const json& v) {
@@ -172,9 +189,21 @@ ProcessInfo ParseProcessInfo(const json& v) {
 }
 
 std::vector<ProcessInfo> RpcSupervisor::GetAllProcessInfo() {
+  SendGetAllProcessInfo();
+  return ReceiveAllProcessInfo();
+}
+
+void RpcSupervisor::SendGetAllProcessInfo() { Send("supervisor.getAllProcessInfo", json::array()); }
+
+std::vector<ProcessInfo> RpcSupervisor::ReceiveAllProcessInfo() {
+  // One struct at a time: with thousands of programs the reply is
+  // megabytes, and its JSON form is never held whole.
   std::vector<ProcessInfo> out;
-  for (const auto& v : Call("supervisor.getAllProcessInfo", json::array()))
-    out.push_back(ParseProcessInfo(v));
+  Decoded([&](std::string reply) {
+    xmlrpc::DecodeArrayResponse(std::move(reply),
+                                [&](json v) { out.push_back(ParseProcessInfo(v)); });
+    return 0;
+  });
   return out;
 }
 

@@ -24,6 +24,12 @@ class RpcSupervisor : public Supervisor {
   void Connect();
 
   std::vector<ProcessInfo> GetAllProcessInfo() override;
+  // GetAllProcessInfo in two halves, so that the caller can do its own work
+  // while supervisord answers (`list` reads the records meanwhile: with
+  // thousands of programs loaded, supervisord takes a second). Both throw
+  // SupervisorUnavailable as Call does.
+  void SendGetAllProcessInfo();
+  std::vector<ProcessInfo> ReceiveAllProcessInfo();
   ProcessInfo GetProcessInfo(const std::string& name) override;
   ReloadResult ReloadConfig() override;
   void AddProcessGroup(const std::string& name) override;
@@ -36,11 +42,21 @@ class RpcSupervisor : public Supervisor {
   nlohmann::json Call(std::string_view method, const nlohmann::json& params);
 
  private:
-  std::string Exchange(const std::string& request);
+  // A call in two halves: Send() writes the request, Receive() reads the
+  // reply body; on a kept-alive connection supervisord has closed meanwhile,
+  // Receive() reconnects once and resends.
+  void Send(std::string_view method, const nlohmann::json& params);
+  std::string Receive();
+  // Receive() through `decode`, with a shutting-down supervisord reported
+  // as not running.
+  template <typename Decode>
+  auto Decoded(Decode&& decode);
 
   fs::path socket_;
   std::string not_running_;
   Fd fd_;
+  std::string pending_;         // the request last sent
+  bool pending_fresh_ = false;  // sent on a connection opened for it
 };
 
 // Parses one getProcessInfo struct.

@@ -130,6 +130,34 @@ TEST(RpcSupervisorTest, AReplyOfMegabytesArrivesWhole) {
   EXPECT_EQ(server.Connections(), 1);
 }
 
+TEST(RpcSupervisorTest, GetAllProcessInfoInTwoHalves) {
+  testing::ScopedTempDir dir;
+  fs::path sock = dir.path() / "s.sock";
+  auto process = [](const std::string& name, const std::string& state) {
+    return "<value><struct><member><name>name</name><value><string>" + name +
+           "</string></value></member><member><name>statename</name><value><string>" + state +
+           "</string></value></member></struct></value>";
+  };
+  CannedServer server(
+      sock,
+      {{Reply("<array><data>" + process("web-a", "RUNNING") + process("web-b", "STOPPED") +
+                  "</data></array>",
+              true),
+        true},
+       {Reply("<array><data>" + process("web-c", "FATAL") + "</data></array>", false), false}});
+  RpcSupervisor rpc(sock, "not running");
+  rpc.SendGetAllProcessInfo();
+  auto all = rpc.ReceiveAllProcessInfo();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].name, "web-a");
+  EXPECT_EQ(all[1].state, "STOPPED");
+  // The server closed the connection after its reply: the next call opens another.
+  all = rpc.GetAllProcessInfo();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].state, "FATAL");
+  EXPECT_EQ(server.Connections(), 2);
+}
+
 TEST(RpcSupervisorTest, AReplyWithoutContentLengthEndsAtClose) {
   testing::ScopedTempDir dir;
   fs::path sock = dir.path() / "s.sock";

@@ -105,8 +105,12 @@ std::string EncodeCall(std::string_view method, const json& params) {
   return out.str();
 }
 
-json DecodeResponse(std::string xml) {
-  pugi::xml_document doc;
+namespace {
+
+// The <value> of the <methodResponse> parsed into `doc` from `xml` (in
+// place: `xml` must outlive `doc`'s use). Throws SupervisorFault for a
+// <fault>.
+pugi::xml_node ResponseValue(pugi::xml_document& doc, std::string& xml) {
   auto parsed = doc.load_buffer_inplace(xml.data(), xml.size());
   if (!parsed) Malformed(parsed.description());
   auto response = doc.child("methodResponse");
@@ -122,7 +126,22 @@ json DecodeResponse(std::string xml) {
   }
   auto value = response.child("params").child("param").child("value");
   if (!value) Malformed("no <params><param><value>");
-  return DecodeValue(value);
+  return value;
+}
+
+}  // namespace
+
+json DecodeResponse(std::string xml) {
+  pugi::xml_document doc;
+  return DecodeValue(ResponseValue(doc, xml));
+}
+
+void DecodeArrayResponse(std::string xml, const std::function<void(json)>& each) {
+  pugi::xml_document doc;
+  auto typed = ResponseValue(doc, xml).first_child();
+  if (!typed || typed.type() != pugi::node_element || std::string_view(typed.name()) != "array")
+    Malformed("the reply is not an array");
+  for (auto item : typed.child("data").children("value")) each(DecodeValue(item, 1));
 }
 
 }  // namespace sarge::xmlrpc

@@ -3,6 +3,7 @@
 // array <-> array, struct <-> object, nil <-> null.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -17,5 +18,10 @@ std::string EncodeCall(std::string_view method, const nlohmann::json& params);
 // Error for a document that is not a well-formed response. The text is
 // parsed in place (it can be megabytes), hence taken by value.
 nlohmann::json DecodeResponse(std::string xml);
+
+// DecodeResponse for a reply whose value is an array, one element at a
+// time: `each` gets every element, in order, and the whole array is never
+// held as JSON. Throws Error if the value is not an array.
+void DecodeArrayResponse(std::string xml, const std::function<void(nlohmann::json)>& each);
 
 }  // namespace sarge::xmlrpc

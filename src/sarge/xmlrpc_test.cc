@@ -43,6 +43,31 @@ TEST(XmlRpcTest, DecodesSupervisordValues) {
       json::parse(R"([{"name": "web-abc", "pid": 42, "ok": false, "bare": "text", "empty": ""}])"));
 }
 
+TEST(XmlRpcTest, AnArrayIsHandedOverAnElementAtATime) {
+  std::vector<json> seen;
+  DecodeArrayResponse(
+      "<methodResponse><params><param><value><array><data>"
+      "<value><struct><member><name>name</name><value>a</value></member></struct></value>"
+      "<value><int>7</int></value><value><array><data></data></array></value>"
+      "</data></array></value></param></params></methodResponse>",
+      [&](json v) { seen.push_back(std::move(v)); });
+  EXPECT_EQ(json(seen), json::parse(R"([{"name": "a"}, 7, []])"));
+  try {
+    DecodeArrayResponse(
+        "<methodResponse><params><param><value><int>1</int></value></param></params>"
+        "</methodResponse>",
+        [](json) {});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "supervisord sent a malformed XML-RPC reply: the reply is not an array");
+  }
+  EXPECT_THROW(DecodeArrayResponse("<methodResponse><fault><value><struct><member><name>faultCode"
+                                   "</name><value><int>6</int></value></member></struct></value>"
+                                   "</fault></methodResponse>",
+                                   [](json) {}),
+               SupervisorFault);
+}
+
 TEST(XmlRpcTest, FaultsBecomeSupervisorFaults) {
   try {
     DecodeResponse(
