@@ -3,7 +3,6 @@
 // one-line message. A decoded value can be printed as JSON, as `list` does.
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include "fuzz_util.h"
@@ -14,8 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view xml(reinterpret_cast<const char*>(data), size);
   // The element-at-a-time decoding that `list` uses: the same verdicts.
   try {
-    sarge::xmlrpc::DecodeArrayResponse(std::string(xml),
-                                       [](nlohmann::json element) { (void)element.dump(2); });
+    sarge::xmlrpc::DecodeArrayResponse(xml, [](nlohmann::json element) { (void)element.dump(2); });
   } catch (const sarge::Error& e) {
     sarge::fuzz::CheckMessage(e.what());
   } catch (const nlohmann::json::exception& e) {
@@ -23,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   nlohmann::json value;
   try {
-    value = sarge::xmlrpc::DecodeResponse(std::string(xml));
+    value = sarge::xmlrpc::DecodeResponse(xml);
   } catch (const sarge::Error& e) {
     sarge::fuzz::CheckMessage(e.what());
     return 0;

@@ -1,6 +1,13 @@
 #include "sarge/xmlrpc.h"
 
+#include <expat.h>
+
+#include <cstdlib>
+#include <memory>
+#include <optional>
 #include <sstream>
+#include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 #include <pugixml.hpp>
@@ -57,40 +64,219 @@ void EncodeValue(pugi::xml_node parent, const json& value) {
 // is refused rather than followed down the stack.
 constexpr int kMaxDepth = 32;
 
-// Text as sarge keeps it: valid UTF-8 (it is printed as JSON by `list`).
-json Text(pugi::xml_node node) { return ValidUtf8(node.text().get()); }
+// A <methodResponse> decoded with expat as its text goes by: no tree of
+// the document is ever built, and the elements of a top-level array can be
+// handed over one at a time (`list` of thousands of programs).
+class ResponseDecoder {
+ public:
+  // With `each`, a top-level array's elements go to it instead of into the
+  // decoded value.
+  explicit ResponseDecoder(const std::function<void(json)>* each = nullptr)
+      : parser_(XML_ParserCreate(nullptr), XML_ParserFree), each_(each) {
+    if (!parser_) throw Error("cannot create an XML parser: out of memory");
+    XML_SetUserData(parser_.get(), this);
+    XML_SetElementHandler(parser_.get(), &ResponseDecoder::OnStart, &ResponseDecoder::OnEnd);
+    XML_SetCharacterDataHandler(parser_.get(), &ResponseDecoder::OnText);
+    // A DOCTYPE could declare entities; a reply has no business with one.
+    XML_SetStartDoctypeDeclHandler(parser_.get(), &ResponseDecoder::OnDoctype);
+  }
 
-json DecodeValue(pugi::xml_node value, int depth = 0) {
-  if (depth > kMaxDepth) Malformed(fmt::format("values nested deeper than {}", kMaxDepth));
-  auto typed = value.first_child();
-  if (!typed || typed.type() != pugi::node_element) return Text(value);  // bare string
-  std::string_view type = typed.name();
-  if (type == "string") return Text(typed);
-  if (type == "int" || type == "i4" || type == "i8") {
-    std::string_view text = typed.text().get();
+  void Feed(std::string_view text, bool last) {
+    constexpr size_t kPiece = 1 << 20;  // XML_Parse takes an int length
+    do {
+      std::string_view piece = text.substr(0, kPiece);
+      text.remove_prefix(piece.size());
+      if (XML_Parse(parser_.get(), piece.data(), static_cast<int>(piece.size()),
+                    last && text.empty()) != XML_STATUS_OK)
+        Fail();
+    } while (!text.empty());
+  }
+
+  // The decoded value; throws SupervisorFault for a <fault>.
+  json Finish() {
+    if (!saw_response_) Malformed("no <methodResponse>");
+    if (fault_) {
+      const json& f = *fault_;
+      if (!f.is_object() || !f.contains("faultCode") || !f["faultCode"].is_number_integer())
+        Malformed("a <fault> without faultCode");
+      // faultString is a string from supervisord; from anything else, show what came.
+      const json text = f.contains("faultString") ? f["faultString"] : json("");
+      throw SupervisorFault(f["faultCode"].get<int>(),
+                            text.is_string() ? text.get<std::string>() : text.dump());
+    }
+    if (!result_) Malformed("no <params><param><value>");
+    if (each_ && !result_->is_array()) Malformed("the reply is not an array");
+    return std::move(*result_);
+  }
+
+ private:
+  // One open <value>, <member> or other element on the way down.
+  struct Frame {
+    enum Kind { kValue, kMember, kOther } kind;
+    std::string element;  // for kOther, and the type element of a kValue
+    json value;           // kValue: the array or struct being filled; kMember: its value
+    std::string text;     // character data of a kValue or of a <name>
+    std::string name;     // kMember: its <name>
+    bool typed = false;   // kValue: a type element was seen
+    bool has_value = false;
+  };
+
+  [[noreturn]] void Fail() {
+    if (!error_.empty()) Malformed(error_);
+    Malformed(fmt::format("{} at line {}", XML_ErrorString(XML_GetErrorCode(parser_.get())),
+                          XML_GetCurrentLineNumber(parser_.get())));
+  }
+  void Stop(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+    XML_StopParser(parser_.get(), XML_FALSE);
+  }
+  bool Stopped() const { return !error_.empty(); }
+
+  int ValueDepth() const {
+    int depth = 0;
+    for (const auto& f : stack_) depth += f.kind == Frame::kValue;
+    return depth;
+  }
+  void Start(std::string_view name) {
+    if (stack_.empty() && name != "methodResponse") return Stop("no <methodResponse>");
+    saw_response_ = true;
+    Frame* top = stack_.empty() ? nullptr : &stack_.back();
+    if (name == "value") {
+      if (ValueDepth() >= kMaxDepth + 1)
+        return Stop(fmt::format("values nested deeper than {}", kMaxDepth));
+      stack_.push_back({Frame::kValue, "", json(), "", "", false, false});
+      return;
+    }
+    if (top && top->kind == Frame::kValue) {
+      if (top->typed)
+        return Stop(
+            fmt::format("a value with two types, {} and {}", Quoted(top->element), Quoted(name)));
+      top->typed = true;
+      top->element = std::string(name);
+      top->text.clear();
+      if (name == "array")
+        top->value = json::array();
+      else if (name == "struct")
+        top->value = json::object();
+      else if (name != "string" && name != "int" && name != "i4" && name != "i8" &&
+               name != "boolean" && name != "double" && name != "nil")
+        return Stop(fmt::format("unknown value type {}", Quoted(name)));
+      stack_.push_back({Frame::kOther, std::string(name), json(), "", "", false, false});
+      return;
+    }
+    if (name == "member") {
+      stack_.push_back({Frame::kMember, "", json(), "", "", false, false});
+      return;
+    }
+    stack_.push_back({Frame::kOther, std::string(name), json(), "", "", false, false});
+  }
+
+  void End(std::string_view name) {
+    if (stack_.empty()) return;
+    Frame frame = std::move(stack_.back());
+    stack_.pop_back();
+    if (frame.kind == Frame::kOther) {
+      // The text of a type element or of a <name> belongs to its parent.
+      if (name == "name" && !stack_.empty() && stack_.back().kind == Frame::kMember)
+        stack_.back().name = ValidUtf8(frame.text);
+      else if (!stack_.empty() && stack_.back().kind == Frame::kValue && stack_.back().typed &&
+               stack_.back().element == name)
+        stack_.back().text = std::move(frame.text);
+      return;
+    }
+    if (frame.kind == Frame::kMember) {
+      Frame* strukt = stack_.empty() ? nullptr : &stack_.back();
+      if (strukt && strukt->kind == Frame::kOther && strukt->element == "struct")
+        strukt = stack_.size() >= 2 ? &stack_[stack_.size() - 2] : nullptr;
+      if (strukt && strukt->kind == Frame::kValue && strukt->value.is_object() && frame.has_value)
+        strukt->value[frame.name] = std::move(frame.value);
+      return;
+    }
+    json value;
     try {
-      return std::stoll(std::string(text));
-    } catch (const std::exception&) {
-      Malformed(fmt::format("{} is not an integer", Quoted(text)));
+      value = Typed(frame);
+    } catch (const Error& e) {
+      return Stop(e.what());
+    }
+    Deliver(std::move(value));
+  }
+
+  // The value of a closed <value>.
+  static json Typed(Frame& f) {
+    if (!f.typed) return ValidUtf8(f.text);  // a bare string
+    const std::string& type = f.element;
+    if (type == "string") return ValidUtf8(f.text);
+    if (type == "int" || type == "i4" || type == "i8") {
+      try {
+        return std::stoll(f.text);
+      } catch (const std::exception&) {
+        throw Error(fmt::format("{} is not an integer", Quoted(f.text)));
+      }
+    }
+    if (type == "boolean") return f.text == "1";
+    if (type == "double") return std::strtod(f.text.c_str(), nullptr);
+    if (type == "nil") return nullptr;
+    return std::move(f.value);  // array or struct
+  }
+
+  // Puts a closed value where it belongs: in its array, its member, or at
+  // the top (params or fault).
+  void Deliver(json value) {
+    // Skip the <data> and the type element between this value and its parent.
+    for (auto it = stack_.rbegin(); it != stack_.rend(); ++it) {
+      if (it->kind == Frame::kMember) {
+        it->value = std::move(value);
+        it->has_value = true;
+        return;
+      }
+      if (it->kind == Frame::kValue) {
+        if (!it->value.is_array()) return;  // text next to a type: ignored, as before
+        if (each_ && ValueDepth() == 1) {   // an element of the reply's own array
+          (*each_)(std::move(value));
+        } else {
+          it->value.push_back(std::move(value));
+        }
+        return;
+      }
+      if (it->kind == Frame::kOther && it->element == "fault") {
+        fault_ = std::move(value);
+        return;
+      }
+      if (it->kind == Frame::kOther && it->element == "param") {
+        if (!result_) result_ = std::move(value);
+        return;
+      }
     }
   }
-  if (type == "boolean") return std::string_view(typed.text().get()) == "1";
-  if (type == "double") return typed.text().as_double();
-  if (type == "nil") return nullptr;
-  if (type == "array") {
-    json out = json::array();
-    for (auto item : typed.child("data").children("value"))
-      out.push_back(DecodeValue(item, depth + 1));
-    return out;
+  void Text(std::string_view text) {
+    if (stack_.empty()) return;
+    Frame& top = stack_.back();
+    if (top.kind == Frame::kOther || (top.kind == Frame::kValue && !top.typed)) top.text += text;
   }
-  if (type == "struct") {
-    json out = json::object();
-    for (auto member : typed.children("member"))
-      out[ValidUtf8(member.child_value("name"))] = DecodeValue(member.child("value"), depth + 1);
-    return out;
+
+  static void OnStart(void* self, const XML_Char* name, const XML_Char**) {
+    auto* d = static_cast<ResponseDecoder*>(self);
+    if (!d->Stopped()) d->Start(name);
   }
-  Malformed(fmt::format("unknown value type {}", Quoted(type)));
-}
+  static void OnEnd(void* self, const XML_Char* name) {
+    auto* d = static_cast<ResponseDecoder*>(self);
+    if (!d->Stopped()) d->End(name);
+  }
+  static void OnText(void* self, const XML_Char* text, int length) {
+    auto* d = static_cast<ResponseDecoder*>(self);
+    if (!d->Stopped()) d->Text(std::string_view(text, static_cast<size_t>(length)));
+  }
+  static void OnDoctype(void* self, const XML_Char*, const XML_Char*, const XML_Char*, int) {
+    static_cast<ResponseDecoder*>(self)->Stop("a DOCTYPE in the reply");
+  }
+
+  std::unique_ptr<std::remove_pointer_t<XML_Parser>, decltype(&XML_ParserFree)> parser_;
+  const std::function<void(json)>* each_;
+  std::vector<Frame> stack_;
+  std::optional<json> result_, fault_;
+  std::string error_;
+  bool saw_response_ = false;
+};
 
 }  // namespace
 
@@ -107,41 +293,33 @@ std::string EncodeCall(std::string_view method, const json& params) {
 
 namespace {
 
-// The <value> of the <methodResponse> parsed into `doc` from `xml` (in
-// place: `xml` must outlive `doc`'s use). Throws SupervisorFault for a
-// <fault>.
-pugi::xml_node ResponseValue(pugi::xml_document& doc, std::string& xml) {
-  auto parsed = doc.load_buffer_inplace(xml.data(), xml.size());
-  if (!parsed) Malformed(parsed.description());
-  auto response = doc.child("methodResponse");
-  if (!response) Malformed("no <methodResponse>");
-  if (auto fault = response.child("fault")) {
-    json f = DecodeValue(fault.child("value"));
-    if (!f.is_object() || !f.contains("faultCode") || !f["faultCode"].is_number_integer())
-      Malformed("a <fault> without faultCode");
-    // faultString is a string from supervisord; from anything else, show what came.
-    const json text = f.contains("faultString") ? f["faultString"] : json("");
-    throw SupervisorFault(f["faultCode"].get<int>(),
-                          text.is_string() ? text.get<std::string>() : text.dump());
+// Feeds `xml` to `decoder`. Invalid UTF-8 would stop expat; sarge keeps
+// what it can read of such a reply, as it keeps every text (ValidUtf8), so
+// such bytes become U+FFFD first (a copy only when there are any).
+void FeedAll(ResponseDecoder& decoder, std::string_view xml) {
+  for (size_t at = 0; at < xml.size();) {
+    size_t length = Utf8SequenceLength(xml, at);
+    if (length == 0) {
+      decoder.Feed(ValidUtf8(xml), true);
+      return;
+    }
+    at += length;
   }
-  auto value = response.child("params").child("param").child("value");
-  if (!value) Malformed("no <params><param><value>");
-  return value;
+  decoder.Feed(xml, true);
 }
 
 }  // namespace
 
-json DecodeResponse(std::string xml) {
-  pugi::xml_document doc;
-  return DecodeValue(ResponseValue(doc, xml));
+json DecodeResponse(std::string_view xml) {
+  ResponseDecoder decoder;
+  FeedAll(decoder, xml);
+  return decoder.Finish();
 }
 
-void DecodeArrayResponse(std::string xml, const std::function<void(json)>& each) {
-  pugi::xml_document doc;
-  auto typed = ResponseValue(doc, xml).first_child();
-  if (!typed || typed.type() != pugi::node_element || std::string_view(typed.name()) != "array")
-    Malformed("the reply is not an array");
-  for (auto item : typed.child("data").children("value")) each(DecodeValue(item, 1));
+void DecodeArrayResponse(std::string_view xml, const std::function<void(json)>& each) {
+  ResponseDecoder decoder(&each);
+  FeedAll(decoder, xml);
+  decoder.Finish();
 }
 
 }  // namespace sarge::xmlrpc

@@ -16,12 +16,12 @@ std::string EncodeCall(std::string_view method, const nlohmann::json& params);
 
 // The value of a <methodResponse>. Throws SupervisorFault for a <fault> and
 // Error for a document that is not a well-formed response. The text is
-// parsed in place (it can be megabytes), hence taken by value.
-nlohmann::json DecodeResponse(std::string xml);
+// decoded as it is read (expat): no tree of the document is built.
+nlohmann::json DecodeResponse(std::string_view xml);
 
 // DecodeResponse for a reply whose value is an array, one element at a
 // time: `each` gets every element, in order, and the whole array is never
 // held as JSON. Throws Error if the value is not an array.
-void DecodeArrayResponse(std::string xml, const std::function<void(nlohmann::json)>& each);
+void DecodeArrayResponse(std::string_view xml, const std::function<void(nlohmann::json)>& each);
 
 }  // namespace sarge::xmlrpc

@@ -134,6 +134,19 @@ TEST(XmlRpcTest, CutsLongFaultStrings) {
   }
 }
 
+TEST(XmlRpcTest, ADoctypeIsRefused) {
+  // Entities declared in a DOCTYPE could expand a small reply into gigabytes.
+  try {
+    DecodeResponse(
+        "<?xml version='1.0'?><!DOCTYPE r [<!ENTITY a \"aaaaaaaa\"><!ENTITY b \"&a;&a;&a;\">]>"
+        "<methodResponse><params><param><value><string>&b;</string></value></param></params>"
+        "</methodResponse>");
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "supervisord sent a malformed XML-RPC reply: a DOCTYPE in the reply");
+  }
+}
+
 TEST(XmlRpcTest, KeepsStringsValidUtf8AndFaultsOnOneLine) {
   json v = DecodeResponse(
       "<methodResponse><params><param><value><string>a\xff\xfe"
