@@ -2,7 +2,9 @@
 
 #include <expat.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -122,6 +124,7 @@ class ResponseDecoder {
   };
 
   [[noreturn]] void Fail() {
+    if (thrown_) std::rethrow_exception(thrown_);
     if (!error_.empty()) Malformed(error_);
     Malformed(fmt::format("{} at line {}", XML_ErrorString(XML_GetErrorCode(parser_.get())),
                           XML_GetCurrentLineNumber(parser_.get())));
@@ -230,8 +233,8 @@ class ResponseDecoder {
         return;
       }
       if (it->kind == Frame::kValue) {
-        if (!it->value.is_array()) return;  // text next to a type: ignored, as before
-        if (each_ && ValueDepth() == 1) {   // an element of the reply's own array
+        if (!it->value.is_array()) return;               // text next to a type: ignored, as before
+        if (each_ && ValueDepth() == 1 && InParams()) {  // an element of the reply's own array
           (*each_)(std::move(value));
         } else {
           it->value.push_back(std::move(value));
@@ -248,23 +251,42 @@ class ResponseDecoder {
       }
     }
   }
+  // Inside <params> (not a <fault>).
+  bool InParams() const {
+    return std::any_of(stack_.begin(), stack_.end(), [](const Frame& f) {
+      return f.kind == Frame::kOther && f.element == "param";
+    });
+  }
+
   void Text(std::string_view text) {
     if (stack_.empty()) return;
     Frame& top = stack_.back();
     if (top.kind == Frame::kOther || (top.kind == Frame::kValue && !top.typed)) top.text += text;
   }
 
-  static void OnStart(void* self, const XML_Char* name, const XML_Char**) {
+  // expat is C: nothing may be thrown through it. What a handler throws
+  // (out of `each`, or bad_alloc) stops the parser and is rethrown by Fail().
+  template <typename Body>
+  static void Guarded(void* self, Body&& body) {
     auto* d = static_cast<ResponseDecoder*>(self);
-    if (!d->Stopped()) d->Start(name);
+    if (d->Stopped()) return;
+    try {
+      body(*d);
+    } catch (...) {
+      d->thrown_ = std::current_exception();
+      d->Stop("a handler failed");
+    }
+  }
+  static void OnStart(void* self, const XML_Char* name, const XML_Char**) {
+    Guarded(self, [&](ResponseDecoder& d) { d.Start(name); });
   }
   static void OnEnd(void* self, const XML_Char* name) {
-    auto* d = static_cast<ResponseDecoder*>(self);
-    if (!d->Stopped()) d->End(name);
+    Guarded(self, [&](ResponseDecoder& d) { d.End(name); });
   }
   static void OnText(void* self, const XML_Char* text, int length) {
-    auto* d = static_cast<ResponseDecoder*>(self);
-    if (!d->Stopped()) d->Text(std::string_view(text, static_cast<size_t>(length)));
+    Guarded(self, [&](ResponseDecoder& d) {
+      d.Text(std::string_view(text, static_cast<size_t>(length)));
+    });
   }
   static void OnDoctype(void* self, const XML_Char*, const XML_Char*, const XML_Char*, int) {
     static_cast<ResponseDecoder*>(self)->Stop("a DOCTYPE in the reply");
@@ -275,6 +297,7 @@ class ResponseDecoder {
   std::vector<Frame> stack_;
   std::optional<json> result_, fault_;
   std::string error_;
+  std::exception_ptr thrown_;
   bool saw_response_ = false;
 };
 

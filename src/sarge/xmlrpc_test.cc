@@ -134,6 +134,27 @@ TEST(XmlRpcTest, CutsLongFaultStrings) {
   }
 }
 
+TEST(XmlRpcTest, WhatTheElementHandlerThrowsComesOutOfTheDecoder) {
+  std::string reply =
+      "<methodResponse><params><param><value><array><data><value><int>1</int></value>"
+      "<value><int>2</int></value></data></array></value></param></params></methodResponse>";
+  int seen = 0;
+  try {
+    DecodeArrayResponse(reply, [&](json) {
+      if (++seen == 1) throw Error("not a struct");
+    });
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "not a struct");
+  }
+  EXPECT_EQ(seen, 1);  // the parser stopped there
+  // A fault's array is not handed over as the reply's elements.
+  EXPECT_THROW(DecodeArrayResponse("<methodResponse><fault><value><array><data><value><int>1"
+                                   "</int></value></data></array></value></fault></methodResponse>",
+                                   [](json) { FAIL() << "handed over"; }),
+               Error);
+}
+
 TEST(XmlRpcTest, ADoctypeIsRefused) {
   // Entities declared in a DOCTYPE could expand a small reply into gigabytes.
   try {
