@@ -170,7 +170,7 @@ auto RpcSupervisor::Decoded(Decode&& decode) {
 
 json RpcSupervisor::Call(std::string_view method, const json& params) {
   Send(method, params);
-  return Decoded([](std::string reply) { return xmlrpc::DecodeResponse(std::move(reply)); });
+  return Decoded([](const std::string& reply) { return xmlrpc::DecodeResponse(reply); });
 }
 
 ProcessInfo ParseProcessInfo(const json& v) {
@@ -199,9 +199,8 @@ std::vector<ProcessInfo> RpcSupervisor::ReceiveAllProcessInfo() {
   // One struct at a time: with thousands of programs the reply is
   // megabytes, and its JSON form is never held whole.
   std::vector<ProcessInfo> out;
-  Decoded([&](std::string reply) {
-    xmlrpc::DecodeArrayResponse(std::move(reply),
-                                [&](json v) { out.push_back(ParseProcessInfo(v)); });
+  Decoded([&](const std::string& reply) {
+    xmlrpc::DecodeArrayResponse(reply, [&](json v) { out.push_back(ParseProcessInfo(v)); });
     return 0;
   });
   return out;
