@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -108,6 +109,30 @@ std::optional<std::string> ReadFileIfExists(const fs::path& path) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+bool ReadReplacedFileAt(int dir_fd, const fs::path& dir, const std::string& name,
+                        std::string& out) {
+  out.clear();
+  Fd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return false;
+    ThrowErrno("read", dir / name);
+  }
+  size_t chunk = std::max<size_t>(out.capacity(), 4096);
+  for (;;) {
+    size_t at = out.size();
+    out.resize(at + chunk);
+    ssize_t n = ::read(fd.get(), out.data() + at, chunk);
+    if (n < 0 && errno == EINTR) {
+      out.resize(at);
+      continue;
+    }
+    if (n < 0) ThrowErrno("read", dir / name);
+    out.resize(at + static_cast<size_t>(n));
+    if (static_cast<size_t>(n) < chunk) return true;
+    chunk *= 2;
+  }
 }
 
 std::string ReadFile(const fs::path& path) {

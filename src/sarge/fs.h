@@ -36,6 +36,13 @@ std::string ReadFile(const fs::path& path);
 // Like ReadFile, but returns nullopt when the file does not exist.
 std::optional<std::string> ReadFileIfExists(const fs::path& path);
 
+// Reads `name` in `dir`, open as `dir_fd`, for folders of many small files
+// replaced only by rename: it stops at the first short read, which on Linux
+// a regular file gives only at its end, and so saves the read that would
+// return 0. The text goes into `out`, whose capacity is reused from one file
+// to the next; false if the file does not exist.
+bool ReadReplacedFileAt(int dir_fd, const fs::path& dir, const std::string& name, std::string& out);
+
 // Replaces `path` with `content` atomically: writes "<path>.tmp-<pid>", fsyncs
 // it and renames it over `path`. A reader, or a crash, sees the old or the
 // new file, never a half-written one. `mode` is the new file's mode.

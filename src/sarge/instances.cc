@@ -52,8 +52,8 @@ RpcSupervisor Connect(const Home& home) {
 }
 
 // The record's configuration with the live state from supervisord merged in.
-json Describe(const Record& record, const ProcessInfo* info, bool supervisord_up) {
-  json out = record.ToJson();
+json Describe(Record&& record, const ProcessInfo* info, bool supervisord_up) {
+  json out = std::move(record).ToJson();
   if (!supervisord_up) {
     out["state"] = nullptr;
   } else if (!info) {
@@ -100,7 +100,7 @@ bool ForEachInstance(const Home& home, const std::function<void(json)>& each) {
   // The records are read while supervisord answers: with thousands of
   // programs loaded its answer takes about a second, as long as or longer
   // than reading thousands of records.
-  std::vector<Record> records = LoadAllRecords(home);
+  std::vector<RecordText> records = ReadAllRecordTexts(home);
   std::map<std::string, ProcessInfo> live;
   if (up) {
     try {
@@ -109,10 +109,12 @@ bool ForEachInstance(const Home& home, const std::function<void(json)>& each) {
       up = false;
     }
   }
-  for (auto& record : records) {
-    auto it = live.find(record.id);
-    each(Describe(record, it == live.end() ? nullptr : &it->second, up));
-    record.config = nullptr;  // done with it: keep the peak to about one copy of the home
+  for (auto& text : records) {
+    std::optional<Record> record = ParseRecordText(home, text);
+    text.text = {};  // done with it
+    if (!record) continue;
+    auto it = live.find(record->id);
+    each(Describe(std::move(*record), it == live.end() ? nullptr : &it->second, up));
   }
   return up;
 }
@@ -136,11 +138,13 @@ void WriteListing(const Home& home, std::ostream& out) {
   bool up = ForEachInstance(home, [&](const json& instance) {
     std::string text = instance.dump(2);
     std::string indented;
-    indented.reserve(text.size() + text.size() / 8);
-    for (char c : text) {
-      indented += c;
-      if (c == '\n') indented += "    ";
+    indented.reserve(text.size() + text.size() / 4);
+    size_t line = 0;
+    for (size_t end; (end = text.find('\n', line)) != std::string::npos; line = end + 1) {
+      indented.append(text, line, end + 1 - line);
+      indented += "    ";
     }
+    indented.append(text, line);
     out << (count++ ? ",\n    " : "\n    ");
     out.write(indented.data(), static_cast<std::streamsize>(indented.size()));
   });

@@ -23,8 +23,11 @@ struct Record {
   std::string check_url;             // the health check it was deployed with, for rollback
   bool autostart = false;            // was running: `resume` starts it after supervisord starts
 
-  nlohmann::json ToJson() const;
-  static Record FromJson(const nlohmann::json& value);  // throws Error if malformed
+  nlohmann::json ToJson() const&;
+  nlohmann::json ToJson() &&;  // moves the configuration into the result
+  // Throws Error if malformed. Takes `value` by value: a parsed record is
+  // moved in, so its configuration is not copied.
+  static Record FromJson(nlohmann::json value);
 };
 
 // Current UTC time, ISO 8601 with microseconds: "2026-11-26T09:22:48.123456Z".
@@ -40,6 +43,22 @@ Record LoadRecord(const Home& home, const std::string& id);
 // Every record, ordered by creation time then id. Unreadable records are
 // reported on stderr and skipped so one bad file does not hide the rest.
 std::vector<Record> LoadAllRecords(const Home& home);
+
+// A record as read from its file, for visiting thousands: the text (about
+// 0.5 KB) is held rather than the parsed tree (about 2 KB, whose first touch
+// of fresh memory costs more than parsing it twice).
+struct RecordText {
+  std::string id;
+  std::string creation_time;
+  std::string text;
+};
+
+// Every record's text, ordered like LoadAllRecords. Records that are not
+// JSON are reported on stderr and skipped.
+std::vector<RecordText> ReadAllRecordTexts(const Home& home);
+
+// Parses one; nullopt, reported on stderr, if it is not a valid record.
+std::optional<Record> ParseRecordText(const Home& home, const RecordText& record);
 
 // Ids of every record (from file names only; cheap).
 std::vector<std::string> ListIds(const Home& home);

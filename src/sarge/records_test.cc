@@ -1,8 +1,11 @@
 #include "sarge/records.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "sarge/error.h"
@@ -45,6 +48,93 @@ TEST(RecordsTest, ListingSkipsTemporaryAndForeignFiles) {
   WriteFileAtomic(t.home.RecordsDir() / "web-b.json.tmp-123", "{");
   WriteFileAtomic(t.home.RecordsDir() / "notes.txt", "hi");
   EXPECT_EQ(ListIds(t.home), std::vector<std::string>{"web-a"});
+}
+
+TEST(RecordsTest, RecordTextsComeInCreationOrderAndParseToTheRecord) {
+  testing::TempHome t;
+  // Same creation time for a and c: the id breaks the tie.
+  SaveRecord(t.home, Record{"web-c", "web", "2026-01-02T00:00:00Z", {{"x", 1}}, {}, ""});
+  SaveRecord(t.home, Record{"web-b", "web", "2026-01-03T00:00:00Z", {}, {{"web", 20001}}, ""});
+  SaveRecord(t.home, Record{"web-a", "web", "2026-01-02T00:00:00Z", {}, {}, "/up"});
+  auto texts = ReadAllRecordTexts(t.home);
+  ASSERT_EQ(texts.size(), 3u);
+  EXPECT_EQ(texts[0].id, "web-a");
+  EXPECT_EQ(texts[1].id, "web-c");
+  EXPECT_EQ(texts[2].id, "web-b");
+  EXPECT_EQ(texts[2].creation_time, "2026-01-03T00:00:00Z");
+  EXPECT_EQ(texts[1].text, ReadFile(t.home.RecordFile("web-c")));
+  auto b = ParseRecordText(t.home, texts[2]);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->ToJson(), LoadRecord(t.home, "web-b").ToJson());
+}
+
+TEST(RecordsTest, ARecordOfManyPagesIsReadWhole) {
+  // Read a page at a time, doubling: the text must not stop at 4096 bytes.
+  testing::TempHome t;
+  nlohmann::json env = nlohmann::json::object();
+  for (int i = 0; i < 2000; ++i) env[fmt::format("VARIABLE_{}", i)] = std::string(20, 'v');
+  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), {{"env", env}}, {}, ""});
+  auto texts = ReadAllRecordTexts(t.home);
+  ASSERT_EQ(texts.size(), 1u);
+  EXPECT_GT(texts[0].text.size(), 50000u);
+  EXPECT_EQ(texts[0].text, ReadFile(t.home.RecordFile("web-a")));
+  EXPECT_EQ(ParseRecordText(t.home, texts[0])->config["env"], env);
+}
+
+TEST(RecordsTest, ABrokenRecordIsSkippedWithAWarningAndTheOthersStay) {
+  testing::TempHome t;
+  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), {}, {}, ""});
+  WriteFileAtomic(t.home.RecordFile("web-b"), "{\"id\": ");
+  WriteFileAtomic(t.home.RecordFile("web-c"), "{\"id\": \"web-c\"}");  // JSON, not a record
+  ::testing::internal::CaptureStderr();
+  auto texts = ReadAllRecordTexts(t.home);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(err, "sarge: warning: skipping " + t.home.RecordFile("web-b").string() +
+                     ": [json.exception.parse_error.101] parse error at line 1, column 8: syntax "
+                     "error while parsing value - unexpected end of input; expected '[', '{', or a "
+                     "literal\n");
+  ::testing::internal::CaptureStderr();
+  EXPECT_FALSE(ParseRecordText(t.home, texts[0]));  // web-c: no creation time, so first
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "sarge: warning: skipping " + t.home.RecordFile("web-c").string() +
+                     ": malformed instance record: [json.exception.out_of_range.403] key 'meta' "
+                     "not found\n");
+  EXPECT_EQ(ParseRecordText(t.home, texts[1])->id, "web-a");
+}
+
+TEST(RecordsTest, ThousandsOfRecordsAreReadOnSeveralThreadsInTheSameOrder) {
+  // Enough records for the reading to be split between threads. Creation
+  // times run against the ids, two ids to a time (ties are broken by id,
+  // across the threads' parts too), so the order comes from the sort alone.
+  testing::TempHome t;
+  constexpr int kCount = 2500;
+  std::vector<std::pair<std::string, std::string>> expected;  // (time, id)
+  for (int i = 0; i < kCount; ++i) {
+    Record r{fmt::format("web-{:05}", i),
+             "web",
+             fmt::format("2026-01-01T00:00:00.{:06}Z", (kCount - i) / 2),
+             {},
+             {},
+             ""};
+    std::ofstream(t.home.RecordFile(r.id)) << r.ToJson().dump(2);
+    if (i != 2000) expected.emplace_back(r.creation_time, r.id);
+  }
+  std::ofstream(t.home.RecordFile("web-02000")) << "[";  // broken, in a later part
+  std::sort(expected.begin(), expected.end());
+  ::testing::internal::CaptureStderr();
+  auto texts = ReadAllRecordTexts(t.home);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "sarge: warning: skipping " + t.home.RecordFile("web-02000").string() +
+                     ": [json.exception.parse_error.101] parse error at line 1, column 2: syntax "
+                     "error while parsing value - unexpected end of input; expected '[', '{', or "
+                     "a literal\n");
+  ASSERT_EQ(texts.size(), expected.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    ASSERT_EQ(texts[i].id, expected[i].second) << i;
+    ASSERT_EQ(texts[i].creation_time, expected[i].first) << i;
+    ASSERT_EQ(texts[i].text, ReadFile(t.home.RecordFile(texts[i].id))) << i;
+  }
 }
 
 TEST(RecordsTest, UtcNowIsIso8601) {
