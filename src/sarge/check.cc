@@ -245,6 +245,11 @@ class Checker {
       } else if (info.state == "STOPPED" && !it->second.autostart) {
         Found(fmt::format("supervisord keeps the stopped program {} loaded", name),
               fmt::format("unloaded {}", name), [&] { StopInstance(env_, name); });
+      } else if (info.state == "STOPPING" && !it->second.autostart) {
+        // A stop killed after supervisord began it: once stopped, the
+        // program would stay loaded.
+        Found(fmt::format("supervisord is stopping {} and would keep it loaded", name),
+              fmt::format("stopped and unloaded {}", name), [&] { StopInstance(env_, name); });
       }
     }
     for (const auto& [id, record] : records_) {

@@ -121,6 +121,26 @@ TEST_F(CheckTest, AProgramAndPortOfNoInstanceAreRemovedAndUnloaded) {
   EXPECT_FALSE(fs::exists(home().RuntimeDir(id)));
 }
 
+TEST_F(CheckTest, AStopKilledWhileSupervisordStopsIsFinished) {
+  std::string id = Deploy1();
+  Deploy1();  // id no longer serves
+  // As if a stop of id was killed after its stopProcess: the record says
+  // stopped, supervisord is still stopping the program; it then ends.
+  ASSERT_FALSE(LoadRecord(home(), id).autostart);
+  ProcessInfo stopping;
+  stopping.name = stopping.group = id;
+  stopping.state = "STOPPING";
+  stopping.pid = 4343;
+  supervisor_.loaded[id] = stopping;
+  env_.alive = [](int pid) { return pid != 4343; };
+  EXPECT_THAT(Problems(true),
+              ElementsAre(fmt::format(
+                  "supervisord is stopping {} and would keep it loaded => stopped and unloaded {}",
+                  id, id)));
+  EXPECT_FALSE(supervisor_.loaded.contains(id));
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
 TEST_F(CheckTest, ADeployKilledBeforeTheSwitchIsUndone) {
   std::string v1 = Deploy1();
   // A second deploy that got as far as starting its instance.

@@ -118,11 +118,14 @@ class FakeSupervisor : public Supervisor {
     Record("getAllProcessInfo");
     std::vector<ProcessInfo> out;
     for (const auto& [name, info] : loaded) out.push_back(info);
+    for (auto& [name, info] : loaded) Reap(info);
     return out;
   }
   ProcessInfo GetProcessInfo(const std::string& name) override {
     Record("getProcessInfo " + name);
-    return Find(name);
+    ProcessInfo out = Find(name);
+    Reap(Find(name));
+    return out;
   }
   // The include line of supervisord.conf when each reloadConfig came.
   std::vector<std::string> includes_at_reload;
@@ -193,6 +196,13 @@ class FakeSupervisor : public Supervisor {
     auto it = loaded.find(name);
     if (it == loaded.end()) throw SupervisorFault(fault::kBadName, "BAD_NAME: " + name);
     return it->second;
+  }
+  // A program seen STOPPING is STOPPED once asked about: supervisord reaps
+  // the process on a later tick.
+  static void Reap(ProcessInfo& info) {
+    if (info.state != "STOPPING") return;
+    info.state = "STOPPED";
+    info.pid = 0;
   }
   bool in_batch_ = false;
   int next_pid_ = 4242;  // each spawn a new pid, as a system gives
