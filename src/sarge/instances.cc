@@ -16,6 +16,7 @@
 #include "sarge/exec.h"
 #include "sarge/instance_config.h"
 #include "sarge/lifecycle.h"
+#include "sarge/listing.h"
 #include "sarge/names.h"
 #include "sarge/orphans.h"
 #include "sarge/progress.h"
@@ -51,25 +52,6 @@ RpcSupervisor Connect(const Home& home) {
                   home.SupervisordDied(), home.StartSupervisordHint()));
 }
 
-// The record's configuration with the live state from supervisord merged in.
-json Describe(Record&& record, const ProcessInfo* info, bool supervisord_up) {
-  json out = std::move(record).ToJson();
-  if (!supervisord_up) {
-    out["state"] = nullptr;
-  } else if (!info) {
-    out["state"] = "STOPPED";  // supervisord has never loaded it
-  } else {
-    out["state"] = info->state;
-    if (info->pid > 0) out["pid"] = info->pid;
-    if (info->pid > 0 && info->start > 0) out["started"] = info->start;  // unix time
-    if (info->state == "EXITED" || info->state == "FATAL" || info->state == "BACKOFF") {
-      out["exit_status"] = info->exitstatus;
-      if (!info->spawnerr.empty()) out["spawn_error"] = info->spawnerr;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 Settings LoadSettings(const Home& home) {
@@ -87,69 +69,74 @@ std::string NewInstance(const Home& home, std::string_view config_json) {
 
 namespace {
 
-// Every record, in creation order, with the live state from supervisord
-// when it answers; `each` gets one described instance at a time.
-bool ForEachInstance(const Home& home, const std::function<void(json)>& each) {
-  RpcSupervisor supervisor = Connect(home);
-  bool up = true;
+// Sends getAllProcessInfo; false if supervisord is not running.
+bool SendGetAllProcessInfo(RpcSupervisor& supervisor) {
   try {
     supervisor.SendGetAllProcessInfo();
+    return true;
   } catch (const SupervisorUnavailable&) {
-    up = false;
+    return false;
   }
-  // The records are read while supervisord answers: with thousands of
-  // programs loaded its answer takes about a second, as long as or longer
-  // than reading thousands of records.
-  std::vector<RecordText> records = ReadAllRecordTexts(home);
+}
+
+// The live state of every loaded program, by name; nullopt if supervisord
+// is not running after all.
+std::optional<std::map<std::string, ProcessInfo>> ReceiveAllProcessInfo(RpcSupervisor& supervisor) {
   std::map<std::string, ProcessInfo> live;
-  if (up) {
-    try {
-      for (auto& info : supervisor.ReceiveAllProcessInfo()) live[info.name] = std::move(info);
-    } catch (const SupervisorUnavailable&) {
-      up = false;
-    }
+  try {
+    for (auto& info : supervisor.ReceiveAllProcessInfo()) live[info.name] = std::move(info);
+  } catch (const SupervisorUnavailable&) {
+    return std::nullopt;
   }
-  for (auto& text : records) {
-    std::optional<Record> record = ParseRecordText(home, text);
-    text.text = {};  // done with it
-    if (!record) continue;
-    auto it = live.find(record->id);
-    each(Describe(std::move(*record), it == live.end() ? nullptr : &it->second, up));
-  }
-  return up;
+  return live;
+}
+
+const ProcessInfo* Find(const std::map<std::string, ProcessInfo>& live, const std::string& id) {
+  auto it = live.find(id);
+  return it == live.end() ? nullptr : &it->second;
 }
 
 }  // namespace
 
 json ListInstances(const Home& home) {
+  RpcSupervisor supervisor = Connect(home);
+  bool up = SendGetAllProcessInfo(supervisor);
+  // The records are read while supervisord answers: with thousands of
+  // programs loaded its answer takes about a second.
+  std::vector<Record> records = LoadAllRecords(home);
+  std::optional<std::map<std::string, ProcessInfo>> live;
+  if (up) live = ReceiveAllProcessInfo(supervisor);
   json instances = json::array();
-  bool up = ForEachInstance(home, [&](json instance) { instances.push_back(std::move(instance)); });
+  for (auto& record : records) {
+    const ProcessInfo* info = live ? Find(*live, record.id) : nullptr;
+    instances.push_back(Describe(std::move(record), info, live.has_value()));
+  }
   json out = {{"instances", std::move(instances)}};
-  if (!up) out["supervisord"] = "not running";
+  if (!live) out["supervisord"] = "not running";
   return out;
 }
 
 void WriteListing(const Home& home, std::ostream& out) {
-  // The same text as ListInstances(home).dump(2), written an instance at a
-  // time: with thousands of instances neither a second tree nor the whole
-  // text is ever held in memory.
-  size_t count = 0;
+  // The same text as ListInstances(home).dump(2). Every record is read and
+  // rendered while supervisord answers (with thousands of programs loaded
+  // it takes about a second, most of it sending its reply, which is decoded
+  // as it arrives); after that only the live states are merged in, and the
+  // text goes out an instance at a time.
+  RpcSupervisor supervisor = Connect(home);
+  bool up = SendGetAllProcessInfo(supervisor);
+  std::vector<ListedInstance> listed = LoadAllRecordsAs<ListedInstance>(
+      home, [](Record&& record) { return ListedInstance(std::move(record)); });
+  std::optional<std::map<std::string, ProcessInfo>> live;
+  if (up) live = ReceiveAllProcessInfo(supervisor);
   out << "{\n  \"instances\": [";
-  bool up = ForEachInstance(home, [&](const json& instance) {
-    std::string text = instance.dump(2);
-    std::string indented;
-    indented.reserve(text.size() + text.size() / 4);
-    size_t line = 0;
-    for (size_t end; (end = text.find('\n', line)) != std::string::npos; line = end + 1) {
-      indented.append(text, line, end + 1 - line);
-      indented += "    ";
-    }
-    indented.append(text, line);
-    out << (count++ ? ",\n    " : "\n    ");
-    out.write(indented.data(), static_cast<std::streamsize>(indented.size()));
-  });
-  out << (count ? "\n  ]" : "]");
-  if (!up) out << ",\n  \"supervisord\": \"not running\"";
+  std::string text;
+  for (size_t i = 0; i < listed.size(); ++i) {
+    text.assign(i ? ",\n    " : "\n    ");
+    listed[i].AppendTo(text, live ? Find(*live, listed[i].id()) : nullptr, live.has_value());
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  }
+  out << (listed.empty() ? "]" : "\n  ]");
+  if (!live) out << ",\n  \"supervisord\": \"not running\"";
   out << "\n}\n";
 }
 

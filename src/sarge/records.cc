@@ -9,8 +9,6 @@
 #include <cstring>
 #include <future>
 #include <iostream>
-#include <iterator>
-#include <numeric>
 #include <thread>
 
 #include <fmt/format.h>
@@ -114,64 +112,8 @@ class RecordsDir {
   DIR* dir_;
 };
 
-// Checks a record's syntax without building its tree, and picks out
-// meta.CREATION_TIME.
-class CreationTimeReader : public json::json_sax_t {
- public:
-  explicit CreationTimeReader(std::string& creation_time) : creation_time_(creation_time) {}
-
-  const std::string& error() const { return error_; }
-
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool string(string_t& value) override {
-    if (depth_ == 2 && in_meta_ && key_ == "CREATION_TIME") creation_time_ = std::move(value);
-    return true;
-  }
-  bool start_object(size_t) override {
-    in_meta_ = depth_ == 1 && key_ == "meta";
-    ++depth_;
-    return true;
-  }
-  bool key(string_t& value) override {
-    key_ = std::move(value);
-    return true;
-  }
-  bool end_object() override {
-    if (--depth_ == 1) in_meta_ = false;
-    return true;
-  }
-  bool start_array(size_t) override {
-    ++depth_;
-    return true;
-  }
-  bool end_array() override {
-    --depth_;
-    return true;
-  }
-  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception& e) override {
-    error_ = e.what();
-    return false;
-  }
-
- private:
-  std::string& creation_time_;
-  std::string key_;
-  std::string error_;
-  int depth_ = 0;
-  bool in_meta_ = false;
-};
-
 std::string SkippingWarning(const Home& home, const std::string& id, const std::string& why) {
   return fmt::format("sarge: warning: skipping {}: {}\n", home.RecordFile(id).string(), why);
-}
-
-void WarnSkipping(const Home& home, const std::string& id, const std::string& why) {
-  std::cerr << SkippingWarning(home, id, why);
 }
 
 }  // namespace
@@ -196,102 +138,61 @@ Record LoadRecord(const Home& home, const std::string& id) {
   }
 }
 
-std::vector<Record> LoadAllRecords(const Home& home) {
-  RecordsDir dir(home);
-  std::vector<std::string> ids = dir.Ids();
-  std::vector<Record> records;
-  records.reserve(ids.size());
-  std::string text;
-  for (const auto& id : ids) {
-    if (!dir.Read(id, text)) continue;  // destroyed since we listed the folder
-    try {
-      records.push_back(Record::FromJson(json::parse(text)));
-    } catch (const std::exception& e) {
-      WarnSkipping(home, id, e.what());
-    }
-  }
-  std::stable_sort(records.begin(), records.end(), [](const Record& a, const Record& b) {
-    return a.creation_time < b.creation_time;
-  });
-  return records;
-}
-
 namespace {
 
 // Records below this many are read on the calling thread alone: starting a
 // thread costs more than it saves.
 constexpr size_t kRecordsPerThread = 1024;
 
-// What one thread read of ids[begin, end): the records' texts, and the
-// warning for each that is not JSON.
-struct TextsRead {
-  std::vector<RecordText> records;
-  std::vector<std::string> warnings;
-};
-
-TextsRead ReadTexts(const Home& home, const RecordsDir& dir, std::vector<std::string>& ids,
-                    size_t begin, size_t end) {
-  TextsRead out;
-  out.records.reserve(end - begin);
-  std::string buffer;
-  for (size_t i = begin; i < end; ++i) {
-    if (!dir.Read(ids[i], buffer)) continue;  // destroyed since we listed the folder
-    RecordText record{std::move(ids[i]), {}, buffer};
-    CreationTimeReader reader(record.creation_time);
-    if (json::sax_parse(record.text, &reader))
-      out.records.push_back(std::move(record));
-    else
-      out.warnings.push_back(SkippingWarning(home, record.id, reader.error()));
-  }
-  return out;
-}
-
 }  // namespace
 
-std::vector<RecordText> ReadAllRecordTexts(const Home& home) {
+std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(size_t)>& size,
+                                    const std::function<void(size_t, Record&&)>& take) {
   RecordsDir dir(home);
   std::vector<std::string> ids = dir.Ids();
-  // Reading thousands of small files is system calls, and parsing them
-  // CPU: both go faster split over the machine's cores.
+  size(ids.size());
+  // Each thread writes only its own elements (char, not vector<bool>'s bits).
+  std::vector<char> taken(ids.size(), 0);
+  std::vector<std::string> creation_times(ids.size()), warnings(ids.size());
+  auto load = [&](size_t begin, size_t end) {
+    std::string text;
+    for (size_t i = begin; i < end; ++i) {
+      if (!dir.Read(ids[i], text)) continue;  // destroyed since we listed the folder
+      std::optional<Record> record;
+      try {
+        record = Record::FromJson(json::parse(text));
+      } catch (const std::exception& e) {
+        warnings[i] = SkippingWarning(home, ids[i], e.what());
+        continue;
+      }
+      creation_times[i] = record->creation_time;
+      taken[i] = 1;
+      take(i, std::move(*record));
+    }
+  };
   size_t threads = 1;
   if (ids.size() >= 2 * kRecordsPerThread)
     threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1,
                                  std::min<size_t>(4, ids.size() / kRecordsPerThread));
   size_t per_thread = (ids.size() + threads - 1) / threads;
-  std::vector<std::future<TextsRead>> others;
+  std::vector<std::future<void>> others;
   for (size_t t = 1; t < threads; ++t)
-    others.push_back(std::async(std::launch::async, ReadTexts, std::cref(home), std::cref(dir),
-                                std::ref(ids), t * per_thread,
+    others.push_back(std::async(std::launch::async, load, t * per_thread,
                                 std::min(ids.size(), (t + 1) * per_thread)));
-  std::vector<TextsRead> parts;
-  parts.push_back(ReadTexts(home, dir, ids, 0, std::min(ids.size(), per_thread)));
-  for (auto& other : others) parts.push_back(other.get());
-  std::vector<RecordText> records;
-  records.reserve(ids.size());
-  for (auto& part : parts) {
-    for (const auto& warning : part.warnings) std::cerr << warning;
-    std::move(part.records.begin(), part.records.end(), std::back_inserter(records));
-  }
-  // Sorted by position, then moved once, rather than moving three strings
-  // at every step of the sort.
-  std::vector<uint32_t> order(records.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return records[a].creation_time < records[b].creation_time;
-  });
-  std::vector<RecordText> sorted;
-  sorted.reserve(records.size());
-  for (uint32_t i : order) sorted.push_back(std::move(records[i]));
-  return sorted;
+  load(0, std::min(ids.size(), per_thread));
+  for (auto& other : others) other.get();
+  for (const auto& warning : warnings) std::cerr << warning;
+  std::vector<size_t> order;
+  order.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (taken[i]) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return creation_times[a] < creation_times[b]; });
+  return order;
 }
 
-std::optional<Record> ParseRecordText(const Home& home, const RecordText& record) {
-  try {
-    return Record::FromJson(json::parse(record.text));
-  } catch (const std::exception& e) {
-    WarnSkipping(home, record.id, e.what());
-    return std::nullopt;
-  }
+std::vector<Record> LoadAllRecords(const Home& home) {
+  return LoadAllRecordsAs<Record>(home, [](Record&& record) { return std::move(record); });
 }
 
 void SetAutostart(const Home& home, const std::string& id, bool autostart) {

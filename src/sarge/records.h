@@ -2,6 +2,7 @@
 // atomically. The record is the source of truth for which instances exist.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,21 +45,32 @@ Record LoadRecord(const Home& home, const std::string& id);
 // reported on stderr and skipped so one bad file does not hide the rest.
 std::vector<Record> LoadAllRecords(const Home& home);
 
-// A record as read from its file, for visiting thousands: the text (about
-// 0.5 KB) is held rather than the parsed tree (about 2 KB, whose first touch
-// of fresh memory costs more than parsing it twice).
-struct RecordText {
-  std::string id;
-  std::string creation_time;
-  std::string text;
-};
+// LoadAllRecords with each record made into a T by `make` as soon as it is
+// parsed: only one record's tree exists at a time per reading thread (for
+// thousands of records, holding every tree costs more in fresh memory than
+// parsing them). From 2048 records on they are read on up to 4 threads,
+// since reading thousands of small files is system calls and parsing them
+// CPU, so `make` must be safe to run on several threads at once.
+template <typename T, typename Make>
+std::vector<T> LoadAllRecordsAs(const Home& home, Make make);
 
-// Every record's text, ordered like LoadAllRecords. Records that are not
-// JSON are reported on stderr and skipped.
-std::vector<RecordText> ReadAllRecordTexts(const Home& home);
+// For LoadAllRecordsAs: calls `size` once with the number of record files,
+// then `take(i, record)` for each valid record (a distinct i below that
+// number; from several threads at once). Returns the i's taken, in order.
+std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(size_t)>& size,
+                                    const std::function<void(size_t, Record&&)>& take);
 
-// Parses one; nullopt, reported on stderr, if it is not a valid record.
-std::optional<Record> ParseRecordText(const Home& home, const RecordText& record);
+template <typename T, typename Make>
+std::vector<T> LoadAllRecordsAs(const Home& home, Make make) {
+  std::vector<std::optional<T>> made;
+  std::vector<size_t> order = LoadRecordsInto(
+      home, [&](size_t count) { made.resize(count); },
+      [&](size_t i, Record&& record) { made[i].emplace(make(std::move(record))); });
+  std::vector<T> out;
+  out.reserve(order.size());
+  for (size_t i : order) out.push_back(std::move(*made[i]));
+  return out;
+}
 
 // Ids of every record (from file names only; cheap).
 std::vector<std::string> ListIds(const Home& home);

@@ -22,6 +22,8 @@ using nlohmann::json;
 // (supervisord's stopwaitsecs), short enough not to hang for ever.
 constexpr int kReplyTimeoutSeconds = 120;
 
+using BodySink = std::function<void(std::string_view)>;
+
 struct HttpReply {
   int status = 0;
   bool close = false;
@@ -40,21 +42,32 @@ bool SendAll(int fd, std::string_view data) {
 
 // Reads one HTTP response (Content-Length framed, or until close). Returns
 // nullopt if the peer closed before sending anything (a stale keep-alive).
-// Once the headers give the length, the body is received straight into its
-// own string, sized once: a `getAllProcessInfo` of thousands of programs is
-// megabytes, and every extra copy of it costs time and peak memory.
-std::optional<HttpReply> ReadReply(int fd) {
+// The body of a 200 goes to `sink` as it arrives, when one is given;
+// otherwise, once the headers give the length, it is received straight into
+// its own string, sized once: a `getAllProcessInfo` of thousands of
+// programs is megabytes, and every extra copy costs time and peak memory.
+std::optional<HttpReply> ReadReply(int fd, const BodySink* sink) {
   std::string head;  // until the end of the headers is seen
   size_t header_end = std::string::npos;
   long length = -1;
   HttpReply reply;
   std::string& body = reply.body;
-  size_t got = 0;  // of the body, when its length is known
-  char chunk[16384];
+  bool streamed = false;
+  size_t got = 0;  // of the body
+  char chunk[65536];
+  auto take = [&](const char* data, size_t n) {
+    if (streamed)
+      (*sink)(std::string_view(data, n));
+    else if (length < 0)
+      body.append(data, n);
+    got += n;
+  };
   for (;;) {
     if (length >= 0 && got == static_cast<size_t>(length)) break;
-    char* into = length >= 0 ? body.data() + got : chunk;
+    bool into_body = length >= 0 && !streamed;
+    char* into = into_body ? body.data() + got : chunk;
     size_t room = length >= 0 ? static_cast<size_t>(length) - got : sizeof chunk;
+    if (!into_body) room = std::min(room, sizeof chunk);
     ssize_t n = ::recv(fd, into, room, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) return std::nullopt;
@@ -66,12 +79,11 @@ std::optional<HttpReply> ReadReply(int fd) {
       reply.close = true;
       break;
     }
-    if (length >= 0) {
-      got += static_cast<size_t>(n);
-      continue;
-    }
-    if (header_end != std::string::npos) {  // no Content-Length: read until close
-      body.append(chunk, static_cast<size_t>(n));
+    if (header_end != std::string::npos) {
+      if (into_body)
+        got += static_cast<size_t>(n);
+      else
+        take(chunk, static_cast<size_t>(n));
       continue;
     }
     head.append(chunk, static_cast<size_t>(n));
@@ -84,14 +96,15 @@ std::optional<HttpReply> ReadReply(int fd) {
     if (auto at = headers.find("\r\ncontent-length:"); at != std::string::npos)
       length = std::max(0L, std::strtol(headers.c_str() + at + 17, nullptr, 10));
     reply.close = headers.find("\r\nconnection: close") != std::string::npos;
+    streamed = sink && reply.status == 200;
     std::string_view rest = std::string_view(head).substr(header_end);
-    if (length >= 0) {
-      rest = rest.substr(0, static_cast<size_t>(length));
+    if (length >= 0) rest = rest.substr(0, static_cast<size_t>(length));
+    if (length >= 0 && !streamed) {
       body.resize(static_cast<size_t>(length));
       rest.copy(body.data(), rest.size());
       got = rest.size();
     } else {
-      body.assign(rest);
+      take(rest.data(), rest.size());
     }
   }
   return reply;
@@ -136,7 +149,7 @@ void RpcSupervisor::Send(std::string_view method, const json& params) {
   fd_ = Fd();
 }
 
-std::string RpcSupervisor::Receive() {
+std::string RpcSupervisor::Receive(const BodySink* sink) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (attempt > 0 || !fd_.valid()) {
       if (pending_fresh_) break;  // a fresh connection that did not answer
@@ -147,7 +160,7 @@ std::string RpcSupervisor::Receive() {
         break;
       }
     }
-    if (auto reply = ReadReply(fd_.get())) {
+    if (auto reply = ReadReply(fd_.get(), sink)) {
       if (reply->close) fd_ = Fd();
       if (reply->status != 200)
         throw Error(fmt::format("supervisord answered HTTP {} to an XML-RPC call", reply->status));
@@ -161,7 +174,7 @@ std::string RpcSupervisor::Receive() {
 template <typename Decode>
 auto RpcSupervisor::Decoded(Decode&& decode) {
   try {
-    return decode(Receive());
+    return decode();
   } catch (const SupervisorFault& f) {
     if (f.code() != fault::kShutdownState) throw;
     throw SupervisorUnavailable(not_running_ + " (it is shutting down)");
@@ -170,7 +183,7 @@ auto RpcSupervisor::Decoded(Decode&& decode) {
 
 json RpcSupervisor::Call(std::string_view method, const json& params) {
   Send(method, params);
-  return Decoded([](const std::string& reply) { return xmlrpc::DecodeResponse(reply); });
+  return Decoded([&] { return xmlrpc::DecodeResponse(Receive()); });
 }
 
 ProcessInfo ParseProcessInfo(const json& v) {
@@ -196,12 +209,16 @@ std::vector<ProcessInfo> RpcSupervisor::GetAllProcessInfo() {
 void RpcSupervisor::SendGetAllProcessInfo() { Send("supervisor.getAllProcessInfo", json::array()); }
 
 std::vector<ProcessInfo> RpcSupervisor::ReceiveAllProcessInfo() {
-  // One struct at a time: with thousands of programs the reply is
-  // megabytes, and its JSON form is never held whole.
+  // Decoded as it arrives, one struct at a time: with thousands of programs
+  // supervisord takes most of a second to send the megabytes of its reply,
+  // and neither the text nor its JSON form is ever held whole.
   std::vector<ProcessInfo> out;
-  Decoded([&](const std::string& reply) {
-    xmlrpc::DecodeArrayResponse(reply, [&](json v) { out.push_back(ParseProcessInfo(v)); });
-    return 0;
+  const std::function<void(json)> each = [&](json v) { out.push_back(ParseProcessInfo(v)); };
+  xmlrpc::ResponseReader reader(&each);
+  const BodySink sink = [&](std::string_view piece) { reader.Feed(piece); };
+  Decoded([&] {
+    Receive(&sink);
+    return reader.Finish();
   });
   return out;
 }

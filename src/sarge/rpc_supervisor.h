@@ -1,6 +1,7 @@
 // The real Supervisor: XML-RPC over supervisord's unix control socket.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,11 +45,13 @@ class RpcSupervisor : public Supervisor {
  private:
   // A call in two halves: Send() writes the request, Receive() reads the
   // reply body; on a kept-alive connection supervisord has closed meanwhile,
-  // Receive() reconnects once and resends.
+  // Receive() reconnects once and resends. With `sink`, the body of a
+  // successful reply goes to it piece by piece as it arrives, and Receive()
+  // returns nothing.
   void Send(std::string_view method, const nlohmann::json& params);
-  std::string Receive();
-  // Receive() through `decode`, with a shutting-down supervisord reported
-  // as not running.
+  std::string Receive(const std::function<void(std::string_view)>* sink = nullptr);
+  // Runs `decode` (which calls Receive()), with a shutting-down supervisord
+  // reported as not running.
   template <typename Decode>
   auto Decoded(Decode&& decode);
 

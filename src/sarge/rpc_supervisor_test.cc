@@ -4,6 +4,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -29,8 +31,11 @@ std::string Reply(const std::string& value_xml, bool close) {
 // after a reply marked to close, it closes that connection.
 class CannedServer {
  public:
-  CannedServer(const fs::path& path, std::vector<std::pair<std::string, bool>> replies)
-      : replies_(std::move(replies)) {
+  // With `piece`, each reply goes out that many bytes at a time, with a
+  // pause between, so that the client receives it in pieces.
+  CannedServer(const fs::path& path, std::vector<std::pair<std::string, bool>> replies,
+               size_t piece = 0)
+      : replies_(std::move(replies)), piece_(piece) {
     listener_ = Fd(::socket(AF_UNIX, SOCK_STREAM, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -64,7 +69,11 @@ class CannedServer {
         requests_.push_back(request);
         lock.unlock();
         auto& [reply, close] = replies_[next++];
-        ::send(conn.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+        size_t step = piece_ ? piece_ : reply.size();
+        for (size_t at = 0; at < reply.size(); at += step) {
+          if (at) std::this_thread::sleep_for(std::chrono::microseconds(200));
+          ::send(conn.get(), reply.data() + at, std::min(step, reply.size() - at), MSG_NOSIGNAL);
+        }
         if (close) break;
       }
     }
@@ -89,6 +98,7 @@ class CannedServer {
   std::vector<std::string> requests_;
   Fd listener_;
   std::vector<std::pair<std::string, bool>> replies_;
+  size_t piece_;
   std::thread thread_;
 };
 
@@ -156,6 +166,66 @@ TEST(RpcSupervisorTest, GetAllProcessInfoInTwoHalves) {
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].state, "FATAL");
   EXPECT_EQ(server.Connections(), 2);
+}
+
+std::string Process(const std::string& name, const std::string& state,
+                    const std::string& description = "") {
+  return "<value><struct><member><name>name</name><value><string>" + name +
+         "</string></value></member><member><name>statename</name><value><string>" + state +
+         "</string></value></member><member><name>description</name><value><string>" + description +
+         "</string></value></member></struct></value>";
+}
+
+TEST(RpcSupervisorTest, GetAllProcessInfoIsDecodedAsItArrivesInPieces) {
+  testing::ScopedTempDir dir;
+  fs::path sock = dir.path() / "s.sock";
+  // Five bytes at a time: cuts fall inside tags, names and the characters
+  // of "✓" (3 bytes).
+  std::string reply = Reply("<array><data>" + Process("web-a", "RUNNING", "up \xe2\x9c\x93") +
+                                Process("web-b", "STOPPED", "a\xff") + "</data></array>",
+                            false);
+  std::string unframed = reply;
+  size_t header = unframed.find("Content-Length");
+  unframed.erase(header, unframed.find("\r\n", header) + 2 - header);
+  CannedServer server(sock, {{reply, false}, {unframed, true}}, 5);
+  RpcSupervisor rpc(sock, "not running");
+  for (int framed = 1; framed >= 0; --framed) {
+    auto all = rpc.GetAllProcessInfo();
+    ASSERT_EQ(all.size(), 2u) << framed;
+    EXPECT_EQ(all[0].name, "web-a");
+    EXPECT_EQ(all[0].description, "up \xe2\x9c\x93");
+    EXPECT_EQ(all[1].state, "STOPPED");
+    EXPECT_EQ(all[1].description, "a\xef\xbf\xbd");
+  }
+}
+
+TEST(RpcSupervisorTest, GetAllProcessInfoSaysWhatWentWrong) {
+  testing::ScopedTempDir dir;
+  fs::path sock = dir.path() / "s.sock";
+  std::string shutting_down =
+      "<?xml version='1.0'?><methodResponse><fault><value><struct><member><name>faultCode</name>"
+      "<value><int>6</int></value></member><member><name>faultString</name><value><string>"
+      "SHUTDOWN_STATE</string></value></member></struct></value></fault></methodResponse>";
+  CannedServer server(
+      sock,
+      {{"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 9\r\n\r\nit broke\n", false},
+       {"HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(shutting_down.size()) + "\r\n\r\n" +
+            shutting_down,
+        false},
+       {Reply("<array><data>" + Process("web-a", "RUN", "") + "</data>", false), false}},
+      64);
+  RpcSupervisor rpc(sock, "supervisord is not running");
+  auto message = [&] {
+    try {
+      rpc.GetAllProcessInfo();
+      return std::string("no error");
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+  };
+  EXPECT_EQ(message(), "supervisord answered HTTP 500 to an XML-RPC call");
+  EXPECT_EQ(message(), "supervisord is not running (it is shutting down)");
+  EXPECT_EQ(message(), "supervisord sent a malformed XML-RPC reply: mismatched tag at line 1");
 }
 
 TEST(RpcSupervisorTest, AReplyWithoutContentLengthEndsAtClose) {

@@ -66,6 +66,8 @@ void EncodeValue(pugi::xml_node parent, const json& value) {
 // is refused rather than followed down the stack.
 constexpr int kMaxDepth = 32;
 
+}  // namespace
+
 // A <methodResponse> decoded with expat as its text goes by: no tree of
 // the document is ever built, and the elements of a top-level array can be
 // handed over one at a time (`list` of thousands of programs).
@@ -301,8 +303,6 @@ class ResponseDecoder {
   bool saw_response_ = false;
 };
 
-}  // namespace
-
 std::string EncodeCall(std::string_view method, const json& params) {
   pugi::xml_document doc;
   auto call = doc.append_child("methodCall");
@@ -314,35 +314,61 @@ std::string EncodeCall(std::string_view method, const json& params) {
   return out.str();
 }
 
-namespace {
+ResponseReader::ResponseReader(const std::function<void(json)>* each)
+    : decoder_(std::make_unique<ResponseDecoder>(each)) {}
 
-// Feeds `xml` to `decoder`. Invalid UTF-8 would stop expat; sarge keeps
-// what it can read of such a reply, as it keeps every text (ValidUtf8), so
-// such bytes become U+FFFD first (a copy only when there are any).
-void FeedAll(ResponseDecoder& decoder, std::string_view xml) {
-  for (size_t at = 0; at < xml.size();) {
-    size_t length = Utf8SequenceLength(xml, at);
-    if (length == 0) {
-      decoder.Feed(ValidUtf8(xml), true);
-      return;
-    }
-    at += length;
+ResponseReader::~ResponseReader() = default;
+
+void ResponseReader::Feed(std::string_view piece) {
+  // Invalid UTF-8 would stop expat; sarge keeps what it can read of such a
+  // reply, as it keeps every text (ValidUtf8), so such bytes become U+FFFD
+  // first (a copy only when there are any). A sequence the piece cuts short
+  // waits for the next: the bytes before it decode the same either way.
+  std::string joined;
+  if (!held_.empty()) {
+    joined = std::move(held_) + std::string(piece);
+    held_.clear();
+    piece = joined;
   }
-  decoder.Feed(xml, true);
+  bool valid = true;
+  size_t at = 0;
+  while (at < piece.size()) {
+    auto lead = static_cast<unsigned char>(piece[at]);
+    size_t wants = lead < 0x80                    ? 1
+                   : lead >= 0xc2 && lead <= 0xdf ? 2
+                   : lead >= 0xe0 && lead <= 0xef ? 3
+                   : lead >= 0xf0 && lead <= 0xf4 ? 4
+                                                  : 0;
+    if (wants > 1 && at + wants > piece.size()) break;  // ends in the next piece
+    size_t length = Utf8SequenceLength(piece, at);
+    if (length == 0) valid = false;
+    at += std::max<size_t>(length, 1);
+  }
+  held_.assign(piece.substr(at));
+  piece = piece.substr(0, at);
+  if (valid)
+    decoder_->Feed(piece, false);
+  else
+    decoder_->Feed(ValidUtf8(piece), false);
 }
 
-}  // namespace
+json ResponseReader::Finish() {
+  // Bytes still held never got the rest of their sequence.
+  decoder_->Feed(ValidUtf8(held_), true);
+  held_.clear();
+  return decoder_->Finish();
+}
 
 json DecodeResponse(std::string_view xml) {
-  ResponseDecoder decoder;
-  FeedAll(decoder, xml);
-  return decoder.Finish();
+  ResponseReader reader;
+  reader.Feed(xml);
+  return reader.Finish();
 }
 
 void DecodeArrayResponse(std::string_view xml, const std::function<void(json)>& each) {
-  ResponseDecoder decoder(&each);
-  FeedAll(decoder, xml);
-  decoder.Finish();
+  ResponseReader reader(&each);
+  reader.Feed(xml);
+  reader.Finish();
 }
 
 }  // namespace sarge::xmlrpc

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,26 @@ nlohmann::json DecodeResponse(std::string_view xml);
 // time: `each` gets every element, in order, and the whole array is never
 // held as JSON. Throws Error if the value is not an array.
 void DecodeArrayResponse(std::string_view xml, const std::function<void(nlohmann::json)>& each);
+
+class ResponseDecoder;
+
+// A reply decoded as it arrives: Feed each piece as it is received (while
+// supervisord is still sending the rest), then Finish. However the text is
+// cut, the result is that of DecodeResponse, or of DecodeArrayResponse when
+// `each` is given (which must outlive the reader).
+class ResponseReader {
+ public:
+  explicit ResponseReader(const std::function<void(nlohmann::json)>* each = nullptr);
+  ResponseReader(const ResponseReader&) = delete;
+  ResponseReader& operator=(const ResponseReader&) = delete;
+  ~ResponseReader();
+
+  void Feed(std::string_view piece);
+  nlohmann::json Finish();  // throws as DecodeResponse
+
+ private:
+  std::unique_ptr<ResponseDecoder> decoder_;
+  std::string held_;  // the start of a UTF-8 sequence the next piece ends
+};
 
 }  // namespace sarge::xmlrpc

@@ -187,5 +187,58 @@ TEST(XmlRpcTest, KeepsStringsValidUtf8AndFaultsOnOneLine) {
   }
 }
 
+// What a reader fed `pieces` makes of them: the elements, then the value,
+// or the error.
+std::string ReadInPieces(const std::vector<std::string_view>& pieces) {
+  std::vector<json> elements;
+  const std::function<void(json)> each = [&](json v) { elements.push_back(std::move(v)); };
+  ResponseReader reader(&each);
+  try {
+    for (auto piece : pieces) reader.Feed(piece);
+    json value = reader.Finish();
+    return json(elements).dump() + " " + value.dump();
+  } catch (const std::exception& e) {
+    return json(elements).dump() + " error: " + e.what();
+  }
+}
+
+TEST(XmlRpcTest, AReplyReadInPiecesDecodesAsAWholeWhereverItIsCut) {
+  // Two- three- and four-byte characters, invalid bytes (alone, a lead
+  // byte without its continuation, an overlong form), and a sequence cut
+  // short by the end of the reply.
+  const std::string replies[] = {
+      "<?xml version='1.0'?><methodResponse><params><param><value><array><data>"
+      "<value><string>caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80</string></value>"
+      "<value><string>a\xff\xfe b \xe2\x9c c \xe0\x80\xaf d \xc3</string></value>"
+      "<value><struct><member><name>n\xc3\xa9</name><value><int>7</int></value></member>"
+      "</struct></value></data></array></value></param></params></methodResponse>",
+      "<methodResponse><params><param><value><array><data><value>x</value></data></array>"
+      "</value></param></params></methodResponse>\xf0\x9f",
+      "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>6</int>"
+      "</value></member><member><name>faultString</name><value><string>SHUT\xe2\x9c\x93"
+      "</string></value></member></struct></value></fault></methodResponse>",
+  };
+  for (const auto& reply : replies) {
+    std::string whole = ReadInPieces({reply});
+    for (size_t cut = 0; cut <= reply.size(); ++cut) {
+      std::string_view text = reply;
+      ASSERT_EQ(ReadInPieces({text.substr(0, cut), text.substr(cut)}), whole) << "cut at " << cut;
+    }
+    std::vector<std::string_view> bytes;
+    for (size_t i = 0; i < reply.size(); ++i) bytes.push_back(std::string_view(reply).substr(i, 1));
+    EXPECT_EQ(ReadInPieces(bytes), whole) << "a byte at a time";
+  }
+  // The elements went to `each`: the value left is an empty array.
+  EXPECT_EQ(ReadInPieces({replies[0]}),
+            "[\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80\",\"a\xef\xbf\xbd\xef\xbf\xbd b "
+            "\xef\xbf\xbd\xef\xbf\xbd c \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd d "
+            "\xef\xbf\xbd\",{\"n\xc3\xa9\":7}] []");
+  // Bytes after the document: the elements before them were handed over.
+  EXPECT_EQ(ReadInPieces({replies[1]}),
+            "[\"x\"] error: supervisord sent a malformed XML-RPC reply: not well-formed (invalid "
+            "token) at line 1");
+  EXPECT_EQ(ReadInPieces({replies[2]}), "[] error: supervisord answered: SHUT\xe2\x9c\x93");
+}
+
 }  // namespace
 }  // namespace sarge::xmlrpc
