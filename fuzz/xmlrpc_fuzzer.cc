@@ -1,8 +1,9 @@
 // supervisord's XML-RPC replies, as sarge decodes them: any bytes either
 // decode or fail with sarge::Error (a SupervisorFault for a <fault>) with a
 // one-line message. A decoded value can be printed as JSON, as `list` does.
-// Read in pieces, as replies arrive, the bytes give the same result wherever
-// they are cut.
+// Read in pieces, as replies arrive, the bytes give the same value or fault
+// wherever they are cut (malformed bytes fail either way, though expat may
+// name the fault differently, depending on how much it has seen).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -12,11 +13,13 @@
 
 #include "fuzz_util.h"
 #include "sarge/error.h"
+#include "sarge/supervisor.h"
 #include "sarge/xmlrpc.h"
 
 namespace {
 
-// The verdict of a reader fed `xml` cut at `cuts`: the value, or the error.
+// The verdict of a reader fed `xml` cut at `cuts`: the value, the fault
+// supervisord answered, or "malformed".
 std::string ReadInPieces(std::string_view xml, std::initializer_list<size_t> cuts) {
   sarge::xmlrpc::ResponseReader reader;
   try {
@@ -28,8 +31,10 @@ std::string ReadInPieces(std::string_view xml, std::initializer_list<size_t> cut
     }
     reader.Feed(xml.substr(at));
     return reader.Finish().dump();
-  } catch (const sarge::Error& e) {
-    return std::string("error: ") + e.what();
+  } catch (const sarge::SupervisorFault& f) {
+    return std::string("fault: ") + f.what();
+  } catch (const sarge::Error&) {
+    return "malformed";
   }
 }
 

@@ -29,8 +29,10 @@ class ResponseDecoder;
 
 // A reply decoded as it arrives: Feed each piece as it is received (while
 // supervisord is still sending the rest), then Finish. However the text is
-// cut, the result is that of DecodeResponse, or of DecodeArrayResponse when
-// `each` is given (which must outlive the reader).
+// cut, the value or fault is that of DecodeResponse, or of
+// DecodeArrayResponse when `each` is given (which must outlive the reader).
+// Malformed text fails either way, though expat may name what is wrong
+// differently depending on how much of it it had seen.
 class ResponseReader {
  public:
   explicit ResponseReader(const std::function<void(nlohmann::json)>* each = nullptr);
