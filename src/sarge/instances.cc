@@ -124,8 +124,9 @@ void WriteListing(const Home& home, std::ostream& out) {
   // text goes out an instance at a time.
   RpcSupervisor supervisor = Connect(home);
   bool up = SendGetAllProcessInfo(supervisor);
+  // A core is left to supervisord while it works on the answer.
   std::vector<ListedInstance> listed = LoadAllRecordsAs<ListedInstance>(
-      home, [](Record&& record) { return ListedInstance(std::move(record)); });
+      home, [](Record&& record) { return ListedInstance(std::move(record)); }, up ? 1 : 0);
   std::optional<std::map<std::string, ProcessInfo>> live;
   if (up) live = ReceiveAllProcessInfo(supervisor);
   out << "{\n  \"instances\": [";

@@ -147,7 +147,8 @@ constexpr size_t kRecordsPerThread = 1024;
 }  // namespace
 
 std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(size_t)>& size,
-                                    const std::function<void(size_t, Record&&)>& take) {
+                                    const std::function<void(size_t, Record&&)>& take,
+                                    unsigned spare_cores) {
   RecordsDir dir(home);
   std::vector<std::string> ids = dir.Ids();
   size(ids.size());
@@ -171,9 +172,11 @@ std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(s
     }
   };
   size_t threads = 1;
-  if (ids.size() >= 2 * kRecordsPerThread)
-    threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1,
+  if (ids.size() >= 2 * kRecordsPerThread) {
+    unsigned cores = std::thread::hardware_concurrency();  // 0 if unknown
+    threads = std::clamp<size_t>(cores > spare_cores ? cores - spare_cores : 1, 1,
                                  std::min<size_t>(4, ids.size() / kRecordsPerThread));
+  }
   size_t per_thread = (ids.size() + threads - 1) / threads;
   std::vector<std::future<void>> others;
   for (size_t t = 1; t < threads; ++t)
@@ -192,7 +195,8 @@ std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(s
 }
 
 std::vector<Record> LoadAllRecords(const Home& home) {
-  return LoadAllRecordsAs<Record>(home, [](Record&& record) { return std::move(record); });
+  return LoadAllRecordsAs<Record>(
+      home, [](Record&& record) { return std::move(record); }, 0);
 }
 
 void SetAutostart(const Home& home, const std::string& id, bool autostart) {

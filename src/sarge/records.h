@@ -51,21 +51,24 @@ std::vector<Record> LoadAllRecords(const Home& home);
 // parsing them). From 2048 records on they are read on up to 4 threads,
 // since reading thousands of small files is system calls and parsing them
 // CPU, so `make` must be safe to run on several threads at once.
+// `spare_cores` are left to other processes (supervisord working on a
+// request meanwhile).
 template <typename T, typename Make>
-std::vector<T> LoadAllRecordsAs(const Home& home, Make make);
+std::vector<T> LoadAllRecordsAs(const Home& home, Make make, unsigned spare_cores = 0);
 
 // For LoadAllRecordsAs: calls `size` once with the number of record files,
 // then `take(i, record)` for each valid record (a distinct i below that
 // number; from several threads at once). Returns the i's taken, in order.
 std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(size_t)>& size,
-                                    const std::function<void(size_t, Record&&)>& take);
+                                    const std::function<void(size_t, Record&&)>& take,
+                                    unsigned spare_cores);
 
 template <typename T, typename Make>
-std::vector<T> LoadAllRecordsAs(const Home& home, Make make) {
+std::vector<T> LoadAllRecordsAs(const Home& home, Make make, unsigned spare_cores) {
   std::vector<std::optional<T>> made;
   std::vector<size_t> order = LoadRecordsInto(
       home, [&](size_t count) { made.resize(count); },
-      [&](size_t i, Record&& record) { made[i].emplace(make(std::move(record))); });
+      [&](size_t i, Record&& record) { made[i].emplace(make(std::move(record))); }, spare_cores);
   std::vector<T> out;
   out.reserve(order.size());
   for (size_t i : order) out.push_back(std::move(*made[i]));
