@@ -160,7 +160,16 @@ std::string RpcSupervisor::Receive(const BodySink* sink) {
         break;
       }
     }
-    if (auto reply = ReadReply(fd_.get(), sink)) {
+    std::optional<HttpReply> reply;
+    try {
+      reply = ReadReply(fd_.get(), sink);
+    } catch (...) {
+      // The rest of this reply may still be on its way (a sink can throw
+      // half-way): the connection is no good for the next call.
+      fd_ = Fd();
+      throw;
+    }
+    if (reply) {
       if (reply->close) fd_ = Fd();
       if (reply->status != 200)
         throw Error(fmt::format("supervisord answered HTTP {} to an XML-RPC call", reply->status));

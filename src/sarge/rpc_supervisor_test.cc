@@ -212,7 +212,9 @@ TEST(RpcSupervisorTest, GetAllProcessInfoSaysWhatWentWrong) {
        {"HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(shutting_down.size()) + "\r\n\r\n" +
             shutting_down,
         false},
-       {Reply("<array><data>" + Process("web-a", "RUN", "") + "</data>", false), false}},
+       {Reply("<array><data>" + Process("web-a", "RUN", "") + "</data>", false), false},
+       {Reply("<array><data>" + Process("web-b", "RUNNING", "") + "</data></array>", false),
+        false}},
       64);
   RpcSupervisor rpc(sock, "supervisord is not running");
   auto message = [&] {
@@ -226,6 +228,12 @@ TEST(RpcSupervisorTest, GetAllProcessInfoSaysWhatWentWrong) {
   EXPECT_EQ(message(), "supervisord answered HTTP 500 to an XML-RPC call");
   EXPECT_EQ(message(), "supervisord is not running (it is shutting down)");
   EXPECT_EQ(message(), "supervisord sent a malformed XML-RPC reply: mismatched tag at line 1");
+  // That reply was cut short by the error: the next call must not read its
+  // rest, so it goes over a new connection.
+  auto all = rpc.GetAllProcessInfo();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].name, "web-b");
+  EXPECT_EQ(server.Connections(), 2);
 }
 
 TEST(RpcSupervisorTest, AReplyWithoutContentLengthEndsAtClose) {
