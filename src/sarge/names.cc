@@ -115,14 +115,19 @@ std::string ClosestMatch(std::string_view word, const std::vector<std::string>& 
   return best;
 }
 
+size_t Utf8LeadLength(unsigned char lead) {
+  return lead < 0x80                    ? 1
+         : lead >= 0xc2 && lead <= 0xdf ? 2
+         : lead >= 0xe0 && lead <= 0xef ? 3
+         : lead >= 0xf0 && lead <= 0xf4 ? 4
+                                        : 0;
+}
+
 size_t Utf8SequenceLength(std::string_view text, size_t at) {
   auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   unsigned char lead = byte(at);
   if (lead < 0x80) return 1;
-  size_t length = lead >= 0xc2 && lead <= 0xdf   ? 2
-                  : lead >= 0xe0 && lead <= 0xef ? 3
-                  : lead >= 0xf0 && lead <= 0xf4 ? 4
-                                                 : 0;
+  size_t length = Utf8LeadLength(lead);
   if (length == 0 || at + length > text.size()) return 0;
   // The second byte's range depends on the lead (no overlong forms, no
   // surrogates, nothing past U+10FFFF); the others are plain continuations.

@@ -56,6 +56,10 @@ std::string Excerpt(std::string_view text, size_t max);
 // U+10FFFF are not valid).
 size_t Utf8SequenceLength(std::string_view text, size_t at);
 
+// How many bytes a UTF-8 sequence starting with `lead` has: 1 to 4, or 0
+// for a byte no valid sequence starts with.
+size_t Utf8LeadLength(unsigned char lead);
+
 // `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
 std::string ValidUtf8(std::string_view text);
 

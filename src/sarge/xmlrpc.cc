@@ -333,12 +333,7 @@ void ResponseReader::Feed(std::string_view piece) {
   bool valid = true;
   size_t at = 0;
   while (at < piece.size()) {
-    auto lead = static_cast<unsigned char>(piece[at]);
-    size_t wants = lead < 0x80                    ? 1
-                   : lead >= 0xc2 && lead <= 0xdf ? 2
-                   : lead >= 0xe0 && lead <= 0xef ? 3
-                   : lead >= 0xf0 && lead <= 0xf4 ? 4
-                                                  : 0;
+    size_t wants = Utf8LeadLength(static_cast<unsigned char>(piece[at]));
     if (wants > 1 && at + wants > piece.size()) break;  // ends in the next piece
     size_t length = Utf8SequenceLength(piece, at);
     if (length == 0) valid = false;
