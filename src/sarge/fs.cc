@@ -141,7 +141,8 @@ std::string ReadFile(const fs::path& path) {
   return *content;
 }
 
-AtomicFile::AtomicFile(const fs::path& path, std::string_view content, mode_t mode)
+AtomicFile::AtomicFile(const fs::path& path, std::string_view content, mode_t mode,
+                       Durability durability)
     : path_(path), tmp_(path) {
   tmp_ += fmt::format(".tmp-{}", ::getpid());
   // Errors name `path`, the file the person knows, not the temporary one.
@@ -151,7 +152,7 @@ AtomicFile::AtomicFile(const fs::path& path, std::string_view content, mode_t mo
   try {
     WriteAll(fd.get(), content, path);
     if (::fchmod(fd.get(), mode) != 0) ThrowErrno("write", path);
-    if (::fsync(fd.get()) != 0) ThrowErrno("write", path);
+    if (durability == Durability::kSynced && ::fsync(fd.get()) != 0) ThrowErrno("write", path);
   } catch (...) {
     ::unlink(tmp_.c_str());
     throw;

@@ -320,7 +320,9 @@ std::string RollbackCommand(const Home& home, const std::string& app,
 
 namespace {
 
-// The runtime configuration as last written, computing it if it never was.
+// The runtime configuration as last written, computing it again if it never
+// was or cannot be read (appcfg.json is not fsynced: a power loss can leave
+// it empty).
 json RuntimeConfigFor(const Home& home, Record& record) {
   if (auto text = ReadFileIfExists(home.AppCfgFile(record.id))) {
     try {

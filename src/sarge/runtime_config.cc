@@ -221,10 +221,14 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
   }
   // The runtime configuration is written before the record and put in place
   // after it, so a failure of either (a full disk) leaves both as they were.
+  // Only the record is fsynced: every start configures again, and launch and
+  // run rebuild a missing or unreadable appcfg.json (RuntimeConfigFor), so
+  // the empty file a power loss can leave is rewritten before anything reads
+  // it.
   std::string text = appcfg.dump(2) + "\n";
   std::optional<AtomicFile> appcfg_file;
   if (ReadFileIfExists(home.AppCfgFile(record.id)) != text)
-    appcfg_file.emplace(home.AppCfgFile(record.id), text);
+    appcfg_file.emplace(home.AppCfgFile(record.id), text, 0644, Durability::kRebuilt);
   if (record.ports != ports_before) SaveRecord(home, record);
   if (appcfg_file) appcfg_file->Commit();
   undo.Commit();

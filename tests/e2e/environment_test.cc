@@ -68,6 +68,35 @@ TEST_F(Environment, RunSeesTheSameEnvironmentInTheInstanceFolder) {
   EXPECT_EQ(r.err, "");
 }
 
+// appcfg.json is not fsynced (only the record is): the empty file a power
+// loss can leave is rebuilt before the server or `run` sees it.
+TEST_F(Environment, AnEmptiedAppcfgIsRebuiltBeforeUse) {
+  ASSERT_TRUE(home_.StartSupervisord());
+  const std::string id = NewInstance();
+  ASSERT_FALSE(id.empty());
+  Result r = home_.Sarge({"configure", id});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const json cfg = home_.AppCfg(id);
+  ASSERT_TRUE(cfg.is_object());
+  const std::string path = home_.str() + "/var/run/" + id + "/appcfg.json";
+
+  WriteFile(path, "");
+  r = home_.Sarge({"run", id, "echo $WEB_PORT"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, std::to_string(cfg["WEB_PORT"].get<int>()) + "\n");
+  EXPECT_EQ(home_.AppCfg(id), cfg);
+
+  WriteFile(path, "");
+  home_.WriteServer(id, kHttpServer);
+  r = home_.Sarge({"start", id});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(home_.AppCfg(id), cfg);
+  auto reply = HttpGet("127.0.0.1", cfg["WEB_PORT"].get<int>());
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(json::parse(reply->body)["env"]["WEB_PORT"],
+            std::to_string(cfg["WEB_PORT"].get<int>()));
+}
+
 TEST_F(Environment, RunBehavesLikeBashC) {
   const std::string id = NewInstance();
   ASSERT_FALSE(id.empty());
