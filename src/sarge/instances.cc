@@ -96,18 +96,34 @@ const ProcessInfo* Find(const std::map<std::string, ProcessInfo>& live, const st
   return it == live.end() ? nullptr : &it->second;
 }
 
+// Every record, made into a T by `make` (LoadAllRecordsAs), and the live
+// state of every loaded program (nullopt if supervisord is not running).
+template <typename T>
+struct Snapshot {
+  std::vector<T> records;
+  std::optional<std::map<std::string, ProcessInfo>> live;
+};
+
+// The records are read while supervisord answers: with thousands of
+// programs loaded its answer takes about a second, most of it sending the
+// reply, which is decoded as it arrives. A core is left to supervisord
+// while it works on it.
+template <typename T, typename Make>
+Snapshot<T> TakeSnapshot(const Home& home, Make make) {
+  RpcSupervisor supervisor = Connect(home);
+  bool up = SendGetAllProcessInfo(supervisor);
+  Snapshot<T> snapshot{LoadAllRecordsAs<T>(home, make, up ? 1 : 0), std::nullopt};
+  if (up) snapshot.live = ReceiveAllProcessInfo(supervisor);
+  return snapshot;
+}
+
 }  // namespace
 
 json ListInstances(const Home& home) {
-  RpcSupervisor supervisor = Connect(home);
-  bool up = SendGetAllProcessInfo(supervisor);
-  // The records are read while supervisord answers: with thousands of
-  // programs loaded its answer takes about a second.
-  std::vector<Record> records = LoadAllRecords(home);
-  std::optional<std::map<std::string, ProcessInfo>> live;
-  if (up) live = ReceiveAllProcessInfo(supervisor);
+  auto snapshot = TakeSnapshot<Record>(home, [](Record&& record) { return std::move(record); });
+  const auto& live = snapshot.live;
   json instances = json::array();
-  for (auto& record : records) {
+  for (auto& record : snapshot.records) {
     const ProcessInfo* info = live ? Find(*live, record.id) : nullptr;
     instances.push_back(Describe(std::move(record), info, live.has_value()));
   }
@@ -117,18 +133,12 @@ json ListInstances(const Home& home) {
 }
 
 void WriteListing(const Home& home, std::ostream& out) {
-  // The same text as ListInstances(home).dump(2). Every record is read and
-  // rendered while supervisord answers (with thousands of programs loaded
-  // it takes about a second, most of it sending its reply, which is decoded
-  // as it arrives); after that only the live states are merged in, and the
-  // text goes out an instance at a time.
-  RpcSupervisor supervisor = Connect(home);
-  bool up = SendGetAllProcessInfo(supervisor);
-  // A core is left to supervisord while it works on the answer.
-  std::vector<ListedInstance> listed = LoadAllRecordsAs<ListedInstance>(
-      home, [](Record&& record) { return ListedInstance(std::move(record)); }, up ? 1 : 0);
-  std::optional<std::map<std::string, ProcessInfo>> live;
-  if (up) live = ReceiveAllProcessInfo(supervisor);
+  // The same text as ListInstances(home).dump(2). Every record is rendered
+  // while supervisord answers; after that only the live states are merged
+  // in, and the text goes out an instance at a time.
+  auto snapshot = TakeSnapshot<ListedInstance>(
+      home, [](Record&& record) { return ListedInstance(std::move(record)); });
+  const auto& [listed, live] = snapshot;
   out << "{\n  \"instances\": [";
   std::string text;
   for (size_t i = 0; i < listed.size(); ++i) {
