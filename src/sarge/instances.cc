@@ -72,6 +72,7 @@ namespace {
 // Sends getAllProcessInfo; false if supervisord is not running.
 bool SendGetAllProcessInfo(RpcSupervisor& supervisor) {
   try {
+    if (!supervisor.TryConnect()) return false;
     supervisor.SendGetAllProcessInfo();
     return true;
   } catch (const SupervisorUnavailable&) {

@@ -116,7 +116,11 @@ RpcSupervisor::RpcSupervisor(fs::path socket, std::string not_running)
     : socket_(std::move(socket)), not_running_(std::move(not_running)) {}
 
 void RpcSupervisor::Connect() {
-  if (fd_.valid()) return;
+  if (!TryConnect()) throw SupervisorUnavailable(not_running_);
+}
+
+bool RpcSupervisor::TryConnect() {
+  if (fd_.valid()) return true;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   const std::string& path = socket_.native();
@@ -128,11 +132,12 @@ void RpcSupervisor::Connect() {
   timeval timeout{kReplyTimeoutSeconds, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno == ENOENT || errno == ECONNREFUSED) throw SupervisorUnavailable(not_running_);
+    if (errno == ENOENT || errno == ECONNREFUSED) return false;
     throw SupervisorUnavailable(
         fmt::format("cannot connect to supervisord at {}: {}", path, std::strerror(errno)));
   }
   fd_ = std::move(fd);
+  return true;
 }
 
 void RpcSupervisor::Send(std::string_view method, const json& params) {

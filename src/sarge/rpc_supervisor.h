@@ -23,6 +23,10 @@ class RpcSupervisor : public Supervisor {
 
   // Throws SupervisorUnavailable unless supervisord answers on the socket.
   void Connect();
+  // Connect, but false when nothing listens on the socket: `list` runs
+  // without supervisord, and a thrown exception costs it more than the
+  // rest of its start-up work (unwinding looks up every frame's tables).
+  bool TryConnect();
 
   std::vector<ProcessInfo> GetAllProcessInfo() override;
   // GetAllProcessInfo in two halves, so that the caller can do its own work
