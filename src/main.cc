@@ -11,9 +11,9 @@ int main(int argc, char** argv) {
   // is an error to handle, not a reason to die. Children get the default
   // back (exec.cc, command_runner.cc).
   std::signal(SIGPIPE, SIG_IGN);
-  // sarge does not mix C stdio and iostreams; unsynced, `list` of thousands
-  // of instances writes its output in blocks rather than through stdio.
-  std::ios::sync_with_stdio(false);
+  // iostreams stay synchronised with stdio: `list` writes an instance at a
+  // time, which stdio buffers as well, and unsynchronising costs every
+  // command ~0.5 ms at start (eight new stream buffers, four of them wide).
   try {
     return sarge::RunCommandLine(argc, argv);
   } catch (const sarge::UsageError& e) {
