@@ -51,7 +51,7 @@ void WriteFileAtomic(const fs::path& path, std::string_view content, mode_t mode
 // Whether a replaced file must survive a power loss. kRebuilt is for a file
 // sarge computes again from the records whenever it finds it missing or
 // unreadable (an instance's appcfg.json): it is not fsynced, which saves a
-// command the cost of one fsync (~1.4 ms here), and after a power loss it
+// command the cost of one fsync (0.2-1.4 ms here), and after a power loss it
 // may be empty until the next command that needs it rewrites it.
 enum class Durability { kSynced, kRebuilt };
 
