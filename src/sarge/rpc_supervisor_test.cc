@@ -258,6 +258,28 @@ TEST(RpcSupervisorTest, NobodyListeningIsSupervisorUnavailable) {
   }
 }
 
+// TryConnect answers without throwing when nothing listens (a missing
+// socket file, or one nobody accepts on), and keeps the connection it makes.
+TEST(RpcSupervisorTest, TryConnectSaysWhetherAnyoneListens) {
+  testing::ScopedTempDir dir;
+  RpcSupervisor missing(dir.path() / "missing.sock", "not running");
+  EXPECT_FALSE(missing.TryConnect());
+
+  fs::path stale = dir.path() / "stale.sock";
+  { CannedServer gone(stale, {}); }
+  RpcSupervisor refused(stale, "not running");
+  EXPECT_FALSE(refused.TryConnect());
+  EXPECT_THROW(refused.Connect(), SupervisorUnavailable);
+
+  fs::path sock = dir.path() / "s.sock";
+  CannedServer server(sock, {{Reply("<string>RUNNING</string>", false), false}});
+  RpcSupervisor rpc(sock, "not running");
+  EXPECT_TRUE(rpc.TryConnect());
+  EXPECT_TRUE(rpc.TryConnect());
+  EXPECT_EQ(rpc.Call("supervisor.getState", nlohmann::json::array()), "RUNNING");
+  EXPECT_EQ(server.Connections(), 1);
+}
+
 TEST(RpcSupervisorTest, ParsesProcessInfo) {
   auto info = ParseProcessInfo(nlohmann::json::parse(
       R"({"name": "web-a", "group": "web-a", "statename": "RUNNING", "pid": 12, "exitstatus": 0,
