@@ -1,11 +1,11 @@
 #include "sarge/names.h"
 
 #include <algorithm>
-#include <random>
 
 #include <fmt/format.h>
 
 #include "sarge/error.h"
+#include "sarge/random.h"
 
 namespace sarge {
 namespace {
@@ -80,11 +80,9 @@ void CheckSafeName(std::string_view what, std::string_view name) {
 std::string NewInstanceId(std::string_view app) {
   static constexpr std::string_view kAlphabet =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::random_device device;
-  std::uniform_int_distribution<size_t> pick(0, kAlphabet.size() - 1);
   std::string id(app);
   id += '-';
-  for (int i = 0; i < 6; ++i) id += kAlphabet[pick(device)];
+  for (int i = 0; i < 6; ++i) id += kAlphabet[RandomBelow(kAlphabet.size())];
   return id;
 }
 

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <functional>
 #include <optional>
-#include <random>
 #include <set>
 
 #include <fmt/format.h>
@@ -18,6 +17,7 @@
 #include "sarge/error.h"
 #include "sarge/hooks.h"
 #include "sarge/names.h"
+#include "sarge/random.h"
 
 namespace sarge {
 namespace {
@@ -129,8 +129,7 @@ int AllocatePort(const Home& home, const Record& record, const Service& service,
                  const Settings& settings, const PortProbe& probe) {
   int first = settings.port_first, count = settings.port_last - settings.port_first + 1;
   // Start at a random point so allocation stays O(1) however many are taken.
-  std::random_device device;
-  int offset = std::uniform_int_distribution<int>(0, count - 1)(device);
+  int offset = static_cast<int>(RandomBelow(static_cast<size_t>(count)));
   for (int i = 0; i < count; ++i) {
     int port = first + (offset + i) % count;
     if (HeldByLiveInstance(home, port) || !probe(service.host, port)) continue;
