@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include "sarge/error.h"
 #include "sarge/names.h"
@@ -25,40 +26,194 @@ bool IsSize(std::string_view text) {
   return text.size() <= 12 && AllDigits(text);
 }
 
+// libyaml's parser over a text, with its errors as sarge's one-line
+// messages.
+class Parser {
+ public:
+  Parser(std::string_view text, std::string_view source) : text_(text), source_(source) {
+    if (!yaml_parser_initialize(&parser_)) throw Error(fmt::format("{}: out of memory", source));
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+  }
+  ~Parser() { yaml_parser_delete(&parser_); }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  yaml_parser_t* get() { return &parser_; }
+
+  // The Error for the parser's failure. libyaml's messages are fixed ASCII
+  // phrases, so they stay on one line.
+  Error Failure() const {
+    const char* problem = parser_.problem ? parser_.problem : "unknown error";
+    switch (parser_.error) {
+      case YAML_MEMORY_ERROR:
+        return Error(fmt::format("{}: out of memory", source_));
+      case YAML_READER_ERROR:
+        // Bad encoding or a control character: no line yet; the byte,
+        // counted from 1 as lines are.
+        return Error(parser_.problem_value == -1
+                         ? fmt::format("{}: not valid YAML at byte {}: {}", source_,
+                                       parser_.problem_offset + 1, problem)
+                         : fmt::format("{}: not valid YAML at byte {}: {} (0x{:02X})", source_,
+                                       parser_.problem_offset + 1, problem, parser_.problem_value));
+      default:
+        break;
+    }
+    // The usual cause of libyaml's vaguest message.
+    if (parser_.error == YAML_SCANNER_ERROR && parser_.problem_mark.index < text_.size() &&
+        text_[parser_.problem_mark.index] == '\t')
+      return Error(
+          fmt::format("{}: not valid YAML {}: a tab, which YAML does not allow where it "
+                      "is; indent with spaces",
+                      source_, Where(parser_.problem_mark)));
+    if (!parser_.context)
+      return Error(
+          fmt::format("{}: not valid YAML {}: {}", source_, Where(parser_.problem_mark), problem));
+    return Error(fmt::format("{}: not valid YAML {}: {} ({} at line {})", source_,
+                             Where(parser_.problem_mark), problem, parser_.context,
+                             parser_.context_mark.line + 1));
+  }
+
+  // "at line N", or "at the end of the file" (which libyaml puts on a line
+  // after the last).
+  std::string Where(const yaml_mark_t& mark) const {
+    return mark.index >= text_.size() ? "at the end of the file"
+                                      : fmt::format("at line {}", mark.line + 1);
+  }
+
+ private:
+  std::string_view text_;
+  std::string_view source_;
+  yaml_parser_t parser_{};
+};
+
+// sarge.yaml needs three levels; libyaml 0.2.5 sets no limit, and its
+// scanner's work per token grows with the depth of the flow collections
+// around it (a megabyte of '[' takes it minutes).
+constexpr int kMaxDepth = 32;
+
+// Reads the events of the first document, failing on a syntax error or at
+// the first collection nested deeper than kMaxDepth, before anything
+// deeper is scanned.
+void CheckFirstDocument(std::string_view text, std::string_view source) {
+  Parser parser(text, source);
+  int depth = 0;
+  for (;;) {
+    yaml_event_t event;
+    if (!yaml_parser_parse(parser.get(), &event)) throw parser.Failure();
+    yaml_event_type_t type = event.type;
+    yaml_mark_t mark = event.start_mark;
+    yaml_event_delete(&event);
+    if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+      if (++depth > kMaxDepth)
+        throw Error(fmt::format("{}: not valid YAML {}: nested more than {} levels deep", source,
+                                parser.Where(mark), kMaxDepth));
+    } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+      --depth;
+    } else if (type == YAML_DOCUMENT_END_EVENT || type == YAML_STREAM_END_EVENT) {
+      return;
+    }
+  }
+}
+
+// The first document of a YAML text, composed by libyaml (which does not
+// expand aliases: an alias is the index of the node it names). Nodes live
+// as long as the Document.
+class Document {
+ public:
+  Document(std::string_view text, std::string_view source) : parser_(text, source) {
+    CheckFirstDocument(text, source);
+    if (!yaml_parser_load(parser_.get(), &document_)) throw parser_.Failure();
+  }
+  ~Document() { yaml_document_delete(&document_); }
+  Document(const Document&) = delete;
+  Document& operator=(const Document&) = delete;
+
+  // Null for an empty file (or one with only comments).
+  const yaml_node_t* Root() { return yaml_document_get_root_node(&document_); }
+  const yaml_node_t* Get(int index) { return yaml_document_get_node(&document_, index); }
+
+ private:
+  Parser parser_;
+  yaml_document_t document_{};
+};
+
+bool IsScalar(const yaml_node_t* node) { return node->type == YAML_SCALAR_NODE; }
+
+std::string_view Text(const yaml_node_t* node) {
+  return {reinterpret_cast<const char*>(node->data.scalar.value), node->data.scalar.length};
+}
+
+// YAML's null: an unquoted ~, null, Null, NULL or nothing at all.
+bool IsNull(const yaml_node_t* node) {
+  if (!IsScalar(node) || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
+  std::string_view text = Text(node);
+  return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
+}
+
+int LineOf(const yaml_node_t* node) { return static_cast<int>(node->start_mark.line) + 1; }
+
 struct Reader {
+  Document& doc;
   std::string_view source;
 
   [[noreturn]] void Fail(const std::string& key, const std::string& problem) const {
     throw Error(fmt::format("{}: {} {}", source, key, problem));
   }
 
-  void OnlyKeys(const YAML::Node& map, const std::string& prefix,
+  // The pairs of a mapping, as nodes.
+  std::vector<std::pair<const yaml_node_t*, const yaml_node_t*>> Pairs(
+      const yaml_node_t* map) const {
+    std::vector<std::pair<const yaml_node_t*, const yaml_node_t*>> pairs;
+    for (auto* p = map->data.mapping.pairs.start; p != map->data.mapping.pairs.top; ++p)
+      pairs.emplace_back(doc.Get(p->key), doc.Get(p->value));
+    return pairs;
+  }
+
+  // The value of a key of a mapping OnlyKeys has checked, or null.
+  const yaml_node_t* Find(const yaml_node_t* map, std::string_view key) const {
+    for (auto* p = map->data.mapping.pairs.start; p != map->data.mapping.pairs.top; ++p)
+      if (Text(doc.Get(p->key)) == key) return doc.Get(p->value);
+    return nullptr;
+  }
+
+  // Checks that `map` is a mapping whose keys are all names in `known`,
+  // each once.
+  void OnlyKeys(const yaml_node_t* map, const std::string& prefix,
                 std::initializer_list<std::string_view> known) const {
-    if (!map.IsMap()) Fail(prefix.empty() ? "the file" : Quoted(prefix), "must be a mapping");
-    for (const auto& item : map) {
-      auto key = Key(item.first, prefix);
+    if (map->type != YAML_MAPPING_NODE)
+      Fail(prefix.empty() ? "the file" : Quoted(prefix), "must be a mapping");
+    auto pairs = Pairs(map);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      std::string key = Key(pairs[i].first, prefix);
+      std::string name = prefix.empty() ? key : prefix + "." + key;
       bool ok = std::find(known.begin(), known.end(), key) != known.end();
       if (!ok) {
         std::vector<std::string> names(known.begin(), known.end());
         std::string hint = ClosestMatch(key, names);
-        Fail(Quoted(prefix.empty() ? key : prefix + "." + key),
+        Fail(Quoted(name),
              hint.empty() ? "is not a setting sarge knows; see docs/configuration.md"
                           : fmt::format("is not a setting sarge knows; did you mean '{}'?", hint));
       }
+      for (size_t j = 0; j < i; ++j)
+        if (Text(pairs[j].first) == key)
+          Fail(Quoted(name), fmt::format("is set twice, at lines {} and {}; keep one",
+                                         LineOf(pairs[j].first), LineOf(pairs[i].first)));
     }
   }
 
-  // A mapping's key as text; a key that is itself a list or a mapping is an error.
-  std::string Key(const YAML::Node& node, const std::string& prefix) const {
-    if (!node.IsScalar())
+  // A mapping's key as text; a key that is itself a list or a mapping (or
+  // null) is an error.
+  std::string Key(const yaml_node_t* node, const std::string& prefix) const {
+    if (!IsScalar(node) || IsNull(node))
       Fail(prefix.empty() ? "the file" : Quoted(prefix),
-           fmt::format("has a key that is not a name, at line {}", node.Mark().line + 1));
-    return node.Scalar();
+           fmt::format("has a key that is not a name, at line {}", LineOf(node)));
+    return std::string(Text(node));
   }
 
-  int Int(const YAML::Node& node, const std::string& key, int min, int max) const {
-    if (!node.IsScalar()) Fail(Quoted(key), "must be a number");
-    const auto& text = node.Scalar();
+  int Int(const yaml_node_t* node, const std::string& key, int min, int max) const {
+    if (!IsScalar(node) || IsNull(node)) Fail(Quoted(key), "must be a number");
+    std::string text(Text(node));
     if (!AllDigits(text)) Fail(Quoted(key), fmt::format("must be a number, not {}", Quoted(text)));
     // More digits than any allowed value has cannot be in range (and would
     // not fit an int).
@@ -68,43 +223,42 @@ struct Reader {
     return std::stoi(text);
   }
 
-  std::string Str(const YAML::Node& node, const std::string& key) const {
-    if (!node.IsScalar()) Fail(Quoted(key), "must be a string");
-    if (node.Scalar().find('\0') != std::string::npos)
-      Fail(Quoted(key), "contains a NUL character");
-    return node.Scalar();
+  std::string Str(const yaml_node_t* node, const std::string& key) const {
+    if (!IsScalar(node) || IsNull(node)) Fail(Quoted(key), "must be a string");
+    std::string_view text = Text(node);
+    if (text.find('\0') != std::string_view::npos) Fail(Quoted(key), "contains a NUL character");
+    return std::string(text);
   }
 };
 
-void ReadPorts(const Reader& r, const YAML::Node& node, Settings& s) {
+void ReadPorts(const Reader& r, const yaml_node_t* node, Settings& s) {
   r.OnlyKeys(node, "ports", {"first", "last"});
-  if (node["first"]) s.port_first = r.Int(node["first"], "ports.first", 1024, 65535);
-  if (node["last"]) s.port_last = r.Int(node["last"], "ports.last", 1024, 65535);
+  if (auto* v = r.Find(node, "first")) s.port_first = r.Int(v, "ports.first", 1024, 65535);
+  if (auto* v = r.Find(node, "last")) s.port_last = r.Int(v, "ports.last", 1024, 65535);
   if (s.port_last < s.port_first)
     r.Fail("'ports'",
            fmt::format("range is empty: last ({}) is below first ({})", s.port_last, s.port_first));
 }
 
-void ReadLog(const Reader& r, const YAML::Node& node, Settings& s) {
+void ReadLog(const Reader& r, const yaml_node_t* node, Settings& s) {
   r.OnlyKeys(node, "log", {"max_bytes", "backups"});
-  if (node["max_bytes"]) {
-    s.log_max_bytes = r.Str(node["max_bytes"], "log.max_bytes");
+  if (auto* v = r.Find(node, "max_bytes")) {
+    s.log_max_bytes = r.Str(v, "log.max_bytes");
     if (!IsSize(s.log_max_bytes))
       r.Fail("'log.max_bytes'", fmt::format("must be a size such as 50MB, 1GB or 1048576, not {}",
                                             Quoted(s.log_max_bytes)));
   }
-  if (node["backups"]) s.log_backups = r.Int(node["backups"], "log.backups", 0, 1000);
+  if (auto* v = r.Find(node, "backups")) s.log_backups = r.Int(v, "log.backups", 0, 1000);
 }
 
-void ReadNginx(const Reader& r, const YAML::Node& node, Settings& s) {
+void ReadNginx(const Reader& r, const yaml_node_t* node, Settings& s) {
   r.OnlyKeys(node, "nginx", {"reload_command", "test_command", "pid_file", "drain_timeout"});
-  if (node["reload_command"])
-    s.nginx_reload_command = r.Str(node["reload_command"], "nginx.reload_command");
-  if (node["test_command"])
-    s.nginx_test_command = r.Str(node["test_command"], "nginx.test_command");
-  if (node["pid_file"]) s.nginx_pid_file = r.Str(node["pid_file"], "nginx.pid_file");
-  if (node["drain_timeout"])
-    s.nginx_drain_timeout = r.Int(node["drain_timeout"], "nginx.drain_timeout", 0, 3600);
+  if (auto* v = r.Find(node, "reload_command"))
+    s.nginx_reload_command = r.Str(v, "nginx.reload_command");
+  if (auto* v = r.Find(node, "test_command")) s.nginx_test_command = r.Str(v, "nginx.test_command");
+  if (auto* v = r.Find(node, "pid_file")) s.nginx_pid_file = r.Str(v, "nginx.pid_file");
+  if (auto* v = r.Find(node, "drain_timeout"))
+    s.nginx_drain_timeout = r.Int(v, "nginx.drain_timeout", 0, 3600);
   // Without the master's pid sarge cannot wait for the old workers, and
   // stopping an old instance while they still use it fails requests.
   if (!s.nginx_reload_command.empty() && s.nginx_pid_file.empty())
@@ -113,28 +267,29 @@ void ReadNginx(const Reader& r, const YAML::Node& node, Settings& s) {
            "stops an old instance (for Debian's nginx: /run/nginx.pid)");
 }
 
-void ReadDeploy(const Reader& r, const YAML::Node& node, Settings& s) {
+void ReadDeploy(const Reader& r, const yaml_node_t* node, Settings& s) {
   r.OnlyKeys(node, "deploy", {"keep", "timeout"});
-  if (node["keep"]) s.deploy_keep = r.Int(node["keep"], "deploy.keep", 0, 1000);
-  if (node["timeout"]) s.deploy_timeout = r.Int(node["timeout"], "deploy.timeout", 1, 3600);
+  if (auto* v = r.Find(node, "keep")) s.deploy_keep = r.Int(v, "deploy.keep", 0, 1000);
+  if (auto* v = r.Find(node, "timeout")) s.deploy_timeout = r.Int(v, "deploy.timeout", 1, 3600);
 }
 
-void ReadHooks(const Reader& r, const YAML::Node& node, Settings& s) {
+void ReadHooks(const Reader& r, const yaml_node_t* node, Settings& s) {
   r.OnlyKeys(
       node, "hooks",
       {"timeout", "initializing", "configuring", "will-start", "has-stopped", "will-be-destroyed"});
-  for (const auto& item : node) {
-    std::string event = r.Key(item.first, "hooks");
+  for (const auto& [name, value] : r.Pairs(node)) {
+    std::string event(Text(name));
     std::string key = "hooks." + event;
     if (event == "timeout") {
-      s.hook_timeout = r.Int(item.second, key, 1, 3600);
+      s.hook_timeout = r.Int(value, key, 1, 3600);
       continue;
     }
     std::vector<std::string> programs;
-    if (item.second.IsSequence()) {
-      for (const auto& p : item.second) programs.push_back(r.Str(p, key));
+    if (value->type == YAML_SEQUENCE_NODE) {
+      for (auto* i = value->data.sequence.items.start; i != value->data.sequence.items.top; ++i)
+        programs.push_back(r.Str(r.doc.Get(*i), key));
     } else {
-      programs.push_back(r.Str(item.second, key));
+      programs.push_back(r.Str(value, key));
     }
     for (const auto& p : programs)
       if (p.empty()) r.Fail(Quoted(key), "names an empty program path");
@@ -203,29 +358,18 @@ deploy:
 }
 
 Settings ParseSettings(std::string_view yaml, std::string_view source) {
-  Reader r{source};
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::DeepRecursion& e) {
-    // yaml-cpp's own message for this one is "bad file".
-    throw Error(fmt::format("{}: not valid YAML at line {}: nested {} levels deep or more", source,
-                            e.mark.line + 1, e.depth()));
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp's message may quote the bad character.
-    throw Error(fmt::format("{}: not valid YAML at line {}: {}", source, e.mark.line + 1,
-                            Excerpt(e.msg, 200)));
-  }
+  Document doc(yaml, source);
+  Reader r{doc, source};
   Settings s;
-  if (root.IsNull()) return s;
+  const yaml_node_t* root = doc.Root();
+  if (!root || IsNull(root)) return s;
   r.OnlyKeys(root, "", {"ports", "log", "start_timeout", "deploy", "nginx", "hooks"});
-  if (root["ports"]) ReadPorts(r, root["ports"], s);
-  if (root["log"]) ReadLog(r, root["log"], s);
-  if (root["start_timeout"])
-    s.start_timeout = r.Int(root["start_timeout"], "start_timeout", 1, 3600);
-  if (root["deploy"]) ReadDeploy(r, root["deploy"], s);
-  if (root["nginx"]) ReadNginx(r, root["nginx"], s);
-  if (root["hooks"]) ReadHooks(r, root["hooks"], s);
+  if (auto* v = r.Find(root, "ports")) ReadPorts(r, v, s);
+  if (auto* v = r.Find(root, "log")) ReadLog(r, v, s);
+  if (auto* v = r.Find(root, "start_timeout")) s.start_timeout = r.Int(v, "start_timeout", 1, 3600);
+  if (auto* v = r.Find(root, "deploy")) ReadDeploy(r, v, s);
+  if (auto* v = r.Find(root, "nginx")) ReadNginx(r, v, s);
+  if (auto* v = r.Find(root, "hooks")) ReadHooks(r, v, s);
   return s;
 }
 

@@ -335,8 +335,12 @@ std::vector<Row> SettingsRows() {
         .Settings(std::move(yaml));
   };
   return {
-      row("YamlSyntax", "ports: [1", "not valid YAML at line 1: end of sequence flow not found"),
-      row("YamlTabIndent", "ports:\n\tfirst: 1", "not valid YAML at line 2: illegal map value"),
+      row("YamlSyntax", "ports: [1",
+          "not valid YAML at the end of the file: did not find expected ',' or ']' (while "
+          "parsing a flow sequence at line 1)"),
+      row("YamlTabIndent", "ports:\n\tfirst: 1",
+          "not valid YAML at line 2: a tab, which YAML does not allow where it is; indent with "
+          "spaces"),
       row("YamlPortNotANumber", "ports: {first: abc}", "'ports.first' must be a number, not 'abc'"),
       row("YamlPortBelow1024", "ports: {first: 80}",
           "'ports.first' must be between 1024 and 65535, not 80"),
@@ -361,9 +365,11 @@ std::vector<Row> SettingsRows() {
           "'nginx.pid_file' is needed with reload_command, so sarge can let old nginx workers "
           "finish before it stops an old instance (for Debian's nginx: /run/nginx.pid)"),
       row("YamlDeepNesting100k", std::string(100000, '['),
-          "not valid YAML at line 1: nested 500 levels deep or more"),
+          "not valid YAML at line 1: nested more than 32 levels deep"),
       row("YamlInvalidUtf8", "ports: {first: \xff\xfe}",
-          "'ports.first' must be a number, not '\\xff\\xfe'"),
+          "not valid YAML at byte 16: invalid leading UTF-8 octet (0xFF)"),
+      row("YamlKeySetTwice", "ports: {first: 3000}\nports: {first: 4000}",
+          "'ports' is set twice, at lines 1 and 2; keep one"),
   };
 }
 
