@@ -189,12 +189,25 @@ bool WriteFileAtomicIfChanged(const fs::path& path, std::string_view content, mo
 
 bool IsTempFileName(std::string_view name) { return name.find(".tmp-") != std::string_view::npos; }
 
-void MakeDirs(const fs::path& path, mode_t mode) {
+fs::path MakeDirs(const fs::path& path, mode_t mode) {
   if (FsFault("create", path)) ThrowErrno("create", path);
-  std::error_code ec;
-  fs::create_directories(path, ec);
-  if (ec) ThrowErrno("create", path, ec.value());
+  fs::path first_missing;
+  // Usually only the last folder is missing: one mkdir, and no stat of it
+  // and its parents before and after, as fs::create_directories makes.
+  if (::mkdir(path.c_str(), 0777) == 0) {
+    first_missing = path;
+  } else {
+    if (errno != ENOENT && errno != EEXIST) ThrowErrno("create", path);
+    std::error_code ec;
+    for (fs::path p = path; !p.empty() && p != p.parent_path(); p = p.parent_path()) {
+      if (fs::exists(p, ec) || ec) break;
+      first_missing = p;
+    }
+    fs::create_directories(path, ec);
+    if (ec) ThrowErrno("create", path, ec.value());
+  }
   if (mode != 0755) ::chmod(path.c_str(), mode);
+  return first_missing;
 }
 
 void RemoveAll(const fs::path& path) {

@@ -82,8 +82,10 @@ bool WriteFileAtomicIfChanged(const fs::path& path, std::string_view content, mo
 // True for the temporary names WriteFileAtomic uses, so scans can skip them.
 bool IsTempFileName(std::string_view name);
 
-// Creates `path` and its parents; throws Error on failure.
-void MakeDirs(const fs::path& path, mode_t mode = 0755);
+// Creates `path` and its parents, then gives it `mode` (0755 is left to the
+// umask); throws Error on failure. Returns the highest folder it created,
+// empty when `path` was there already.
+fs::path MakeDirs(const fs::path& path, mode_t mode = 0755);
 
 // Removes `path` recursively if it exists; throws Error on failure.
 void RemoveAll(const fs::path& path);

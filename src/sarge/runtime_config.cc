@@ -114,10 +114,7 @@ class Undo {
 // MakeDirs(dir), with the removal of the first folder it had to create
 // (and so of everything under it) as an undo step.
 void MakeDirsUndoably(const fs::path& dir, Undo& undo) {
-  fs::path first_missing;
-  for (fs::path p = dir; !p.empty() && p != p.parent_path() && !fs::exists(p); p = p.parent_path())
-    first_missing = p;
-  MakeDirs(dir);
+  fs::path first_missing = MakeDirs(dir);
   if (!first_missing.empty())
     undo.Add([first_missing] {
       std::error_code ec;
