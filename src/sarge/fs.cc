@@ -194,11 +194,14 @@ fs::path MakeDirs(const fs::path& path, mode_t mode) {
   fs::path first_missing;
   // Usually only the last folder is missing: one mkdir, and no stat of it
   // and its parents before and after, as fs::create_directories makes.
-  if (::mkdir(path.c_str(), 0777) == 0) {
+  std::error_code ec;
+  int error = ::mkdir(path.c_str(), 0777) == 0 ? 0 : errno;
+  if (error == 0) {
     first_missing = path;
+  } else if (error == EEXIST && fs::is_directory(path, ec)) {
+    // There already: nothing created.
   } else {
-    if (errno != ENOENT && errno != EEXIST) ThrowErrno("create", path);
-    std::error_code ec;
+    if (error != ENOENT && error != EEXIST) ThrowErrno("create", path, error);
     for (fs::path p = path; !p.empty() && p != p.parent_path(); p = p.parent_path()) {
       if (fs::exists(p, ec) || ec) break;
       first_missing = p;
