@@ -121,8 +121,10 @@ void CheckFirstDocument(std::string_view text, std::string_view source) {
 // as long as the Document.
 class Document {
  public:
-  Document(std::string_view text, std::string_view source) : parser_(text, source) {
-    CheckFirstDocument(text, source);
+  // The check's parser is freed before this one is made, which then reuses
+  // its buffers (~80 KiB) instead of touching as many new pages.
+  Document(std::string_view text, std::string_view source)
+      : parser_((CheckFirstDocument(text, source), text), source) {
     if (!yaml_parser_load(parser_.get(), &document_)) throw parser_.Failure();
   }
   ~Document() { yaml_document_delete(&document_); }
