@@ -32,6 +32,11 @@ def die(message):
     sys.exit(1)
 
 
+def find_cxx():
+    """The C++ compiler for the benches' own programs ($CXX, c++ or g++), or None."""
+    return shutil.which(os.environ.get("CXX", "c++")) or shutil.which("g++")
+
+
 def note(message):
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
