@@ -58,6 +58,10 @@ ListedInstance::ListedInstance(Record&& record) : id_(record.id) {
     members_.emplace_back(key, text_.size());
     AppendMember(text_, key, member);
   }
+  // Held until supervisord answers, for thousands of instances: growing by
+  // appends left up to twice the text's size allocated, and every page of
+  // the heap costs a fault when first touched.
+  text_.shrink_to_fit();
 }
 
 void ListedInstance::AppendTo(std::string& out, const ProcessInfo* info,
