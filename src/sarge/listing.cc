@@ -25,6 +25,13 @@ void AppendMember(std::string& out, const std::string& key, const json& value) {
   out.append(text, line);
 }
 
+// The key of a member AppendMember wrote. Record::ToJson's keys are plain
+// names, which JSON writes without escapes, so the key is the text
+// between the first two quotes.
+std::string_view KeyOf(std::string_view member) {
+  return member.substr(1, member.find('"', 1) - 1);
+}
+
 }  // namespace
 
 json LiveState(const ProcessInfo* info, bool supervisord_up) {
@@ -53,9 +60,9 @@ json Describe(Record&& record, const ProcessInfo* info, bool supervisord_up) {
 
 ListedInstance::ListedInstance(Record&& record) : id_(record.id) {
   json value = std::move(record).ToJson();
-  members_.reserve(value.size());
+  starts_.reserve(value.size());
   for (const auto& [key, member] : value.items()) {
-    members_.emplace_back(key, text_.size());
+    starts_.push_back(static_cast<uint32_t>(text_.size()));
     AppendMember(text_, key, member);
   }
   // Held until supervisord answers, for thousands of instances: growing by
@@ -78,14 +85,15 @@ void ListedInstance::AppendTo(std::string& out, const ProcessInfo* info,
     out += kMemberIndent;
     first = false;
   };
-  for (size_t i = 0; i < members_.size(); ++i) {
-    const auto& [key, begin] = members_[i];
+  for (size_t i = 0; i < starts_.size(); ++i) {
+    size_t begin = starts_[i];
+    size_t end = i + 1 < starts_.size() ? starts_[i + 1] : text_.size();
+    std::string_view key = KeyOf(std::string_view(text_).substr(begin, end - begin));
     for (; next_live != live_end && next_live.key() < key; ++next_live) {
       separate();
       AppendMember(out, next_live.key(), next_live.value());
     }
     separate();
-    size_t end = i + 1 < members_.size() ? members_[i + 1].second : text_.size();
     out.append(text_, begin, end - begin);
   }
   for (; next_live != live_end; ++next_live) {

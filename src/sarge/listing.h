@@ -2,8 +2,8 @@
 // state from supervisord merged in.
 #pragma once
 
+#include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,7 +37,7 @@ class ListedInstance {
  private:
   std::string id_;
   std::string text_;  // every member of the record, each as `"key": value`, one after another
-  std::vector<std::pair<std::string, size_t>> members_;  // each one's key and where it starts
+  std::vector<uint32_t> starts_;  // where each member starts in text_
 };
 
 }  // namespace sarge
