@@ -2,6 +2,7 @@
 // an error into "sarge: error: …" and an exit status.
 #include <link.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdint>
@@ -22,10 +23,11 @@ namespace {
 // measured on (docs/benchmarks.md), mapping the same pages in one call a
 // fraction of that. Kernels before 5.14 refuse the advice: nothing lost.
 int MapReadOnlySegment(dl_phdr_info* info, size_t, void*) {
+  const auto page = static_cast<std::uintptr_t>(getpagesize());
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& segment = info->dlpi_phdr[i];
     if (segment.p_type != PT_LOAD || (segment.p_flags & PF_W)) continue;
-    std::uintptr_t start = (info->dlpi_addr + segment.p_vaddr) & ~std::uintptr_t{4095};
+    std::uintptr_t start = (info->dlpi_addr + segment.p_vaddr) & ~(page - 1);
     std::uintptr_t end = info->dlpi_addr + segment.p_vaddr + segment.p_memsz;
     madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_READ);
   }
