@@ -60,9 +60,13 @@ int main(int argc, char** argv) {
   }
   long pages = std::atol(argv[1]) / kWindow * kWindow;
   int rounds = std::atoi(argv[2]);
+  if (pages < kWindow || rounds < 1) {
+    std::fprintf(stderr, "page_cost: need at least %ld pages and one round\n", kWindow);
+    return 2;
+  }
   int fd = open(argv[3], O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || pages < kWindow || rounds < 1) {
-    std::perror("page_cost");
+  if (fd < 0) {
+    std::perror(argv[3]);
     return 2;
   }
   if (lseek(fd, 0, SEEK_END) < pages * kPage) {
