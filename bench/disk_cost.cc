@@ -19,11 +19,10 @@
 //                   CPU while the fsync waits: if that is no faster, the
 //                   wait is the disk's, not the CPU's wake-up from idle
 //   mkdir           a new folder (as `new` makes HOME/ID), no sync
-// With CHURN > 0, CHURN files are first created and deleted beside the
-// folder: on ext4 without a journal every file created afterwards pays for
-// them (see below).
 // and prints the median of the rounds for each, in microseconds, with its
-// ratio to the system call.
+// ratio to the system call. With CHURN > 0, CHURN files are first created
+// and deleted beside the folder: on ext4 without a journal every file
+// created in the minutes after pays for them (see main).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
