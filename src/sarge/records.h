@@ -56,6 +56,10 @@ std::vector<Record> LoadAllRecords(const Home& home);
 template <typename T, typename Make>
 std::vector<T> LoadAllRecordsAs(const Home& home, Make make, unsigned spare_cores = 0);
 
+// For tests: LoadRecordsInto reads ahead (records.cc) from the first record
+// on, as it does once a read has had to wait for the disk.
+void ReadRecordsAheadFromTheStartForTest(bool on);
+
 // For LoadAllRecordsAs: calls `size` once with the number of record files,
 // then `take(i, record)` for each valid record (a distinct i below that
 // number; from several threads at once). Returns the i's taken, in order.

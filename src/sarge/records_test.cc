@@ -127,6 +127,40 @@ TEST(RecordsTest, ThousandsOfRecordsAreReadOnSeveralThreadsInTheSameOrder) {
   EXPECT_EQ(made, expected);
 }
 
+TEST(RecordsTest, ReadingAheadReadsEveryRecordOnceInTheSameOrder) {
+  // Read-ahead is on from the first record (as after a read that waited for
+  // the disk): each thread hints the records after the one it reads, up to
+  // the end of its part. The result must be the same as without it, for a
+  // home read on one thread and for one split between threads, with a
+  // broken record among them.
+  for (int count : {40, 2500}) {
+    testing::TempHome t;
+    for (int i = 0; i < count; ++i)
+      SaveRecord(t.home, Record{fmt::format("web-{:05}", i),
+                                "web",
+                                fmt::format("2026-01-01T00:00:00.{:06}Z", count - i),
+                                {},
+                                {},
+                                ""});
+    std::ofstream(t.home.RecordFile("web-00007")) << "[";
+    auto load = [&] {
+      return LoadAllRecordsAs<std::string>(t.home, [](Record&& r) { return r.id; });
+    };
+    ::testing::internal::CaptureStderr();
+    auto plain = load();
+    ReadRecordsAheadFromTheStartForTest(true);
+    auto ahead = load();
+    ReadRecordsAheadFromTheStartForTest(false);
+    std::string err = ::testing::internal::GetCapturedStderr();
+    ASSERT_EQ(plain.size(), static_cast<size_t>(count - 1)) << count;
+    EXPECT_EQ(plain.front(), fmt::format("web-{:05}", count - 1));
+    EXPECT_EQ(ahead, plain) << count;
+    // The broken record is reported by both reads.
+    std::string warning = "sarge: warning: skipping " + t.home.RecordFile("web-00007").string();
+    EXPECT_NE(err.find(warning), err.rfind(warning)) << err;
+  }
+}
+
 TEST(RecordsTest, UtcNowIsIso8601) {
   std::string now = UtcNow();
   ASSERT_EQ(now.size(), 27u) << now;
