@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -58,7 +59,11 @@ void SaveFile(const std::string& name, bool sync) {
   std::string tmp = name + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) Fail("open " + tmp);
-  if (write(fd, data, sizeof data) != sizeof data) Fail("write " + tmp);
+  ssize_t written = write(fd, data, sizeof data);
+  if (written != static_cast<ssize_t>(sizeof data)) {
+    if (written >= 0) errno = EIO;  // a short write sets no errno
+    Fail("write " + tmp);
+  }
   if (sync && fsync(fd) != 0) Fail("fsync " + tmp);
   if (close(fd) != 0) Fail("close " + tmp);
   if (rename(tmp.c_str(), name.c_str()) != 0) Fail("rename " + tmp);

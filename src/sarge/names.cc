@@ -1,6 +1,7 @@
 #include "sarge/names.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include <fmt/format.h>
 
@@ -80,11 +81,12 @@ void CheckSafeName(std::string_view what, std::string_view name) {
 std::string NewInstanceId(std::string_view app) {
   static constexpr std::string_view kAlphabet =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  // One draw for all six characters (62^6 < 2^36), read as six base-62
-  // digits: as uniform as six draws, with one getrandom call instead of six.
-  size_t combinations = 1;
+  // One draw for all six characters (62^6 < 2^36, in 64 bits on any
+  // platform), read as six base-62 digits: as uniform as six draws, with
+  // one getrandom call instead of six.
+  uint64_t combinations = 1;
   for (int i = 0; i < 6; ++i) combinations *= kAlphabet.size();
-  size_t draw = RandomBelow(combinations);
+  uint64_t draw = RandomBelow(combinations);
   std::string id(app);
   id += '-';
   for (int i = 0; i < 6; ++i, draw /= kAlphabet.size()) id += kAlphabet[draw % kAlphabet.size()];

@@ -29,13 +29,13 @@ uint64_t RandomWord() {
 
 }  // namespace
 
-size_t RandomBelow(size_t n) {
+uint64_t RandomBelow(uint64_t n) {
   // Rejects the top partial block of 2^64 so every value is equally likely.
   const uint64_t limit =
       std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % n;
   for (;;) {
     uint64_t word = RandomWord();
-    if (word < limit) return static_cast<size_t>(word % n);
+    if (word < limit) return word % n;
   }
 }
 

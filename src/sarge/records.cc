@@ -111,13 +111,17 @@ class RecordsDir {
     return ReadReplacedFileAt(::dirfd(dir_), path_, id + ".json", text);
   }
 
-  // Asks the kernel to start reading `id`'s record into the page cache, and
-  // returns at once. A record that has gone, or any error, is ignored: the
-  // Read that follows reports it.
+  // Asks the kernel to start reading `id`'s record into the page cache
+  // without waiting for it (the open still waits if the record's inode is
+  // not in memory either). A record that has gone, or any error, is
+  // ignored: the Read that follows reports it.
   void ReadAhead(const std::string& id) const {
+    ++records_read_ahead;
     Fd fd(::openat(::dirfd(dir_), (id + ".json").c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.valid()) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_WILLNEED);
   }
+
+  static inline std::atomic<size_t> records_read_ahead{0};  // for tests
 
  private:
   fs::path path_;
@@ -158,16 +162,18 @@ constexpr size_t kRecordsPerThread = 1024;
 
 // A record the page cache does not hold (after a reboot, or once the kernel
 // has reclaimed it) costs a disk read, ~0.3 ms on the machines measured,
-// and a thread reads one at a time. Once a read takes longer than
-// kSlowRead and the thread has read from a disk meanwhile, it asks the
-// kernel to start reading the next kReadAheadWindow records too, so that
-// many reads are in flight (docs/benchmarks.md: `list` of 5000 read from
-// the disk). A read from the page cache takes ~10 us; one that is slow for
-// another reason (the thread's first allocations, a busy CPU) reads no
-// disk block and leaves it off: hinting records already in the page cache
-// would cost each another open and close.
+// and a thread reads one at a time. Once kDiskReadsBeforeReadAhead of its
+// reads took longer than kSlowRead and read disk blocks while they did,
+// the thread asks the kernel to start reading the next kReadAheadWindow
+// records too, so that many reads are in flight (docs/benchmarks.md:
+// `list` of records not in the page cache). A read from the page cache
+// takes ~10 us; one slow for another reason (the thread's first
+// allocations, a busy CPU) reads no disk block, and one record the kernel
+// happened to drop does not make two: hinting records that are in the page
+// cache would cost each another open and close.
 constexpr size_t kReadAheadWindow = 16;
 constexpr std::chrono::microseconds kSlowRead{100};
+constexpr int kDiskReadsBeforeReadAhead = 2;
 
 // Blocks the calling thread has read from a disk so far.
 long BlocksReadByThisThread() {
@@ -192,7 +198,8 @@ std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(s
   auto load = [&](size_t begin, size_t end) {
     std::string text;
     bool reading_ahead = read_ahead_from_the_start;
-    const long blocks_read_before = reading_ahead ? 0 : BlocksReadByThisThread();
+    long blocks_read = reading_ahead ? 0 : BlocksReadByThisThread();
+    int slow_disk_reads = 0;
     size_t hinted = begin;  // records before this one were read or hinted
     for (size_t i = begin; i < end; ++i) {
       bool found;
@@ -204,8 +211,13 @@ std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(s
       } else {
         auto started = std::chrono::steady_clock::now();
         found = dir.Read(ids[i], text);
-        reading_ahead = std::chrono::steady_clock::now() - started > kSlowRead &&
-                        BlocksReadByThisThread() > blocks_read_before;
+        if (std::chrono::steady_clock::now() - started > kSlowRead) {
+          // Blocks read since the last slow read; fast reads read none.
+          long now_read = BlocksReadByThisThread();
+          if (now_read > blocks_read) ++slow_disk_reads;
+          blocks_read = now_read;
+          reading_ahead = slow_disk_reads >= kDiskReadsBeforeReadAhead;
+        }
       }
       if (!found) continue;  // destroyed since we listed the folder
       std::optional<Record> record;
@@ -244,6 +256,8 @@ std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(s
 }
 
 void ReadRecordsAheadFromTheStartForTest(bool on) { read_ahead_from_the_start = on; }
+
+size_t RecordsReadAheadForTest() { return RecordsDir::records_read_ahead; }
 
 std::vector<Record> LoadAllRecords(const Home& home) {
   return LoadAllRecordsAs<Record>(

@@ -57,8 +57,10 @@ template <typename T, typename Make>
 std::vector<T> LoadAllRecordsAs(const Home& home, Make make, unsigned spare_cores = 0);
 
 // For tests: LoadRecordsInto reads ahead (records.cc) from the first record
-// on, as it does once a read has had to wait for the disk.
+// on, as it does once its reads have had to wait for the disk; and how many
+// records it has asked the kernel to read ahead so far in this process.
 void ReadRecordsAheadFromTheStartForTest(bool on);
+size_t RecordsReadAheadForTest();
 
 // For LoadAllRecordsAs: calls `size` once with the number of record files,
 // then `take(i, record)` for each valid record (a distinct i below that

@@ -127,12 +127,16 @@ TEST(RecordsTest, ThousandsOfRecordsAreReadOnSeveralThreadsInTheSameOrder) {
   EXPECT_EQ(made, expected);
 }
 
-TEST(RecordsTest, ReadingAheadReadsEveryRecordOnceInTheSameOrder) {
-  // Read-ahead is on from the first record (as after a read that waited for
+TEST(RecordsTest, ReadingAheadHintsEachLaterRecordOnceAndReadsTheSame) {
+  // Read-ahead is on from the first record (as after reads that waited for
   // the disk): each thread hints the records after the one it reads, up to
-  // the end of its part. The result must be the same as without it, for a
-  // home read on one thread and for one split between threads, with a
-  // broken record among them.
+  // the end of its part, each once. What is read must be the same as
+  // without it, for a home read on one thread and for one split between
+  // threads, with a broken record among them.
+  struct ReadAheadFromTheStart {
+    ReadAheadFromTheStart() { ReadRecordsAheadFromTheStartForTest(true); }
+    ~ReadAheadFromTheStart() { ReadRecordsAheadFromTheStartForTest(false); }
+  };
   for (int count : {40, 2500}) {
     testing::TempHome t;
     for (int i = 0; i < count; ++i)
@@ -148,13 +152,23 @@ TEST(RecordsTest, ReadingAheadReadsEveryRecordOnceInTheSameOrder) {
     };
     ::testing::internal::CaptureStderr();
     auto plain = load();
-    ReadRecordsAheadFromTheStartForTest(true);
-    auto ahead = load();
-    ReadRecordsAheadFromTheStartForTest(false);
+    size_t hints_before = RecordsReadAheadForTest();
+    std::vector<std::string> ahead;
+    {
+      ReadAheadFromTheStart on;
+      ahead = load();
+    }
+    size_t hints = RecordsReadAheadForTest() - hints_before;
     std::string err = ::testing::internal::GetCapturedStderr();
     ASSERT_EQ(plain.size(), static_cast<size_t>(count - 1)) << count;
     EXPECT_EQ(plain.front(), fmt::format("web-{:05}", count - 1));
     EXPECT_EQ(ahead, plain) << count;
+    // Every record but the first of each thread's part is hinted once: 40
+    // records are read on one thread, 2500 on one to four.
+    if (count == 40)
+      EXPECT_EQ(hints, 39u);
+    else
+      EXPECT_TRUE(hints >= 2496u && hints <= 2499u) << hints;
     // The broken record is reported by both reads.
     std::string warning = "sarge: warning: skipping " + t.home.RecordFile("web-00007").string();
     EXPECT_NE(err.find(warning), err.rfind(warning)) << err;
