@@ -202,22 +202,18 @@ std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(s
     int slow_disk_reads = 0;
     size_t hinted = begin;  // records before this one were read or hinted
     for (size_t i = begin; i < end; ++i) {
-      bool found;
-      if (reading_ahead) {
+      if (reading_ahead)
         for (hinted = std::max(hinted, i + 1); hinted < std::min(end, i + 1 + kReadAheadWindow);
              ++hinted)
           dir.ReadAhead(ids[hinted]);
-        found = dir.Read(ids[i], text);
-      } else {
-        auto started = std::chrono::steady_clock::now();
-        found = dir.Read(ids[i], text);
-        if (std::chrono::steady_clock::now() - started > kSlowRead) {
-          // Blocks read since the last slow read; fast reads read none.
-          long now_read = BlocksReadByThisThread();
-          if (now_read > blocks_read) ++slow_disk_reads;
-          blocks_read = now_read;
-          reading_ahead = slow_disk_reads >= kDiskReadsBeforeReadAhead;
-        }
+      auto started = std::chrono::steady_clock::now();
+      bool found = dir.Read(ids[i], text);
+      if (!reading_ahead && std::chrono::steady_clock::now() - started > kSlowRead) {
+        // Blocks read since the last slow read; fast reads read none.
+        long now_read = BlocksReadByThisThread();
+        if (now_read > blocks_read) ++slow_disk_reads;
+        blocks_read = now_read;
+        reading_ahead = slow_disk_reads >= kDiskReadsBeforeReadAhead;
       }
       if (!found) continue;  // destroyed since we listed the folder
       std::optional<Record> record;
