@@ -6,7 +6,9 @@
 
 #include <csignal>
 #include <cstdint>
-#include <iostream>
+#include <cstdio>
+
+#include <fmt/format.h>
 
 #include "sarge/commands.h"
 #include "sarge/error.h"
@@ -43,6 +45,17 @@ void MapReadOnlySegments(int, char**, char**) { dl_iterate_phdr(MapReadOnlySegme
 }  // namespace
 #endif  // SARGE_MAP_AT_START
 
+namespace {
+
+// The error, and the detail under it if any, in one write to the unbuffered
+// stderr: lines of commands run at once on one terminal or log do not
+// interleave.
+void PrintError(const char* what, const std::string& detail) {
+  fmt::print(stderr, "sarge: error: {}\n{}{}", what, detail, detail.empty() ? "" : "\n");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // A write to a closed pipe (a hook that exits early, `sarge logs -f | head`)
   // is an error to handle, not a reason to die. Children get the default
@@ -54,14 +67,13 @@ int main(int argc, char** argv) {
   try {
     return sarge::RunCommandLine(argc, argv);
   } catch (const sarge::UsageError& e) {
-    std::cerr << "sarge: error: " << e.what() << "\n";
+    PrintError(e.what(), "");
     return 2;
   } catch (const sarge::Error& e) {
-    std::cerr << "sarge: error: " << e.what() << "\n";
-    if (!e.detail().empty()) std::cerr << e.detail() << "\n";
+    PrintError(e.what(), e.detail());
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "sarge: error: " << e.what() << "\n";
+    PrintError(e.what(), "");
     return 1;
   }
 }
