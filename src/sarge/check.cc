@@ -40,6 +40,7 @@ class Checker {
   void Found(std::string problem, std::string done, Fix&& fix) {
     Finding f{std::move(problem), "", true};
     if (repair_) {
+      repaired_ = true;  // even a repair that fails may have changed something
       try {
         fix();
         f.repair = std::move(done);
@@ -217,14 +218,17 @@ class Checker {
   }
 
   void Supervisord() {
-    // What the repairs above changed.
-    live_.reset();
-    for (auto it = records_.begin(); it != records_.end();) {
-      if (auto text = ReadFileIfExists(home_.RecordFile(it->first))) {
-        it->second = LoadRecord(home_, it->first);
-        ++it;
-      } else {
-        it = records_.erase(it);
+    // What the repairs above changed, if any ran: records read again (a
+    // record a repair removed is gone), supervisord asked again.
+    if (repaired_) {
+      live_.reset();
+      for (auto it = records_.begin(); it != records_.end();) {
+        if (fs::exists(home_.RecordFile(it->first))) {
+          it->second = LoadRecord(home_, it->first);
+          ++it;
+        } else {
+          it = records_.erase(it);
+        }
       }
     }
     if (!SupervisordUp()) {
@@ -304,6 +308,7 @@ class Checker {
   std::set<std::string> unreadable_;
   std::optional<std::map<std::string, ProcessInfo>> live_;
   bool up_ = false;
+  bool repaired_ = false;  // a repair ran
 };
 
 }  // namespace
