@@ -18,6 +18,12 @@
 //   durable-busy    10 ms idle, with a second thread spinning on the other
 //                   CPU while the fsync waits: if that is no faster, the
 //                   wait is the disk's, not the CPU's wake-up from idle
+//   replace-10ms    durable-10ms over an existing file, as `configure`
+//                   saves a record it changes
+//   floor-10ms      10 ms idle, then one 4 KiB block of an existing file,
+//                   already on the disk, written again and fdatasync'd: no
+//                   new inode, no size change, no rename. The least any
+//                   durable write costs here, whatever the scheme
 //   mkdir           a new folder (as `new` makes HOME/ID), no sync
 // and prints the median of the rounds for each, in microseconds, with its
 // ratio to the system call. With CHURN > 0, CHURN files are first created
@@ -69,6 +75,15 @@ void SaveFile(const std::string& name, bool sync) {
   if (rename(tmp.c_str(), name.c_str()) != 0) Fail("rename " + tmp);
 }
 
+// Writes `block` again at the start of `fd`, the file `path`.
+void WriteBlock(int fd, const char (&block)[4096], const std::string& path) {
+  ssize_t written = pwrite(fd, block, sizeof block, 0);
+  if (written != static_cast<ssize_t>(sizeof block)) {
+    if (written >= 0) errno = EIO;
+    Fail("pwrite " + path);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,6 +112,15 @@ int main(int argc, char** argv) {
     for (int i = 0; i < churn; ++i) unlink((beside + "/c" + std::to_string(i)).c_str());
     rmdir(beside.c_str());
   }
+
+  // floor-10ms's file: one block, written and synced before the first round.
+  static char block[4096];
+  std::fill(std::begin(block), std::end(block), 'x');
+  const std::string block_file = dir + "/block";
+  int block_fd = open(block_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (block_fd < 0) Fail("open " + block_file);
+  WriteBlock(block_fd, block, block_file);
+  if (fsync(block_fd) != 0) Fail("fsync " + block_file);
 
   std::atomic<int> spin{0};  // 1: spin, 2: end
   std::thread spinner([&] {
@@ -135,6 +159,19 @@ int main(int argc, char** argv) {
     durable("durable-100ms", 100, false);
     durable("durable-busy", 10, true);
 
+    std::string replaced = name();
+    SaveFile(replaced, true);  // untimed: the file it replaces
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    t = Now();
+    SaveFile(replaced, true);
+    us["replace-10ms"].push_back(Now() - t);
+
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    t = Now();
+    WriteBlock(block_fd, block, block_file);
+    if (fdatasync(block_fd) != 0) Fail("fdatasync " + block_file);
+    us["floor-10ms"].push_back(Now() - t);
+
     std::string folder = name();
     t = Now();
     if (mkdir(folder.c_str(), 0755) != 0) Fail("mkdir " + folder);
@@ -150,8 +187,9 @@ int main(int argc, char** argv) {
   double base = median(us["syscall"]);
   std::printf("%d rounds, after %d files were created and deleted; medians in microseconds\n",
               rounds, churn);
-  for (const char* label : {"syscall", "write-nosync", "durable-0ms", "durable-1ms", "durable-10ms",
-                            "durable-100ms", "durable-busy", "mkdir"}) {
+  for (const char* label :
+       {"syscall", "write-nosync", "durable-0ms", "durable-1ms", "durable-10ms", "durable-100ms",
+        "durable-busy", "replace-10ms", "floor-10ms", "mkdir"}) {
     double m = median(us[label]);
     std::printf("%-13s %9.2f  %7.1fx a syscall\n", label, m, m / base);
   }
