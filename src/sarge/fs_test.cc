@@ -1,6 +1,7 @@
 #include "sarge/fs.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -51,6 +52,76 @@ TEST(MakeDirsTest, AFileInTheWayIsAnError) {
     }
   }
 }
+
+// A synced AtomicFile is written without a name first where the system
+// allows (O_TMPFILE), else as "<path>.tmp-<pid>" from the start: both
+// behave the same to the caller.
+class AtomicFileTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { UseUnnamedTemporaryFilesForTest(GetParam()); }
+  void TearDown() override { UseUnnamedTemporaryFilesForTest(true); }
+
+  static std::string Tmp(const fs::path& path) {
+    return path.string() + ".tmp-" + std::to_string(::getpid());
+  }
+  static mode_t Mode(const fs::path& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777;
+  }
+};
+
+TEST_P(AtomicFileTest, TheTemporaryFileHoldsTheContentUntilCommitPutsItInPlace) {
+  ScopedTempDir tmp;
+  fs::path path = tmp.path() / "record.json";
+  WriteFileAtomic(path, "old", 0644);
+  {
+    AtomicFile file(path, "new", 0600);
+    EXPECT_EQ(ReadFile(path), "old");
+    EXPECT_EQ(ReadFile(Tmp(path)), "new");
+    EXPECT_EQ(Mode(Tmp(path)), 0600u);
+    file.Commit();
+  }
+  EXPECT_EQ(ReadFile(path), "new");
+  EXPECT_EQ(Mode(path), 0600u);
+  EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()), 1);
+}
+
+TEST_P(AtomicFileTest, WithoutCommitNothingChanges) {
+  ScopedTempDir tmp;
+  fs::path path = tmp.path() / "record.json";
+  WriteFileAtomic(path, "old");
+  { AtomicFile file(path, "new"); }
+  { AtomicFile file(tmp.path() / "other.json", "new"); }
+  EXPECT_EQ(ReadFile(path), "old");
+  EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()), 1);
+}
+
+TEST_P(AtomicFileTest, ATemporaryFileLeftByAKilledCommandOfTheSamePidIsReplaced) {
+  ScopedTempDir tmp;
+  fs::path path = tmp.path() / "record.json";
+  std::ofstream(Tmp(path)) << "left from before, and longer than the new content";
+  WriteFileAtomic(path, "new");
+  EXPECT_EQ(ReadFile(path), "new");
+  EXPECT_FALSE(fs::exists(Tmp(path)));
+}
+
+TEST_P(AtomicFileTest, AMissingFolderIsAnErrorNamingTheFile) {
+  ScopedTempDir tmp;
+  fs::path path = tmp.path() / "gone" / "record.json";
+  try {
+    WriteFileAtomic(path, "new");
+    ADD_FAILURE() << "the write succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot write " + path.string() + ": No such file or directory");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(FirstWritten, AtomicFileTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return std::string(param.param ? "WithoutAName" : "Named");
+                         });
 
 }  // namespace
 }  // namespace sarge
