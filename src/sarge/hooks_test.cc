@@ -26,6 +26,7 @@ class HooksTest : public ::testing::Test {
  protected:
   HooksTest() {
     env_.alive = [this](int pid) { return supervisor_.Alive(pid); };
+    env_.zombie = [](int) { return false; };
     env_.port_free = [](const std::string&, int) { return true; };
     env_.accepts = [](const std::string&, int) { return false; };
   }

@@ -202,7 +202,7 @@ bool AllAccept(LifecycleEnv& env, const std::vector<Endpoint>& endpoints) {
 // is supervisord's description right after the spawn. With listen services
 // "up" is every port accepting connections, judged here without asking
 // supervisord (each of its answers costs a pass of its main loop) for as
-// long as the spawned process exists; without them, supervisord's RUNNING.
+// long as the spawned process runs; without them, supervisord's RUNNING.
 int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
                 const std::vector<Endpoint>& endpoints, std::chrono::seconds timeout) {
   auto deadline = env.clock.Now() + timeout;
@@ -219,7 +219,8 @@ int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
       FailStart(env, id, fmt::format("{} after {} s", what, timeout.count()));
     }
     backoff.Sleep();
-    if (endpoints.empty() || !env.alive(info.pid)) info = env.supervisor.GetProcessInfo(id);
+    if (endpoints.empty() || !env.alive(info.pid) || env.zombie(info.pid))
+      info = env.supervisor.GetProcessInfo(id);
   }
 }
 
@@ -262,6 +263,19 @@ bool AcceptsConnections(const std::string& host, int port) {
 }
 
 bool ProcessExists(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+bool ProcessIsZombie(int pid) {
+  if (pid <= 0) return false;
+  Fd fd(::open(fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return false;
+  char buf[512];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  if (n <= 0) return false;
+  // "pid (comm) state ...": comm may hold spaces and parentheses.
+  std::string_view stat(buf, static_cast<size_t>(n));
+  auto close = stat.rfind(')');
+  return close != std::string_view::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
 
 namespace {
 
@@ -325,20 +339,6 @@ void AfterStop(LifecycleEnv& env, const std::string& id) {
 
 namespace {
 
-// Waits until supervisord has reaped `pid` after a stop: until then the
-// program is STOPPING. Its own state is asked only if the process is still
-// there after supervisord's stopwaitsecs should have ended it.
-void WaitUntilGone(LifecycleEnv& env, const std::string& id, int pid) {
-  auto deadline = env.clock.Now() + kStopTimeout;
-  Backoff backoff(env.clock, kFastPolls);
-  while (env.alive(pid)) {
-    if (env.clock.Now() >= deadline)
-      throw Error(fmt::format("{} (pid {}) is still running after {} s; see {}", id, pid,
-                              kStopTimeout.count(), env.home.SupervisordLog().string()));
-    backoff.Sleep();
-  }
-}
-
 // Polls supervisord until `id` is neither STOPPING nor running.
 void WaitUntilStopped(LifecycleEnv& env, const std::string& id) {
   auto deadline = env.clock.Now() + kStopTimeout;
@@ -349,6 +349,23 @@ void WaitUntilStopped(LifecycleEnv& env, const std::string& id) {
     if (env.clock.Now() >= deadline)
       throw Error(fmt::format("{} is still {} after {} s; see {}", id, state, kStopTimeout.count(),
                               env.home.SupervisordLog().string()));
+    backoff.Sleep();
+  }
+}
+
+// Waits until supervisord has reaped `pid` after a stop: until then the
+// program is STOPPING. supervisord is asked only once the process has exited
+// and waits to be reaped: supervisord reaps on a pass of its main loop, and
+// when the server's pipes closed before it exited nothing starts another
+// pass for up to its 1 s poll timeout; a request does.
+void WaitUntilGone(LifecycleEnv& env, const std::string& id, int pid) {
+  auto deadline = env.clock.Now() + kStopTimeout;
+  Backoff backoff(env.clock, kFastPolls);
+  while (env.alive(pid)) {
+    if (env.zombie(pid)) return WaitUntilStopped(env, id);
+    if (env.clock.Now() >= deadline)
+      throw Error(fmt::format("{} (pid {}) is still running after {} s; see {}", id, pid,
+                              kStopTimeout.count(), env.home.SupervisordLog().string()));
     backoff.Sleep();
   }
 }

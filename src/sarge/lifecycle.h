@@ -22,6 +22,8 @@ bool AcceptsConnections(const std::string& host, int port);
 // Whether process `pid` exists (a zombie not yet reaped counts).
 using ProcessProbe = std::function<bool(int pid)>;
 bool ProcessExists(int pid);
+// Whether process `pid` has exited and waits to be reaped by its parent.
+bool ProcessIsZombie(int pid);
 
 // The outside world a lifecycle operation touches; tests put fakes here.
 struct LifecycleEnv {
@@ -32,6 +34,7 @@ struct LifecycleEnv {
   PortProbe port_free = PortIsFree;
   ConnectProbe accepts = AcceptsConnections;
   ProcessProbe alive = ProcessExists;
+  ProcessProbe zombie = ProcessIsZombie;
   std::function<void(const std::string&)> say = [](const std::string&) {};  // a progress line
   CommandRunner& runner = RealCommandRunner();                              // for hooks
 };

@@ -1,6 +1,8 @@
 #include "sarge/lifecycle.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,6 +24,7 @@ class LifecycleTest : public ::testing::Test {
  protected:
   LifecycleTest() : supervisor_(temp_.home), env_{temp_.home, Settings{}, supervisor_, clock_} {
     env_.alive = [this](int pid) { return supervisor_.Alive(pid); };
+    env_.zombie = [](int) { return false; };
     env_.port_free = [](const std::string&, int) { return true; };
     // A port accepts if someone else holds it, or once an instance runs.
     env_.accepts = [this](const std::string&, int port) {
@@ -133,6 +136,29 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessIsGone) {
     info.exitstatus = 3;
     info.pid = 0;
     return false;
+  };
+  try {
+    StartInstance(env_, r, 5s);
+    FAIL() << "start should fail";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "web-abc123 did not start: it exited with status 3; it is stopped");
+  }
+  EXPECT_LT(clock_.Now().time_since_epoch(), 1s);
+}
+
+TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessHasExitedUnreaped) {
+  Record r = MakeInstance(
+      R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
+  env_.accepts = [](const std::string&, int) { return false; };
+  // The server exits after 50 ms; supervisord has not reaped it, so its pid
+  // still exists, as a zombie. Asked, supervisord reports it EXITED.
+  env_.alive = [](int) { return true; };
+  env_.zombie = [this](int) {
+    if (clock_.Now().time_since_epoch() < 50ms) return false;
+    auto& info = supervisor_.loaded["web-abc123"];
+    info.state = "EXITED";
+    info.exitstatus = 3;
+    return true;
   };
   try {
     StartInstance(env_, r, 5s);
@@ -262,6 +288,35 @@ TEST_F(LifecycleTest, StopWaitsUntilTheProcessIsReapedThenUnloads) {
   EXPECT_FALSE(LoadRecord(home(), r.id).autostart);
 }
 
+TEST_F(LifecycleTest, StopAsksSupervisordOnceTheProcessHasExitedUnreaped) {
+  Record r = MakeInstance(R"({"application_name": "web"})");
+  StartInstance(env_, r, 5s);
+  supervisor_.calls.clear();
+  supervisor_.round_trips = 0;
+  // The process exits at the third look but stays a zombie: supervisord,
+  // its parent, reaps it only on a pass of its main loop. Until a request
+  // starts one, it reports the program STOPPING.
+  int looks = 0;
+  env_.alive = [](int) { return true; };
+  env_.zombie = [&](int pid) {
+    EXPECT_EQ(pid, 4242);
+    if (++looks < 3) return false;
+    auto& info = supervisor_.loaded[r.id];
+    info.state = "STOPPING";
+    info.pid = 4242;
+    return true;
+  };
+  EXPECT_TRUE(StopInstance(env_, r.id));
+  EXPECT_EQ(looks, 3);
+  EXPECT_THAT(supervisor_.calls,
+              ElementsAre("getProcessInfo web-abc123", "stopProcess web-abc123",
+                          "getProcessInfo web-abc123", "getProcessInfo web-abc123",
+                          "removeProcessGroup web-abc123"));
+  EXPECT_FALSE(supervisor_.loaded.contains(r.id));
+  // Well under supervisord's 1 s poll timeout.
+  EXPECT_LT(clock_.Now().time_since_epoch(), 1s);
+}
+
 TEST_F(LifecycleTest, StopOfAProgramThatExitedUnloadsIt) {
   Record r = MakeInstance(R"({"application_name": "web"})");
   StartInstance(env_, r, 5s);
@@ -358,6 +413,23 @@ TEST(TailFileTest, ReturnsTheLastLines) {
   EXPECT_EQ(TailFile(log, 10), "1\n2\n3\n4\n5");
   WriteFileAtomic(log, "no newline at end");
   EXPECT_EQ(TailFile(log, 2), "no newline at end");
+}
+
+TEST(ProcessProbeTest, AnExitedChildIsAZombieUntilReaped) {
+  EXPECT_TRUE(ProcessExists(::getpid()));
+  EXPECT_FALSE(ProcessIsZombie(::getpid()));
+  EXPECT_FALSE(ProcessIsZombie(0));
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  // Waits for the child to exit without reaping it.
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_TRUE(ProcessExists(child));
+  EXPECT_TRUE(ProcessIsZombie(child));
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  EXPECT_FALSE(ProcessExists(child));
+  EXPECT_FALSE(ProcessIsZombie(child));
 }
 
 }  // namespace

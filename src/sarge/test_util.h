@@ -273,6 +273,7 @@ inline void WireFakeProbes(LifecycleEnv& env, FrontEndEnv& front, FakeSupervisor
                            std::function<bool()> get_fails = nullptr) {
   Home home = env.home;
   env.alive = [&supervisor](int pid) { return supervisor.Alive(pid); };
+  env.zombie = [](int) { return false; };
   env.port_free = [](const std::string&, int) { return true; };
   env.accepts = [home, &supervisor](const std::string&, int port) {
     return RunningOn(home, supervisor, port);
