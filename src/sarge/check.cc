@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -17,6 +19,24 @@
 
 namespace sarge {
 namespace {
+
+struct ConfFile {
+  std::string name;  // the file's name less ".conf": an instance id, an application
+  fs::path path;
+};
+
+// The `NAME.conf` files of `dir` (program files, nginx sites), temporary
+// files left out.
+std::vector<ConfFile> ConfFiles(const fs::path& dir) {
+  std::vector<ConfFile> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string file = entry.path().filename().string();
+    if (!file.ends_with(".conf") || IsTempFileName(file)) continue;
+    files.push_back({file.substr(0, file.size() - 5), entry.path()});
+  }
+  return files;
+}
 
 class Checker {
  public:
@@ -127,18 +147,15 @@ class Checker {
   // Program files, port claims, runtime and scratch folders of instances
   // that have no record any more.
   void Leftovers() {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(home_.ProgramsDir(), ec)) {
-      std::string file = entry.path().filename().string();
-      if (!file.ends_with(".conf") || IsTempFileName(file)) continue;
-      std::string id = file.substr(0, file.size() - 5);
-      if (Known(id)) continue;
-      Found(fmt::format("{} belongs to no instance", Rel(entry.path())),
-            fmt::format("removed {}", Rel(entry.path())), [&] {
-              Unload(id);
-              RemoveAll(entry.path());
+    for (const ConfFile& file : ConfFiles(home_.ProgramsDir())) {
+      if (Known(file.name)) continue;
+      Found(fmt::format("{} belongs to no instance", Rel(file.path)),
+            fmt::format("removed {}", Rel(file.path)), [&] {
+              Unload(file.name);
+              RemoveAll(file.path);
             });
     }
+    std::error_code ec;
     for (const auto& entry : fs::directory_iterator(home_.PortsDir(), ec)) {
       std::error_code link_ec;
       fs::path owner = fs::read_symlink(entry.path(), link_ec);
@@ -269,11 +286,8 @@ class Checker {
   }
 
   void FrontEnd() {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(home_.NginxSitesDir(), ec)) {
-      std::string file = entry.path().filename().string();
-      if (!file.ends_with(".conf") || IsTempFileName(file)) continue;
-      std::string app = file.substr(0, file.size() - 5);
+    for (const ConfFile& site_file : ConfFiles(home_.NginxSitesDir())) {
+      const std::string& app = site_file.name;
       auto site = ReadActiveSite(home_, app);
       if (!site) continue;
       if (!records_.contains(site->id)) {
