@@ -56,6 +56,25 @@ class LifecycleTest : public ::testing::Test {
 
   const Home& home() { return temp_.home; }
 
+  // What supervisord reports once web-abc123's server has exited with 3.
+  void ServerExited() {
+    auto& info = supervisor_.loaded["web-abc123"];
+    info.state = "EXITED";
+    info.exitstatus = 3;
+  }
+
+  // A start of `r` must fail within a second of the fake clock, saying
+  // how the server exited.
+  void ExpectStartFailsAtOnceWithExitStatus(Record& r) {
+    try {
+      StartInstance(env_, r, 5s);
+      FAIL() << "start should fail";
+    } catch (const Error& e) {
+      EXPECT_STREQ(e.what(), "web-abc123 did not start: it exited with status 3; it is stopped");
+    }
+    EXPECT_LT(clock_.Now().time_since_epoch(), 1s);
+  }
+
   testing::TempHome temp_;
   testing::FakeSupervisor supervisor_;
   testing::FakeClock clock_;
@@ -131,19 +150,11 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessIsGone) {
   // The server dies after 50 ms; supervisord then reports it EXITED.
   env_.alive = [this](int) {
     if (clock_.Now().time_since_epoch() < 50ms) return true;
-    auto& info = supervisor_.loaded["web-abc123"];
-    info.state = "EXITED";
-    info.exitstatus = 3;
-    info.pid = 0;
+    ServerExited();
+    supervisor_.loaded["web-abc123"].pid = 0;
     return false;
   };
-  try {
-    StartInstance(env_, r, 5s);
-    FAIL() << "start should fail";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "web-abc123 did not start: it exited with status 3; it is stopped");
-  }
-  EXPECT_LT(clock_.Now().time_since_epoch(), 1s);
+  ExpectStartFailsAtOnceWithExitStatus(r);
 }
 
 TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessHasExitedUnreaped) {
@@ -155,18 +166,10 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessHasExitedUnreaped) {
   env_.alive = [](int) { return true; };
   env_.zombie = [this](int) {
     if (clock_.Now().time_since_epoch() < 50ms) return false;
-    auto& info = supervisor_.loaded["web-abc123"];
-    info.state = "EXITED";
-    info.exitstatus = 3;
+    ServerExited();
     return true;
   };
-  try {
-    StartInstance(env_, r, 5s);
-    FAIL() << "start should fail";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "web-abc123 did not start: it exited with status 3; it is stopped");
-  }
-  EXPECT_LT(clock_.Now().time_since_epoch(), 1s);
+  ExpectStartFailsAtOnceWithExitStatus(r);
 }
 
 TEST_F(LifecycleTest, StartOfARunningInstanceDoesNothing) {
