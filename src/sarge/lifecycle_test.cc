@@ -315,6 +315,8 @@ TEST_F(LifecycleTest, StopAsksSupervisordOnceTheProcessHasExitedUnreaped) {
               ElementsAre("getProcessInfo web-abc123", "stopProcess web-abc123",
                           "getProcessInfo web-abc123", "getProcessInfo web-abc123",
                           "removeProcessGroup web-abc123"));
+  // Two more round trips than a stop that sees the pid go: the two asks.
+  EXPECT_EQ(supervisor_.round_trips, 4);
   EXPECT_FALSE(supervisor_.loaded.contains(r.id));
   // Well under supervisord's 1 s poll timeout.
   EXPECT_LT(clock_.Now().time_since_epoch(), 1s);
