@@ -116,7 +116,9 @@ int ParsePort(const json& value, std::string_view key) {
     Fail(key, fmt::format("must be a port number, not {}", TypeName(value)));
   }
   if (port < 1 || port > 65535)
-    Fail(key, fmt::format("{} is not a port number (1-65535)", value.dump()));
+    Fail(key, fmt::format(
+                  "{} is not a port number (1-65535)",
+                  value.is_string() ? Quoted(value.get_ref<const std::string&>()) : value.dump()));
   return static_cast<int>(port);
 }
 

@@ -72,9 +72,8 @@ TEST(InstanceConfigTest, ErrorsNameTheKeyAndTheProblem) {
             "var-folder, persistent-folder or listen (did you mean 'listen'?)");
   EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen", "port": 70000}}})"),
             "instance configuration: key 'services.web.port' 70000 is not a port number (1-65535)");
-  EXPECT_EQ(
-      ErrorOf(R"({"services": {"web": {"type": "listen", "port": "8o"}}})"),
-      "instance configuration: key 'services.web.port' \"8o\" is not a port number (1-65535)");
+  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen", "port": "8o"}}})"),
+            "instance configuration: key 'services.web.port' '8o' is not a port number (1-65535)");
   EXPECT_EQ(ErrorOf(R"({"services": {"a/b": {"type": "var-folder"}}})"),
             "instance configuration: key 'services.a/b' is not a valid service name: use letters, "
             "digits, '_' and '-' only");
