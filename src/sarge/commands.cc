@@ -29,6 +29,9 @@
 namespace sarge {
 namespace {
 
+// How many bytes of a CLI11 parse error a message shows.
+constexpr size_t kCliMessageMax = 200;
+
 // Everything any command takes; each command's setup adds what it uses.
 struct Args {
   std::string home;
@@ -479,8 +482,10 @@ int RunCommand(const Command& command, Args& args, std::vector<std::string> word
   } catch (const CLI::CallForHelp&) {
     return PrintHelp(CommandHelp(command));
   } catch (const CLI::ParseError& e) {
+    // CLI11's message quotes the argument as given: escaped and cut, it
+    // stays one short line whatever the argument holds.
     throw UsageError(fmt::format("{}: {}; `sarge {} --help` shows its usage", command.name,
-                                 e.what(), command.name));
+                                 Excerpt(e.what(), kCliMessageMax), command.name));
   }
   args.words = app.remaining();  // run's command
   return command.handler(args);

@@ -16,6 +16,8 @@ using nlohmann::json;
 
 constexpr size_t kMaxApplicationNameLength = 40;
 constexpr size_t kMaxServiceNameLength = 40;
+// How many of the variables services provide an error message lists.
+constexpr size_t kKnownNamesShown = 12;
 // How much of the token nlohmann read last a parse error shows: its end,
 // where the problem is.
 constexpr size_t kTokenShown = 40;
@@ -86,10 +88,18 @@ void CheckReferences(std::string_view value, std::string_view key,
            (std::isalnum(static_cast<unsigned char>(value[end])) || value[end] == '_'))
       ++end;
     std::string name(value.substr(at + 1, end - at - 1));
-    if (std::find(names.begin(), names.end(), name) == names.end())
-      Fail(key, fmt::format("refers to ${} which no service provides{}", name,
-                            names.empty() ? std::string()
-                                          : fmt::format(" (known: {})", fmt::join(names, ", "))));
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    // Both the name and the list are bounded: a message stays one short line
+    // whatever the configuration holds.
+    std::string known;
+    if (!names.empty()) {
+      size_t shown = std::min(names.size(), kKnownNamesShown);
+      known = fmt::format(" (known: {}", fmt::join(names.begin(), names.begin() + shown, ", "));
+      if (shown < names.size()) known += fmt::format(" and {} more", names.size() - shown);
+      known += ")";
+    }
+    Fail(key, fmt::format("refers to ${} which no service provides{}", Excerpt(name, kQuotedMax),
+                          known));
   }
 }
 

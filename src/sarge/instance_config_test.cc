@@ -168,6 +168,27 @@ TEST(InstanceConfigTest, NumbersTooLargeAreParseErrors) {
             "instance configuration is not valid JSON: number overflow parsing '1e400'");
 }
 
+// Found by fuzz/instance_config_fuzzer.cc: a message quoted a value whole.
+// Whatever the configuration holds, what a message shows of it is bounded.
+TEST(InstanceConfigTest, MessagesCutLongValuesAndLists) {
+  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen", "port": ")" +
+                    std::string(3000, '8') + R"("}}})"),
+            "instance configuration: key 'services.web.port' '" + std::string(100, '8') +
+                "'… (3000 bytes) is not a port number (1-65535)");
+  EXPECT_EQ(ErrorOf(R"({"urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://x:$)" +
+                    std::string(3000, 'N') + R"("}]})"),
+            "instance configuration: key 'urlmap[0].upstream_url' refers to $" +
+                std::string(100, 'N') + "… which no service provides");
+  std::string services;
+  for (int i = 0; i < 14; ++i)
+    services += fmt::format(R"({}"s{:02}": {{"type": "var-folder"}})", i ? ", " : "", i);
+  EXPECT_EQ(ErrorOf(R"({"services": {)" + services +
+                    R"(}, "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "$NOPE"}]})"),
+            "instance configuration: key 'urlmap[0].upstream_url' refers to $NOPE which no service "
+            "provides (known: S00_PATH, S01_PATH, S02_PATH, S03_PATH, S04_PATH, S05_PATH, "
+            "S06_PATH, S07_PATH, S08_PATH, S09_PATH, S10_PATH, S11_PATH and 2 more)");
+}
+
 TEST(InstanceConfigTest, LongNamesAreTooLongNotBadlySpelt) {
   EXPECT_EQ(ErrorOf(R"({"application_name": ")" + std::string(200, 'a') + R"("})"),
             "instance configuration: key 'application_name' '" + std::string(100, 'a') +

@@ -133,6 +133,14 @@ TEST_F(Errors, UnknownCommandsAndMissingArguments) {
   ExpectError({"list", "extra"}, 2,
               "list: The following argument was not expected: extra; `sarge list --help` "
               "shows its usage");
+  // An argument CLI11 quotes is escaped and cut: the message stays one line.
+  ExpectError({"list", "--a\nb"}, 2,
+              "list: The following argument was not expected: --a\\nb; `sarge list --help` "
+              "shows its usage");
+  const std::string message =
+      "The following argument was not expected: --" + std::string(3000, 'x');
+  ExpectError({"list", "--" + std::string(3000, 'x')}, 2,
+              "list: " + message.substr(0, 200) + "…; `sarge list --help` shows its usage");
 }
 
 TEST(ErrorsWithoutHome, HomeNeverInitialisedIsReportedAndLeftAlone) {
