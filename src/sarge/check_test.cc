@@ -132,7 +132,7 @@ TEST_F(CheckTest, AStopKilledWhileSupervisordStopsIsFinished) {
   stopping.state = "STOPPING";
   stopping.pid = 4343;
   supervisor_.loaded[id] = stopping;
-  env_.alive = [](int pid) { return pid != 4343; };
+  env_.process = [](int pid) { return pid != 4343 ? ProcessState::kRunning : ProcessState::kGone; };
   EXPECT_THAT(Problems(true),
               ElementsAre(fmt::format(
                   "supervisord is stopping {} and would keep it loaded => stopped and unloaded {}",

@@ -25,8 +25,7 @@ CommandResult Exit(int code, std::string out = "", std::string err = "") {
 class HooksTest : public ::testing::Test {
  protected:
   HooksTest() {
-    env_.alive = [this](int pid) { return supervisor_.Alive(pid); };
-    env_.zombie = [](int) { return false; };
+    env_.process = [this](int pid) { return supervisor_.Probe(pid); };
     env_.port_free = [](const std::string&, int) { return true; };
     env_.accepts = [](const std::string&, int) { return false; };
   }

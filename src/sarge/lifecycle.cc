@@ -219,7 +219,7 @@ int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
       FailStart(env, id, fmt::format("{} after {} s", what, timeout.count()));
     }
     backoff.Sleep();
-    if (endpoints.empty() || !env.alive(info.pid) || env.zombie(info.pid))
+    if (endpoints.empty() || env.process(info.pid) != ProcessState::kRunning)
       info = env.supervisor.GetProcessInfo(id);
   }
 }
@@ -262,19 +262,29 @@ bool AcceptsConnections(const std::string& host, int port) {
   return ok;
 }
 
-bool ProcessExists(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
-
-bool ProcessIsZombie(int pid) {
-  if (pid <= 0) return false;
+ProcessState ProbeProcess(int pid) {
+  if (pid <= 0) return ProcessState::kGone;
   Fd fd(::open(fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return false;
+  if (!fd.valid()) {
+    if (errno == ENOENT) return ProcessState::kGone;
+    // No /proc to read: kill(pid, 0) tells whether it exists, not whether
+    // it has exited.
+    bool exists = ::kill(pid, 0) == 0 || errno == EPERM;
+    return exists ? ProcessState::kRunning : ProcessState::kGone;
+  }
   char buf[512];
   ssize_t n = ::read(fd.get(), buf, sizeof buf);
-  if (n <= 0) return false;
-  // "pid (comm) state ...": comm may hold spaces and parentheses.
+  // ESRCH: it was reaped between the open and the read.
+  if (n <= 0) return ProcessState::kGone;
+  // "pid (comm) state ...": comm may hold spaces and parentheses. Z is a
+  // zombie; X (dead) is seen only while it is being reaped.
   std::string_view stat(buf, static_cast<size_t>(n));
   auto close = stat.rfind(')');
-  return close != std::string_view::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+  if (close == std::string_view::npos || close + 2 >= stat.size()) return ProcessState::kRunning;
+  char state = stat[close + 2];
+  return state == 'Z'   ? ProcessState::kExited
+         : state == 'X' ? ProcessState::kGone
+                        : ProcessState::kRunning;
 }
 
 namespace {
@@ -361,8 +371,10 @@ void WaitUntilStopped(LifecycleEnv& env, const std::string& id) {
 void WaitUntilGone(LifecycleEnv& env, const std::string& id, int pid) {
   auto deadline = env.clock.Now() + kStopTimeout;
   Backoff backoff(env.clock, kFastPolls);
-  while (env.alive(pid)) {
-    if (env.zombie(pid)) return WaitUntilStopped(env, id);
+  for (;;) {
+    ProcessState state = env.process(pid);
+    if (state == ProcessState::kGone) return;
+    if (state == ProcessState::kExited) return WaitUntilStopped(env, id);
     if (env.clock.Now() >= deadline)
       throw Error(fmt::format("{} (pid {}) is still running after {} s; see {}", id, pid,
                               kStopTimeout.count(), env.home.SupervisordLog().string()));

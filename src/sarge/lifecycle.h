@@ -19,11 +19,12 @@ namespace sarge {
 using ConnectProbe = std::function<bool(const std::string& host, int port)>;
 bool AcceptsConnections(const std::string& host, int port);
 
-// Whether process `pid` exists (a zombie not yet reaped counts).
-using ProcessProbe = std::function<bool(int pid)>;
-bool ProcessExists(int pid);
-// Whether process `pid` has exited and waits to be reaped by its parent.
-bool ProcessIsZombie(int pid);
+// What became of process `pid`: gone, still running, or exited and waiting
+// to be reaped by its parent (a zombie, which kill(pid, 0) still finds).
+enum class ProcessState { kGone, kRunning, kExited };
+using ProcessProbe = std::function<ProcessState(int pid)>;
+// One read of /proc/PID/stat (kill(pid, 0) where /proc cannot tell).
+ProcessState ProbeProcess(int pid);
 
 // The outside world a lifecycle operation touches; tests put fakes here.
 struct LifecycleEnv {
@@ -33,8 +34,7 @@ struct LifecycleEnv {
   Clock& clock = RealClock();
   PortProbe port_free = PortIsFree;
   ConnectProbe accepts = AcceptsConnections;
-  ProcessProbe alive = ProcessExists;
-  ProcessProbe zombie = ProcessIsZombie;
+  ProcessProbe process = ProbeProcess;
   std::function<void(const std::string&)> say = [](const std::string&) {};  // a progress line
   CommandRunner& runner = RealCommandRunner();                              // for hooks
 };

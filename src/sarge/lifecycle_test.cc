@@ -1,8 +1,11 @@
 #include "sarge/lifecycle.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -23,8 +26,7 @@ using namespace std::chrono_literals;
 class LifecycleTest : public ::testing::Test {
  protected:
   LifecycleTest() : supervisor_(temp_.home), env_{temp_.home, Settings{}, supervisor_, clock_} {
-    env_.alive = [this](int pid) { return supervisor_.Alive(pid); };
-    env_.zombie = [](int) { return false; };
+    env_.process = [this](int pid) { return supervisor_.Probe(pid); };
     env_.port_free = [](const std::string&, int) { return true; };
     // A port accepts if someone else holds it, or once an instance runs.
     env_.accepts = [this](const std::string&, int port) {
@@ -148,11 +150,11 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessIsGone) {
   WriteFileAtomic(home().InstanceLog(r.id), "Traceback: port in use\n");
   env_.accepts = [](const std::string&, int) { return false; };
   // The server dies after 50 ms; supervisord then reports it EXITED.
-  env_.alive = [this](int) {
-    if (clock_.Now().time_since_epoch() < 50ms) return true;
+  env_.process = [this](int) {
+    if (clock_.Now().time_since_epoch() < 50ms) return ProcessState::kRunning;
     ServerExited();
     supervisor_.loaded["web-abc123"].pid = 0;
-    return false;
+    return ProcessState::kGone;
   };
   ExpectStartFailsAtOnceWithExitStatus(r);
 }
@@ -163,11 +165,10 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessHasExitedUnreaped) {
   env_.accepts = [](const std::string&, int) { return false; };
   // The server exits after 50 ms; supervisord has not reaped it, so its pid
   // still exists, as a zombie. Asked, supervisord reports it EXITED.
-  env_.alive = [](int) { return true; };
-  env_.zombie = [this](int) {
-    if (clock_.Now().time_since_epoch() < 50ms) return false;
+  env_.process = [this](int) {
+    if (clock_.Now().time_since_epoch() < 50ms) return ProcessState::kRunning;
     ServerExited();
-    return true;
+    return ProcessState::kExited;
   };
   ExpectStartFailsAtOnceWithExitStatus(r);
 }
@@ -279,9 +280,9 @@ TEST_F(LifecycleTest, StopWaitsUntilTheProcessIsReapedThenUnloads) {
   supervisor_.calls.clear();
   supervisor_.round_trips = 0;
   int polls = 0;
-  env_.alive = [&](int pid) {
+  env_.process = [&](int pid) {
     EXPECT_EQ(pid, 4242);
-    return ++polls < 5;  // gone at the fifth look
+    return ++polls < 5 ? ProcessState::kRunning : ProcessState::kGone;  // gone at the fifth look
   };
   EXPECT_TRUE(StopInstance(env_, r.id));
   EXPECT_EQ(polls, 5);
@@ -300,14 +301,13 @@ TEST_F(LifecycleTest, StopAsksSupervisordOnceTheProcessHasExitedUnreaped) {
   // its parent, reaps it only on a pass of its main loop. Until a request
   // starts one, it reports the program STOPPING.
   int looks = 0;
-  env_.alive = [](int) { return true; };
-  env_.zombie = [&](int pid) {
+  env_.process = [&](int pid) {
     EXPECT_EQ(pid, 4242);
-    if (++looks < 3) return false;
+    if (++looks < 3) return ProcessState::kRunning;
     auto& info = supervisor_.loaded[r.id];
     info.state = "STOPPING";
     info.pid = 4242;
-    return true;
+    return ProcessState::kExited;
   };
   EXPECT_TRUE(StopInstance(env_, r.id));
   EXPECT_EQ(looks, 3);
@@ -335,7 +335,7 @@ TEST_F(LifecycleTest, StopOfAProgramThatExitedUnloadsIt) {
 TEST_F(LifecycleTest, StopGivesUpWhenTheProcessOutlivesSupervisordsKill) {
   Record r = MakeInstance(R"({"application_name": "web"})");
   StartInstance(env_, r, 5s);
-  env_.alive = [](int) { return true; };
+  env_.process = [](int) { return ProcessState::kRunning; };
   try {
     StopInstance(env_, r.id);
     FAIL() << "stop should give up";
@@ -421,20 +421,43 @@ TEST(TailFileTest, ReturnsTheLastLines) {
 }
 
 TEST(ProcessProbeTest, AnExitedChildIsAZombieUntilReaped) {
-  EXPECT_TRUE(ProcessExists(::getpid()));
-  EXPECT_FALSE(ProcessIsZombie(::getpid()));
-  EXPECT_FALSE(ProcessIsZombie(0));
+  EXPECT_EQ(ProbeProcess(::getpid()), ProcessState::kRunning);
+  EXPECT_EQ(ProbeProcess(0), ProcessState::kGone);
+  EXPECT_EQ(ProbeProcess(-1), ProcessState::kGone);
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) ::_exit(0);
   // Waits for the child to exit without reaping it.
   siginfo_t info{};
   ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
-  EXPECT_TRUE(ProcessExists(child));
-  EXPECT_TRUE(ProcessIsZombie(child));
+  EXPECT_EQ(ProbeProcess(child), ProcessState::kExited);
   ASSERT_EQ(::waitpid(child, nullptr, 0), child);
-  EXPECT_FALSE(ProcessExists(child));
-  EXPECT_FALSE(ProcessIsZombie(child));
+  EXPECT_EQ(ProbeProcess(child), ProcessState::kGone);
+}
+
+// A command name with spaces and parentheses does not fool the parse.
+TEST(ProcessProbeTest, ACommandNameWithParenthesesIsParsed) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::prctl(PR_SET_NAME, "a) Z (b");
+    (void)!::write(ready[1], "!", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char byte;
+  EXPECT_EQ(::read(ready[0], &byte, 1), 1);  // renamed
+  ::close(ready[0]);
+  EXPECT_EQ(ReadFile(fmt::format("/proc/{}/comm", child)), "a) Z (b\n");
+  EXPECT_EQ(ProbeProcess(child), ProcessState::kRunning);
+  ::kill(child, SIGKILL);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_EQ(ProbeProcess(child), ProcessState::kExited);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
 }
 
 }  // namespace

@@ -107,11 +107,12 @@ class FakeSupervisor : public Supervisor {
     in_batch_ = false;
     return results;
   }
-  // Whether one of its processes has this pid: what kill(pid, 0) would say.
-  bool Alive(int pid) const {
+  // Whether one of its processes has this pid: what ProbeProcess would say
+  // of a supervisord that reaps at once.
+  ProcessState Probe(int pid) const {
     for (const auto& [name, info] : loaded)
-      if (info.pid == pid && pid > 0) return true;
-    return false;
+      if (info.pid == pid && pid > 0) return ProcessState::kRunning;
+    return ProcessState::kGone;
   }
 
   std::vector<ProcessInfo> GetAllProcessInfo() override {
@@ -272,8 +273,7 @@ inline bool RunningOn(const Home& home, const FakeSupervisor& supervisor, int po
 inline void WireFakeProbes(LifecycleEnv& env, FrontEndEnv& front, FakeSupervisor& supervisor,
                            std::function<bool()> get_fails = nullptr) {
   Home home = env.home;
-  env.alive = [&supervisor](int pid) { return supervisor.Alive(pid); };
-  env.zombie = [](int) { return false; };
+  env.process = [&supervisor](int pid) { return supervisor.Probe(pid); };
   env.port_free = [](const std::string&, int) { return true; };
   env.accepts = [home, &supervisor](const std::string&, int port) {
     return RunningOn(home, supervisor, port);
