@@ -56,6 +56,15 @@ class LifecycleTest : public ::testing::Test {
     return record;
   }
 
+  // web-abc123, started; the fake's call log and round trips cleared.
+  Record StartedInstance() {
+    Record r = MakeInstance(R"({"application_name": "web"})");
+    StartInstance(env_, r, 5s);
+    supervisor_.calls.clear();
+    supervisor_.round_trips = 0;
+    return r;
+  }
+
   const Home& home() { return temp_.home; }
 
   // What supervisord reports once web-abc123's server has exited with 3.
@@ -174,9 +183,7 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessHasExitedUnreaped) {
 }
 
 TEST_F(LifecycleTest, StartOfARunningInstanceDoesNothing) {
-  Record r = MakeInstance(R"({"application_name": "web"})");
-  StartInstance(env_, r, 5s);
-  supervisor_.calls.clear();
+  Record r = StartedInstance();
   EXPECT_EQ(StartInstance(env_, r, 5s).pid, 4242);
   EXPECT_EQ(supervisor_.Count("startProcess"), 0);
 }
@@ -275,10 +282,7 @@ TEST_F(LifecycleTest, StopReportsWhetherItWasRunning) {
 }
 
 TEST_F(LifecycleTest, StopWaitsUntilTheProcessIsReapedThenUnloads) {
-  Record r = MakeInstance(R"({"application_name": "web"})");
-  StartInstance(env_, r, 5s);
-  supervisor_.calls.clear();
-  supervisor_.round_trips = 0;
+  Record r = StartedInstance();
   int polls = 0;
   env_.process = [&](int pid) {
     EXPECT_EQ(pid, 4242);
@@ -293,10 +297,7 @@ TEST_F(LifecycleTest, StopWaitsUntilTheProcessIsReapedThenUnloads) {
 }
 
 TEST_F(LifecycleTest, StopAsksSupervisordOnceTheProcessHasExitedUnreaped) {
-  Record r = MakeInstance(R"({"application_name": "web"})");
-  StartInstance(env_, r, 5s);
-  supervisor_.calls.clear();
-  supervisor_.round_trips = 0;
+  Record r = StartedInstance();
   // The process exits at the third look but stays a zombie: supervisord,
   // its parent, reaps it only on a pass of its main loop. Until a request
   // starts one, it reports the program STOPPING.
@@ -323,8 +324,7 @@ TEST_F(LifecycleTest, StopAsksSupervisordOnceTheProcessHasExitedUnreaped) {
 }
 
 TEST_F(LifecycleTest, StopOfAProgramThatExitedUnloadsIt) {
-  Record r = MakeInstance(R"({"application_name": "web"})");
-  StartInstance(env_, r, 5s);
+  Record r = StartedInstance();
   auto& info = supervisor_.loaded[r.id];
   info.state = "EXITED";
   info.pid = 0;
@@ -333,8 +333,7 @@ TEST_F(LifecycleTest, StopOfAProgramThatExitedUnloadsIt) {
 }
 
 TEST_F(LifecycleTest, StopGivesUpWhenTheProcessOutlivesSupervisordsKill) {
-  Record r = MakeInstance(R"({"application_name": "web"})");
-  StartInstance(env_, r, 5s);
+  Record r = StartedInstance();
   env_.process = [](int) { return ProcessState::kRunning; };
   try {
     StopInstance(env_, r.id);
@@ -383,9 +382,7 @@ TEST_F(LifecycleTest, DestroyWorksWithoutSupervisord) {
 }
 
 TEST_F(LifecycleTest, DestroyInterruptedBySupervisordFailureKeepsTheRecord) {
-  Record r = MakeInstance(R"({"application_name": "web"})");
-  StartInstance(env_, r, 5s);
-  supervisor_.calls.clear();
+  Record r = StartedInstance();
   supervisor_.fail_at = 2;  // the stop
   EXPECT_THROW(DestroyInstance(env_, r), SupervisorFault);
   EXPECT_TRUE(fs::exists(home().RecordFile(r.id)));
