@@ -264,18 +264,18 @@ bool AcceptsConnections(const std::string& host, int port) {
 
 ProcessState ProbeProcess(int pid) {
   if (pid <= 0) return ProcessState::kGone;
-  Fd fd(::open(fmt::format("/proc/{}/stat", pid).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return ProcessState::kGone;
-    // No /proc to read: kill(pid, 0) tells whether it exists, not whether
-    // it has exited.
+  std::string path = fmt::format("/proc/{}/stat", pid);
+  char buf[512];
+  ssize_t n = -1;
+  if (Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); fd.valid())
+    n = ::read(fd.get(), buf, sizeof buf);
+  if (n <= 0) {
+    // Gone, reaped between the open and the read, or a /proc that does not
+    // show it (not mounted, hidepid): kill(pid, 0) tells whether it exists,
+    // though not whether it has exited.
     bool exists = ::kill(pid, 0) == 0 || errno == EPERM;
     return exists ? ProcessState::kRunning : ProcessState::kGone;
   }
-  char buf[512];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf);
-  // ESRCH: it was reaped between the open and the read.
-  if (n <= 0) return ProcessState::kGone;
   // "pid (comm) state ...": comm may hold spaces and parentheses. Z is a
   // zombie; X (dead) is seen only while it is being reaped.
   std::string_view stat(buf, static_cast<size_t>(n));

@@ -23,7 +23,7 @@ bool AcceptsConnections(const std::string& host, int port);
 // to be reaped by its parent (a zombie, which kill(pid, 0) still finds).
 enum class ProcessState { kGone, kRunning, kExited };
 using ProcessProbe = std::function<ProcessState(int pid)>;
-// One read of /proc/PID/stat (kill(pid, 0) where /proc cannot tell).
+// One read of /proc/PID/stat; kill(pid, 0) where /proc does not show it.
 ProcessState ProbeProcess(int pid);
 
 // The outside world a lifecycle operation touches; tests put fakes here.

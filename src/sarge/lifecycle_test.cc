@@ -439,6 +439,7 @@ TEST(ProcessProbeTest, ACommandNameWithParenthesesIsParsed) {
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
+    ::alarm(30);  // whatever becomes of the test
     ::prctl(PR_SET_NAME, "a) Z (b");
     (void)!::write(ready[1], "!", 1);
     ::pause();
