@@ -77,9 +77,9 @@ void InstallSource(LifecycleEnv& env, CommandRunner& runner, const fs::path& sou
         {"tar", "-xzf", fs::absolute(source).string(), "-C", dir.string(), "--no-same-owner"},
         kUnpackTimeout);
     if (r.exit_code != 0)
-      throw Error(
-          fmt::format("cannot unpack {}: tar exited with status {}", source.string(), r.exit_code),
-          r.Both());
+      throw Error(fmt::format("cannot unpack {}: tar exited with status {}",
+                              Quoted(source.string()), r.exit_code),
+                  r.Both());
     return;
   }
   std::error_code ec;
@@ -90,8 +90,8 @@ void InstallSource(LifecycleEnv& env, CommandRunner& runner, const fs::path& sou
                  fs::copy_options::overwrite_existing,
              ec);
   if (ec)
-    throw Error(
-        fmt::format("cannot copy {} into {}: {}", source.string(), dir.string(), ec.message()));
+    throw Error(fmt::format("cannot copy {} into {}: {}", Quoted(source.string()), dir.string(),
+                            ec.message()));
 }
 
 void CheckHealth(LifecycleEnv& env, const Record& record, const json& appcfg,
@@ -108,7 +108,7 @@ void CheckHealth(LifecycleEnv& env, const Record& record, const json& appcfg,
     }
     env.clock.Sleep(kCheckInterval);
   }
-  throw Error(fmt::format("health check {} gave {} until the deadline", text, last));
+  throw Error(fmt::format("health check {} gave {} until the deadline", Quoted(text), last));
 }
 
 void Drain(LifecycleEnv& env, FrontEndEnv& front, const std::set<int>& workers) {

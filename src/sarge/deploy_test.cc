@@ -12,6 +12,7 @@
 namespace sarge {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
@@ -118,6 +119,22 @@ TEST_F(DeployTest, BadSourceChangesNothing) {
   }
   EXPECT_TRUE(ListIds(home()).empty());
   EXPECT_TRUE(supervisor_.calls.empty());
+}
+
+TEST_F(DeployTest, ASourceThatCannotBeUnpackedIsQuotedAndChangesNothing) {
+  fs::path bad = temp_.dir.path() / "release\n1.tar.gz";
+  WriteFileAtomic(bad, "not gzip\n");
+  runner_.result = CommandResult{2, "", "gzip: stdin: not in gzip format\n", false};
+  try {
+    Deploy(env_, front_, DeployOptions{kWebConfig, bad, "", 5s, {}}, progress_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("deploy failed at 'install source': cannot unpack '" +
+                                    temp_.dir.path().string() +
+                                    "/release\\n1.tar.gz': tar exited with status 2; "));
+  }
+  EXPECT_THAT(runner_.commands, ElementsAre(HasSubstr("tar -xzf ")));
+  EXPECT_TRUE(ListIds(home()).empty());
 }
 
 // Every supervisord call of a deploy failing in turn: whatever serves is

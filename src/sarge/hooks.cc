@@ -10,9 +10,9 @@ namespace {
 
 using nlohmann::json;
 
+// Escaped and cut: a hook's output cannot end the line or move the cursor.
 std::string FirstLine(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
-  return line.size() > 200 ? line.substr(0, 200) + "…" : line;
+  return Excerpt(std::string_view(text).substr(0, text.find('\n')), 200);
 }
 
 json ParseAnswer(const std::string& program, const std::string& event, const std::string& out) {

@@ -83,6 +83,22 @@ TEST_F(HooksTest, AFailingHookSaysWhichAndWhy) {
   }
 }
 
+// What a hook prints cannot end the message's line or move the cursor.
+TEST_F(HooksTest, AFailingHooksFirstLineIsEscapedAndCut) {
+  Record r = Make();
+  Hook(hook::kWillStart, {"/hooks/migrate"});
+  runner_.result = Exit(1, "", "x\rsarge: ok\x1b[2J" + std::string(300, 'y') + "\nmore\n");
+  try {
+    RunHooks(home(), env_.settings, runner_, hook::kWillStart, r);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "hook /hooks/migrate for will-start failed (exit status 1): "
+              "x\\rsarge: ok\\x1b[2J" +
+                  std::string(185, 'y') + "…");
+  }
+}
+
 TEST_F(HooksTest, InitializingFailureCreatesNothing) {
   Hook(hook::kInitializing, {"/hooks/check"});
   runner_.result = Exit(1, "", "not allowed here");

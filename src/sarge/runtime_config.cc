@@ -244,8 +244,8 @@ std::string Interpolate(const std::string& value, const json& appcfg, const std:
       ++end;
     std::string name = value.substr(i + 1, end - i - 1);
     if (!appcfg.contains(name))
-      throw Error(
-          fmt::format("{} refers to ${}, which the runtime configuration lacks", what, name));
+      throw Error(fmt::format("{} refers to ${}, which the runtime configuration lacks", what,
+                              Excerpt(name, kQuotedMax)));
     const json& v = appcfg[name];
     out += v.is_string() ? v.get<std::string>() : v.dump();
     i = end - 1;

@@ -142,6 +142,19 @@ TEST_F(RuntimeConfigTest, EnvironmentHasValuesEnvAndTheConfigPath) {
   EXPECT_EQ(env["SARGE_HOME"], home().root.string());
 }
 
+TEST(InterpolateTest, ReplacesNamesAndNamesTheOneMissingCut) {
+  json appcfg = {{"WEB_PORT", 8080}, {"WEB_HOST", "127.0.0.1"}};
+  EXPECT_EQ(Interpolate("http://$WEB_HOST:$WEB_PORT/health", appcfg, "--check-url"),
+            "http://127.0.0.1:8080/health");
+  try {
+    Interpolate("http://x/$" + std::string(3000, 'N'), appcfg, "--check-url");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "--check-url refers to $" + std::string(100, 'N') +
+                                         "…, which the runtime configuration lacks");
+  }
+}
+
 TEST(PortIsFreeTest, SeesABoundPort) {
   Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
   sockaddr_in addr{};

@@ -278,7 +278,8 @@ TEST_F(DeployTest, FailingHealthCheckKeepsOldVersionServing) {
   EXPECT_LT(Clock::now() - t0, 8s);
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_TRUE(Contains(r.err, "deploy failed at 'wait until healthy'")) << r.err;
-  EXPECT_TRUE(Contains(r.err, "HTTP 500")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "health check 'http://127.0.0.1:")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "/health' gave HTTP 500 until the deadline")) << r.err;
   EXPECT_EQ(r.out, "");
   const std::string v2 = NewInstanceId(r.err);
   // The new server's log tail comes with the reason.
