@@ -151,11 +151,11 @@ void Confirm(FrontEndEnv& env, const Record& record, const json& options, int ge
     env.clock.Sleep(20ms);
   }
   Restore(site, previous);
-  throw Error(
-      fmt::format("nginx did not switch to the new configuration: http://{}:{}{} (Host: {}) "
-                  "gave {} after {} s; its reload failed — see nginx's error log. The "
-                  "previous site file is back in place",
-                  url.host, url.port, url.path, host, last, kConfirmTimeout.count()));
+  throw Error(fmt::format(
+      "nginx did not switch to the new configuration: http://{}:{}{} (Host: {}) "
+      "gave {} after {} s; its reload failed — see nginx's error log. The "
+      "previous site file is back in place",
+      url.host, url.port, url.path, Excerpt(host, kQuotedMax), last, kConfirmTimeout.count()));
 }
 
 // After the site file changed (`did` says how): runs the test command and

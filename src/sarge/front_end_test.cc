@@ -138,10 +138,32 @@ TEST_F(ActivateTest, ReloadThatDoesNotTakeEffectIsAnErrorAndRestores) {
     Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("nginx did not switch to the new configuration"));
-    EXPECT_THAT(e.what(), HasSubstr("gave the answer 'web-a 1\\n' after 10 s"));
+    EXPECT_STREQ(e.what(),
+                 "nginx did not switch to the new configuration: "
+                 "http://127.0.0.1:8080/.sarge/generation (Host: example.com) gave the answer "
+                 "'web-a 1\\n' after 10 s; its reload failed — see nginx's error log. The "
+                 "previous site file is back in place");
   }
   EXPECT_EQ(Site(), before);
+}
+
+TEST_F(ActivateTest, ALongServerNameIsCutInTheMessage) {
+  std::string name(3000, 'a');
+  std::string config = fmt::format(
+      R"({{"application_name": "web", "services": {{"web": {{"type": "listen"}}}},
+      "urlmap": [{{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}}],
+      "nginx_options": {{"listen": "127.0.0.1:8080", "server_name": "{} b"}}}})",
+      name);
+  Activate(env_, MakeRecord("web-a", config), appcfg_);
+  nginx_follows_ = false;
+  served_ = "web-a 1\n";
+  try {
+    Activate(env_, MakeRecord("web-b", config), appcfg_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("(Host: " + name.substr(0, 100) + "…) gave the answer"));
+    EXPECT_LT(std::string_view(e.what()).size(), 500u);
+  }
 }
 
 TEST_F(ActivateTest, WithoutNginxSettingsWritesTheSiteAndSaysSo) {
