@@ -15,6 +15,7 @@ std::string FirstLine(const std::string& text) {
   return Excerpt(std::string_view(text).substr(0, text.find('\n')), 200);
 }
 
+// `program` is the hook as messages show it.
 json ParseAnswer(const std::string& program, const std::string& event, const std::string& out) {
   if (out.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
   json answer;
@@ -51,19 +52,21 @@ json RunHooks(const Home& home, const Settings& settings, CommandRunner& runner,
     std::string program = fs::path(path).is_absolute() ? path : (home.root / path).string();
     CommandResult r =
         runner.Run({program}, std::chrono::seconds(settings.hook_timeout), stdin_text);
+    // sarge.yaml may name it with any characters: escaped and cut in messages.
+    std::string shown = Excerpt(program, kQuotedMax);
     if (r.timed_out)
-      throw Error(fmt::format("hook {} for {} took longer than {} s; it was killed", program, event,
+      throw Error(fmt::format("hook {} for {} took longer than {} s; it was killed", shown, event,
                               settings.hook_timeout),
                   r.errors);
     if (r.exit_code != 0) {
       // The first line of its stderr goes in the message; all of it, if longer, after.
       std::string errors = r.errors;
       while (!errors.empty() && errors.back() == '\n') errors.pop_back();
-      throw Error(fmt::format("hook {} for {} failed (exit status {}){}", program, event,
-                              r.exit_code, errors.empty() ? "" : ": " + FirstLine(errors)),
+      throw Error(fmt::format("hook {} for {} failed (exit status {}){}", shown, event, r.exit_code,
+                              errors.empty() ? "" : ": " + FirstLine(errors)),
                   errors.find('\n') == std::string::npos ? std::string() : errors);
     }
-    if (event == hook::kConfiguring) merged.update(ParseAnswer(program, event, r.output));
+    if (event == hook::kConfiguring) merged.update(ParseAnswer(shown, event, r.output));
   }
   return merged;
 }

@@ -83,17 +83,18 @@ TEST_F(HooksTest, AFailingHookSaysWhichAndWhy) {
   }
 }
 
-// What a hook prints cannot end the message's line or move the cursor.
-TEST_F(HooksTest, AFailingHooksFirstLineIsEscapedAndCut) {
+// Neither what a hook prints nor its name in sarge.yaml can end the
+// message's line or move the cursor.
+TEST_F(HooksTest, AFailingHooksNameAndFirstLineAreEscapedAndCut) {
   Record r = Make();
-  Hook(hook::kWillStart, {"/hooks/migrate"});
+  Hook(hook::kWillStart, {"/hooks/mi\ngrate"});
   runner_.result = Exit(1, "", "x\rsarge: ok\x1b[2J" + std::string(300, 'y') + "\nmore\n");
   try {
     RunHooks(home(), env_.settings, runner_, hook::kWillStart, r);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "hook /hooks/migrate for will-start failed (exit status 1): "
+              "hook /hooks/mi\\ngrate for will-start failed (exit status 1): "
               "x\\rsarge: ok\\x1b[2J" +
                   std::string(185, 'y') + "…");
   }
