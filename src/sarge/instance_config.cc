@@ -307,6 +307,34 @@ json ParseNginxOptions(const json& value) {
   return value;
 }
 
+// Where the token ends in nlohmann's message: before its closing quote, and
+// the "; expected NAME" it may add with one of its token names. The token
+// itself may hold "'; expected " (the fuzz target found it), so only these
+// exact endings are taken.
+size_t TokenEnd(std::string_view message) {
+  static constexpr std::string_view kTokenNames[] = {"<uninitialized>",
+                                                     "true literal",
+                                                     "false literal",
+                                                     "null literal",
+                                                     "string literal",
+                                                     "number literal",
+                                                     "'['",
+                                                     "'{'",
+                                                     "']'",
+                                                     "'}'",
+                                                     "':'",
+                                                     "','",
+                                                     "<parse error>",
+                                                     "end of input",
+                                                     "'[', '{', or a literal",
+                                                     "unknown token"};
+  for (std::string_view name : kTokenNames) {
+    std::string suffix = fmt::format("'; expected {}", name);
+    if (message.ends_with(suffix)) return message.size() - suffix.size();
+  }
+  return message.ends_with('\'') ? message.size() - 1 : std::string_view::npos;
+}
+
 // nlohmann's message, "[json.exception.parse_error.101] parse error at line
 // 1, column 2: … last read: 'TOKEN'; expected …", without its prefix. TOKEN
 // may be most of a huge input and hold any byte: only its end is kept,
@@ -320,9 +348,8 @@ std::string ParseErrorMessage(const std::string& what) {
   // Others, such as "number overflow parsing '1e400'", quote the number.
   if (start == std::string::npos) return Excerpt(message, 200);
   start += kLastRead.size();
-  auto end = message.rfind("'; expected ");
-  if (end == std::string::npos || end < start) end = message.rfind('\'');
-  if (end < start) return Printable(message);
+  size_t end = TokenEnd(message);
+  if (end == std::string::npos || end < start) return Excerpt(message, 200);
   std::string token = message.substr(start, end - start);
   std::string shown = Printable(token);
   if (token.size() > kTokenShown) {

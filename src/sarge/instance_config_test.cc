@@ -155,6 +155,16 @@ TEST(InstanceConfigTest, ParseErrorsShowTheEndOfTheLastTokenEscaped) {
             "error while parsing value - invalid string: ill-formed UTF-8 byte; last read: "
             "'…" +
                 std::string(39, 'x') + "\\xff'");
+  // A token that holds what nlohmann writes after one is still cut.
+  EXPECT_EQ(ErrorOf("{\"a\": \"'; expected " + std::string(3000, 'x') + "\xff\"}"),
+            "instance configuration is not valid JSON: parse error at line 1, column 3020: syntax "
+            "error while parsing value - invalid string: ill-formed UTF-8 byte; last read: "
+            "'…" +
+                std::string(39, 'x') + "\\xff'");
+  EXPECT_EQ(ErrorOf("{\"a\" tru}"),
+            "instance configuration is not valid JSON: parse error at line 1, column 9: syntax "
+            "error while parsing object separator - invalid literal; last read: '\"a\" tru}'; "
+            "expected ':'");
   EXPECT_EQ(ErrorOf(std::string("{\"a\": \"\x01\"}")),
             "instance configuration is not valid JSON: parse error at line 1, column 8: syntax "
             "error while parsing value - invalid string: control character U+0001 (SOH) must be "
