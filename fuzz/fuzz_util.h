@@ -22,7 +22,8 @@ namespace sarge::fuzz {
 // no control characters, valid UTF-8, whatever the input held.
 inline void CheckMessage(std::string_view message) {
   if (message.empty()) Broken("empty error message");
-  if (message.size() > 2000) Broken("error message longer than 2000 bytes", message.substr(0, 300));
+  if (message.size() > kMessageMax)
+    Broken("error message longer than kMessageMax bytes", message.substr(0, 300));
   if (Printable(message) != message) Broken("error message is not one printable line", message);
 }
 

@@ -12,6 +12,7 @@
 
 #include "sarge/commands.h"
 #include "sarge/error.h"
+#include "sarge/names.h"
 
 // Only in the static build (CMakeLists.txt): a sanitizer's run time sets
 // itself up from .preinit_array as well.
@@ -47,11 +48,12 @@ void MapReadOnlySegments(int, char**, char**) { dl_iterate_phdr(MapReadOnlySegme
 
 namespace {
 
-// The error, and the detail under it if any, in one write to the unbuffered
-// stderr: lines of commands run at once on one terminal or log do not
-// interleave.
+// The error, and the detail under it if any (a log's last lines, shown as
+// they are), in one write to the unbuffered stderr: lines of commands run at
+// once on one terminal or log do not interleave.
 void PrintError(const char* what, const std::string& detail) {
-  fmt::print(stderr, "sarge: error: {}\n{}{}", what, detail, detail.empty() ? "" : "\n");
+  fmt::print(stderr, "sarge: error: {}\n{}{}", sarge::MessageLine(what), detail,
+             detail.empty() ? "" : "\n");
 }
 
 }  // namespace

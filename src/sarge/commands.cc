@@ -29,9 +29,6 @@
 namespace sarge {
 namespace {
 
-// How many bytes of a CLI11 parse error a message shows.
-constexpr size_t kCliMessageMax = 200;
-
 // Everything any command takes; each command's setup adds what it uses.
 struct Args {
   std::string home;
@@ -485,7 +482,7 @@ int RunCommand(const Command& command, Args& args, std::vector<std::string> word
     // CLI11's message quotes the argument as given: escaped and cut, it
     // stays one short line whatever the argument holds.
     throw UsageError(fmt::format("{}: {}; `sarge {} --help` shows its usage", command.name,
-                                 Excerpt(e.what(), kCliMessageMax), command.name));
+                                 Excerpt(e.what(), kExcerptMax), command.name));
   }
   args.words = app.remaining();  // run's command
   return command.handler(args);

@@ -12,7 +12,7 @@ using nlohmann::json;
 
 // Escaped and cut: a hook's output cannot end the line or move the cursor.
 std::string FirstLine(const std::string& text) {
-  return Excerpt(std::string_view(text).substr(0, text.find('\n')), 200);
+  return Excerpt(std::string_view(text).substr(0, text.find('\n')), kExcerptMax);
 }
 
 // `program` is the hook as messages show it.

@@ -346,10 +346,10 @@ std::string ParseErrorMessage(const std::string& what) {
   static constexpr std::string_view kLastRead = "; last read: '";
   auto start = message.find(kLastRead);
   // Others, such as "number overflow parsing '1e400'", quote the number.
-  if (start == std::string::npos) return Excerpt(message, 200);
+  if (start == std::string::npos) return Excerpt(message, kExcerptMax);
   start += kLastRead.size();
   size_t end = TokenEnd(message);
-  if (end == std::string::npos || end < start) return Excerpt(message, 200);
+  if (end == std::string::npos || end < start) return Excerpt(message, kExcerptMax);
   std::string token = message.substr(start, end - start);
   std::string shown = Printable(token);
   if (token.size() > kTokenShown) {

@@ -202,6 +202,21 @@ std::string Excerpt(std::string_view text, size_t max) {
   return Printable(cut) + (cut.size() < text.size() ? "…" : "");
 }
 
+std::string MessageLine(std::string_view message) {
+  std::string line = Printable(message);
+  if (line.size() <= kMessageMax) return line;
+  static constexpr std::string_view kGap = "…";
+  auto continues = [&line](size_t at) {
+    return (static_cast<unsigned char>(line[at]) & 0xc0) == 0x80;
+  };
+  size_t head = kMessageMax / 2;
+  while (head > 0 && continues(head)) --head;
+  size_t tail = line.size() - (kMessageMax - head - kGap.size());
+  while (tail < line.size() && continues(tail)) ++tail;
+  return fmt::format("{}{}{}", std::string_view(line).substr(0, head), kGap,
+                     std::string_view(line).substr(tail));
+}
+
 std::string Quoted(std::string_view value) {
   if (value.size() <= kQuotedMax) return "'" + Printable(value) + "'";
   return fmt::format("'{}'… ({} bytes)", Printable(CutAt(value, kQuotedMax)), value.size());

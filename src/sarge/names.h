@@ -51,6 +51,19 @@ std::string Quoted(std::string_view value);
 // "…" added: for messages that quote long text, such as a server's answer.
 std::string Excerpt(std::string_view text, size_t max);
 
+// How many bytes of another program's message (a hook's first line of
+// stderr, a parser's or CLI11's error) an error message quotes.
+inline constexpr size_t kExcerptMax = 200;
+
+// The most bytes of one "sarge: error: …" line.
+inline constexpr size_t kMessageMax = 2000;
+
+// `message` as main() prints it: escaped as Printable does, and if it is
+// longer than kMessageMax bytes its start and its end (where the advice is)
+// kept around "…". Every message is already bounded where it is made; this
+// is the last resort if one is not.
+std::string MessageLine(std::string_view message);
+
 // The length of the valid UTF-8 sequence starting at text[at], or 0 if the
 // bytes there are not one (overlong forms, surrogates and values past
 // U+10FFFF are not valid).

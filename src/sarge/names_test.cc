@@ -85,6 +85,30 @@ TEST(NamesTest, ExcerptCutsAndEscapes) {
   EXPECT_EQ(Excerpt(std::string(20, 'x'), 10), std::string(10, 'x') + "…");
 }
 
+TEST(NamesTest, MessageLineIsOneBoundedLineThatKeepsTheAdvice) {
+  EXPECT_EQ(MessageLine("no such instance 'a'; `sarge HOME list` shows them"),
+            "no such instance 'a'; `sarge HOME list` shows them");
+  EXPECT_EQ(MessageLine("two\nlines\x1b[2J"), "two\\nlines\\x1b[2J");
+  EXPECT_EQ(MessageLine(std::string(kMessageMax, 'a')), std::string(kMessageMax, 'a'));
+
+  // Too long: its start and its end (the advice) are kept around "…".
+  std::string advice = "; give a shorter value";
+  std::string line = MessageLine("bad value " + std::string(5000, 'x') + advice);
+  EXPECT_EQ(line.size(), kMessageMax);
+  EXPECT_TRUE(line.starts_with("bad value xxx"));
+  EXPECT_TRUE(line.ends_with("xxx" + advice));
+  EXPECT_NE(line.find("x…x"), std::string::npos);
+
+  // Cuts fall between characters: 'é' is two bytes and 5001 of them cannot
+  // be cut evenly; newlines escaped first count as the two bytes they print.
+  std::string accents;
+  for (int i = 0; i < 5001; ++i) accents += "\xc3\xa9";
+  line = MessageLine(accents + "\n");
+  EXPECT_LE(line.size(), kMessageMax);
+  EXPECT_EQ(Printable(line), line);
+  EXPECT_TRUE(line.ends_with("\xc3\xa9\\n"));
+}
+
 TEST(NamesTest, ValidUtf8ReplacesBadBytes) {
   EXPECT_EQ(ValidUtf8("ok \xc3\xa9"), "ok \xc3\xa9");
   EXPECT_EQ(ValidUtf8("a\xff"
