@@ -352,11 +352,7 @@ std::string ParseErrorMessage(const std::string& what) {
   if (end == std::string::npos || end < start) return Excerpt(message, kExcerptMax);
   std::string token = message.substr(start, end - start);
   std::string shown = Printable(token);
-  if (token.size() > kTokenShown) {
-    size_t cut = token.size() - kTokenShown;
-    while (cut < token.size() && (static_cast<unsigned char>(token[cut]) & 0xc0) == 0x80) ++cut;
-    shown = "…" + Printable(token.substr(cut));
-  }
+  if (token.size() > kTokenShown) shown = "…" + Printable(KeepEnd(token, kTokenShown));
   return Printable(message.substr(0, start)) + shown + Printable(message.substr(end));
 }
 

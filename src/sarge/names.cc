@@ -187,15 +187,25 @@ std::string Printable(std::string_view text) {
 
 namespace {
 
+// A byte inside a UTF-8 character, after its first.
+bool Continues(char byte) { return (static_cast<unsigned char>(byte) & 0xc0) == 0x80; }
+
 // `text` cut to at most `max` bytes without splitting a character.
 std::string_view CutAt(std::string_view text, size_t max) {
   if (text.size() <= max) return text;
   size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  while (cut > 0 && Continues(text[cut])) --cut;
   return text.substr(0, cut);
 }
 
 }  // namespace
+
+std::string_view KeepEnd(std::string_view text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t cut = text.size() - max;
+  while (cut < text.size() && Continues(text[cut])) ++cut;
+  return text.substr(cut);
+}
 
 std::string Excerpt(std::string_view text, size_t max) {
   std::string_view cut = CutAt(text, max);
@@ -206,15 +216,8 @@ std::string MessageLine(std::string_view message) {
   std::string line = Printable(message);
   if (line.size() <= kMessageMax) return line;
   static constexpr std::string_view kGap = "…";
-  auto continues = [&line](size_t at) {
-    return (static_cast<unsigned char>(line[at]) & 0xc0) == 0x80;
-  };
-  size_t head = kMessageMax / 2;
-  while (head > 0 && continues(head)) --head;
-  size_t tail = line.size() - (kMessageMax - head - kGap.size());
-  while (tail < line.size() && continues(tail)) ++tail;
-  return fmt::format("{}{}{}", std::string_view(line).substr(0, head), kGap,
-                     std::string_view(line).substr(tail));
+  std::string_view head = CutAt(line, kMessageMax / 2);
+  return fmt::format("{}{}{}", head, kGap, KeepEnd(line, kMessageMax - head.size() - kGap.size()));
 }
 
 std::string Quoted(std::string_view value) {

@@ -51,6 +51,9 @@ std::string Quoted(std::string_view value);
 // "…" added: for messages that quote long text, such as a server's answer.
 std::string Excerpt(std::string_view text, size_t max);
 
+// The end of `text`, at most `max` bytes of it, starting at a character.
+std::string_view KeepEnd(std::string_view text, size_t max);
+
 // How many bytes of another program's message (a hook's first line of
 // stderr, a parser's or CLI11's error) an error message quotes.
 inline constexpr size_t kExcerptMax = 200;

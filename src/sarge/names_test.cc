@@ -85,6 +85,13 @@ TEST(NamesTest, ExcerptCutsAndEscapes) {
   EXPECT_EQ(Excerpt(std::string(20, 'x'), 10), std::string(10, 'x') + "…");
 }
 
+TEST(NamesTest, KeepEndStartsAtACharacter) {
+  EXPECT_EQ(KeepEnd("abc", 5), "abc");
+  EXPECT_EQ(KeepEnd("abcdef", 3), "def");
+  EXPECT_EQ(KeepEnd("a\xc3\xa9", 2), "\xc3\xa9");
+  EXPECT_EQ(KeepEnd("a\xc3\xa9", 1), "");  // half of 'é' is not kept
+}
+
 TEST(NamesTest, MessageLineIsOneBoundedLineThatKeepsTheAdvice) {
   EXPECT_EQ(MessageLine("no such instance 'a'; `sarge HOME list` shows them"),
             "no such instance 'a'; `sarge HOME list` shows them");
