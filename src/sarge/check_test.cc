@@ -35,7 +35,7 @@ class CheckTest : public ::testing::Test {
   }
   const Home& home() { return temp_.home; }
   std::string Deploy1() {
-    return Deploy(env_, front_, DeployOptions{kWebConfig, source_, "", 5s, 2}, progress_);
+    return Deploy(env_, front_, DeployOptions{kWebConfig, source_, "", 5s, 2, {}, {}}, progress_);
   }
   std::vector<std::string> Problems(bool repair = false) {
     std::vector<std::string> out;
@@ -178,7 +178,8 @@ TEST_F(CheckTest, ASwitchedDeployThatTheFrontEndMovedOnFromOnlyLosesItsMarker) {
   std::string v2 = Deploy1();
   // v2's deploy switched, then was cut short; a rollback moved back to v1.
   WriteFileAtomic(DeployMarker(home(), v2), kSwitched);
-  Rollback(env_, front_, "web", 5s, progress_);  // forgets v2's marker itself
+  Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}},
+           progress_);  // forgets v2's marker itself
   EXPECT_FALSE(fs::exists(DeployMarker(home(), v2)));
   WriteFileAtomic(DeployMarker(home(), v2), kSwitched);
   EXPECT_THAT(Problems(true),

@@ -15,6 +15,7 @@
 
 #include "sarge/command_docs.h"
 #include "sarge/deploy.h"
+#include "sarge/duration.h"
 #include "sarge/error.h"
 #include "sarge/exec.h"
 #include "sarge/help.h"
@@ -40,6 +41,9 @@ struct Args {
   std::string check_url;
   int keep = -1;  // -1: the settings' value
   std::string app;
+  std::string to;          // rollback --to
+  std::string min_uptime;  // a duration; empty: the settings' value
+  std::string watch;       // a duration; empty: the settings' value
   bool json_output = false;
   bool follow = false;
   int lines = 20;
@@ -54,6 +58,20 @@ std::optional<std::chrono::seconds> Timeout(const Args& a) {
 
 void TimeoutOption(CLI::App& app, Args& a, const char* what) {
   app.add_option("--timeout", a.timeout, what)->type_name("S")->check(CLI::Range(1, 3600));
+}
+
+void MinUptimeOption(CLI::App& app, Args& a) {
+  app.add_option("--min-uptime", a.min_uptime,
+                 "how long the server must stay up once it answers, e.g. 1.5 or 500ms "
+                 "(default: deploy.min_uptime, 1 s)")
+      ->type_name("DURATION");
+}
+
+// A duration option's value, checked; nullopt when it was not given.
+std::optional<std::chrono::milliseconds> DurationOption(const char* name,
+                                                        const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  return DurationArgument(name, value);
 }
 
 // A row of the command table. `help` is the one line `sarge --help` shows;
@@ -102,7 +120,8 @@ int DoConfigure(Args& a) {
 }
 
 int DoStart(Args& a) {
-  StartInstanceCommand(OpenHome(a.home, false), a.id, Timeout(a));
+  auto min_uptime = DurationOption("--min-uptime", a.min_uptime);
+  StartInstanceCommand(OpenHome(a.home, false), a.id, Timeout(a), min_uptime);
   return 0;
 }
 
@@ -143,16 +162,22 @@ int DoActivate(Args& a) {
 }
 
 int DoDeploy(Args& a) {
-  Home home = OpenHome(a.home, false);
-  DeployOptions options{ReadConfigArgument(a.config_json, std::cin), a.source, a.check_url,
-                        Timeout(a), std::nullopt};
+  DeployOptions options;
+  options.source = a.source;
+  options.check_url = a.check_url;
+  options.timeout = Timeout(a);
+  options.min_uptime = DurationOption("--min-uptime", a.min_uptime);
+  options.watch = DurationOption("--watch", a.watch);
   if (a.keep >= 0) options.keep = a.keep;
+  Home home = OpenHome(a.home, false);
+  options.config_json = ReadConfigArgument(a.config_json, std::cin);
   std::cout << DeployCommand(home, options) << "\n";
   return 0;
 }
 
 int DoRollback(Args& a) {
-  std::cout << RollbackCommand(OpenHome(a.home, false), a.app, Timeout(a)) << "\n";
+  RollbackOptions options{a.app, a.to, Timeout(a), DurationOption("--min-uptime", a.min_uptime)};
+  std::cout << RollbackCommand(OpenHome(a.home, false), options) << "\n";
   return 0;
 }
 
@@ -239,13 +264,15 @@ const std::vector<Command>& Commands() {
              TimeoutOption(app, a,
                            "seconds to wait for it to be up (default: start_timeout in "
                            "sarge.yaml)");
+             MinUptimeOption(app, a);
            },
        .handler = DoStart,
        .group = "Instances",
        .example = "web-jCCbfV --timeout 60",
        .details = "Up means every listen port accepts connections (or, without listen "
-                  "services, supervisord says RUNNING). If the server exits or is not up in "
-                  "time, it is stopped and the error shows the last lines of its log."},
+                  "services, supervisord says RUNNING), and then the server stays up for "
+                  "--min-uptime. If the server exits or is not up in time, it is stopped and "
+                  "the error shows the last lines of its log."},
       {.name = "stop",
        .help = "stop the instance's processes; it stays defined",
        .setup = IdArg,
@@ -284,13 +311,19 @@ const std::vector<Command>& Commands() {
                  ->required();
              app.add_option("SOURCE", a.source, "a folder (copied in) or a .tar.gz (unpacked)")
                  ->required();
-             app.add_option(
-                    "--check-url", a.check_url,
-                    "must answer 200 before the switch, e.g. http://127.0.0.1:$WEB_PORT/health")
+             app.add_option("--check-url", a.check_url,
+                            "must answer 2xx or 3xx before the switch, e.g. "
+                            "http://127.0.0.1:$WEB_PORT/health")
                  ->type_name("URL");
              TimeoutOption(app, a,
                            "seconds to start and pass the check (default: deploy.timeout in "
                            "sarge.yaml)");
+             MinUptimeOption(app, a);
+             app.add_option("--watch", a.watch,
+                            "after the switch, keep the previous instance running this long and "
+                            "switch back if the new one exits or fails its check, e.g. 30s "
+                            "(default: deploy.watch, 0)")
+                 ->type_name("DURATION");
              app.add_option("--keep", a.keep,
                             "previous instances to keep for rollback (default: deploy.keep)")
                  ->type_name("N")
@@ -303,9 +336,11 @@ const std::vector<Command>& Commands() {
                   "\n      "
                   R"(release-42.tar.gz --check-url 'http://127.0.0.1:$WEB_PORT/health')",
        .details = "Creates an instance, installs SOURCE in it, starts it, waits until it is "
-                  "healthy, points nginx at it, lets the old nginx workers finish and stops the "
-                  "application's previous instances. On any failure before the switch the new "
-                  "instance is removed and the old one keeps serving. Prints the new id."},
+                  "healthy (its check answers and it stays up for --min-uptime), points nginx "
+                  "at it, lets the old nginx workers finish and stops the application's "
+                  "previous instances. On any failure before the switch the new instance is "
+                  "removed and the old one keeps serving; with --watch, also when it fails in "
+                  "that time after the switch. Prints the new id."},
       {.name = "activate",
        .help = "route the application's front end (nginx) to this instance",
        .setup = IdArg,
@@ -319,13 +354,20 @@ const std::vector<Command>& Commands() {
        .setup =
            [](CLI::App& app, Args& a) {
              app.add_option("APP", a.app, "application name, e.g. web")->required();
+             app.add_option("--to", a.to,
+                            "the instance to go back to (default: the one that "
+                            "served before the current one)")
+                 ->type_name("ID");
              TimeoutOption(app, a, "seconds to start and pass the check (default: deploy.timeout)");
+             MinUptimeOption(app, a);
            },
        .handler = DoRollback,
        .group = "Deploy",
        .example = "web",
-       .details = "Prints the id it switched to. If the previous instance does not start or "
-                  "pass its check, the current one keeps serving."},
+       .details = "Goes back to the instance that served APP before the current one (sarge "
+                  "keeps each application's activation history), or to --to. Prints the id it "
+                  "switched to. If that instance does not start or pass its check, the current "
+                  "one keeps serving."},
       {.name = "status",
        .help = "a table of instances: state, pid, uptime, ports, which one serves",
        .setup =

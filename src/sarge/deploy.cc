@@ -1,7 +1,5 @@
 #include "sarge/deploy.h"
 
-#include "sarge/check.h"
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,7 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "sarge/activations.h"
 #include "sarge/check.h"
+#include "sarge/duration.h"
 #include "sarge/error.h"
 #include "sarge/hooks.h"
 #include "sarge/instance_config.h"
@@ -35,14 +35,18 @@ class Steps {
       : progress_(progress), what_(std::move(what)), count_(count) {}
   template <typename F>
   auto Run(const std::string& name, F&& step) {
+    current_ = name;
     return RunStep(progress_, Step{what_, name, ++index_, count_}, std::forward<F>(step));
   }
+  // The name of the step running now (or last run), for error messages.
+  const std::string& current() const { return current_; }
 
  private:
   Progress& progress_;
   std::string what_;
   int count_;
   int index_ = 0;
+  std::string current_;
 };
 
 bool IsTarball(const fs::path& p) {
@@ -94,21 +98,60 @@ void InstallSource(LifecycleEnv& env, CommandRunner& runner, const fs::path& sou
                             ec.message()));
 }
 
-void CheckHealth(LifecycleEnv& env, const Record& record, const json& appcfg,
-                 std::chrono::steady_clock::time_point deadline) {
-  if (record.check_url.empty()) return;  // start already waited for its ports
+// The record's check URL with its $NAMEs filled in, and the URL parsed.
+struct CheckUrl {
+  std::string text;
+  Url url;
+};
+std::optional<CheckUrl> CheckUrlOf(const Record& record, const json& appcfg) {
+  if (record.check_url.empty()) return std::nullopt;
   std::string text = Interpolate(record.check_url, appcfg, "--check-url");
   auto url = ParseHttpUrl(text);
   if (!url) throw Error(fmt::format("check URL {} is not an http:// URL", Quoted(text)));
-  std::string last = "no answer";
+  return CheckUrl{text, *url};
+}
+
+// One request to the check URL: empty if it answered 2xx or 3xx, else what
+// it gave.
+std::string AskCheck(const CheckUrl& check) {
+  auto answer = HttpGet(check.url, "", 2s);
+  if (!answer) return "no answer";
+  if (answer->status >= 200 && answer->status < 400) return {};
+  return fmt::format("HTTP {}", answer->status);
+}
+
+void CheckHealth(LifecycleEnv& env, const Record& record, const json& appcfg,
+                 std::chrono::steady_clock::time_point deadline) {
+  auto check = CheckUrlOf(record, appcfg);
+  if (!check) return;  // start already waited for its ports
+  std::string last;
   while (env.clock.Now() < deadline) {
-    if (auto answer = HttpGet(*url, "", 2s)) {
-      if (answer->status == 200) return;
-      last = fmt::format("HTTP {}", answer->status);
-    }
+    last = AskCheck(*check);
+    if (last.empty()) return;
     env.clock.Sleep(kCheckInterval);
   }
-  throw Error(fmt::format("health check {} gave {} until the deadline", Quoted(text), last));
+  throw Error(fmt::format("health check {} gave {} until the deadline", Quoted(check->text), last));
+}
+
+// How long a new instance has to be ready, and how long it must stay up.
+struct Readiness {
+  std::chrono::seconds timeout;
+  std::chrono::milliseconds min_uptime;
+};
+
+// The part deploy and rollback share: start `record` (the step `start`),
+// then wait until it is ready: its check URL answers and it stays up for
+// min_uptime after that (the step "wait until healthy").
+template <typename Steps>
+Started StartReady(LifecycleEnv& env, Steps& steps, const std::string& start, Record& record,
+                   const Readiness& ready) {
+  auto deadline = env.clock.Now() + ready.timeout;
+  Started started = steps.Run(start, [&] { return StartInstance(env, record, ready.timeout); });
+  steps.Run("wait until healthy", [&] {
+    CheckHealth(env, record, started.appcfg, deadline);
+    WaitStaysUp(env, record.id, started.pid, ready.min_uptime, ready.timeout);
+  });
+  return started;
 }
 
 void Drain(LifecycleEnv& env, FrontEndEnv& front, const std::set<int>& workers) {
@@ -136,12 +179,29 @@ std::vector<std::string> ApplicationNames(const Home& home) {
 
 }  // namespace
 
+namespace {
+
+// `records` ordered as rollback would go back to them: those that served
+// `app` most recently first (activations.h), then the others, newest first.
+void OrderForRollback(const Home& home, const std::string& app, std::vector<Record>& records) {
+  std::vector<std::string> served = ServedBefore(LoadActivations(home, app), "");
+  auto rank = [&](const Record& r) {
+    auto it = std::find(served.begin(), served.end(), r.id);
+    return static_cast<size_t>(it - served.begin());
+  };
+  std::reverse(records.begin(), records.end());  // newest first
+  std::stable_sort(records.begin(), records.end(),
+                   [&](const Record& a, const Record& b) { return rank(a) < rank(b); });
+}
+
+}  // namespace
+
 void RetirePrevious(LifecycleEnv& env, const Record& current, int keep) {
   auto others = InstancesOf(env.home, current.application_name);
   std::erase_if(others, [&](const Record& r) { return r.id == current.id; });
   for (const auto& r : others)
     if (StopInstance(env, r.id)) env.say(fmt::format("stopped {}", r.id));
-  std::reverse(others.begin(), others.end());
+  OrderForRollback(env.home, current.application_name, others);
   for (size_t i = static_cast<size_t>(std::max(keep, 0)); i < others.size(); ++i) {
     DestroyInstance(env, others[i]);
     env.say(fmt::format("destroyed {} (keeping {} previous)", others[i].id, keep));
@@ -234,45 +294,134 @@ Record CreateInstance(const Home& home, std::string_view config_json, const Sett
   return record;
 }
 
+namespace {
+
+// The instance that serves `app` now, if it runs: what a deploy watching
+// its new instance switches back to.
+std::optional<Record> RunningActive(LifecycleEnv& env, const std::string& app) {
+  auto site = ReadActiveSite(env.home, app);
+  if (!site) return std::nullopt;
+  try {
+    if (env.supervisor.GetProcessInfo(site->id).state == "RUNNING")
+      return LoadRecord(env.home, site->id);
+  } catch (const Error&) {
+    // Not loaded, or gone: nothing to switch back to.
+  }
+  return std::nullopt;
+}
+
+// What a watch found wrong with the new instance, and when.
+struct WatchFailure {
+  std::string problem;
+  std::chrono::milliseconds after;  // since the switch
+};
+
+// After the switch, with the previous instance still running: watches the
+// new instance's server for `duration`, and asks its check URL about once
+// a second.
+std::optional<WatchFailure> Watch(LifecycleEnv& env, const Record& record, const Started& started,
+                                  std::chrono::milliseconds duration) {
+  auto check = CheckUrlOf(record, started.appcfg);
+  auto begin = env.clock.Now();
+  auto next_check = begin;
+  auto failure = [&](std::string problem) {
+    return WatchFailure{std::move(problem), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                env.clock.Now() - begin)};
+  };
+  for (auto now = begin; now < begin + duration; now = env.clock.Now()) {
+    if (env.process(started.pid) != ProcessState::kRunning)
+      return failure(WhyItExited(env, record.id, started.pid));
+    if (check && now >= next_check) {
+      if (std::string problem = AskCheck(*check); !problem.empty())
+        return failure(fmt::format("its check {} gave {}", Quoted(check->text), problem));
+      next_check = now + 1s;
+    }
+    env.clock.Sleep(kCheckInterval);
+  }
+  return std::nullopt;
+}
+
+// A watched deploy whose new instance failed after the switch: switches
+// back to `previous`, destroys the new instance and says why.
+[[noreturn]] void SwitchBack(LifecycleEnv& env, FrontEndEnv& front, const Record& record,
+                             const std::optional<Record>& previous, const WatchFailure& failed) {
+  std::string why = fmt::format("{} failed {} after the switch (--watch): {}", record.id,
+                                FormatDuration(failed.after), failed.problem);
+  if (!previous)
+    throw Error(
+        fmt::format("{}; no previous instance of {} runs to switch back to, so {} still "
+                    "serves",
+                    why, record.application_name, record.id));
+  try {
+    Drain(env, front,
+          Activate(front, *previous, ReadRuntimeConfig(env.home, previous->id),
+                   "deploy --watch (switched back)"));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}; switching back to {} failed: {}; {} still serves", why,
+                            previous->id, e.what(), record.id),
+                e.detail());
+  }
+  std::string tail = TailFile(env.home.InstanceLog(record.id), kLogTailLines);
+  try {
+    DestroyInstance(env, record);
+    UnmarkDeploy(env.home, record.id);
+  } catch (const Error& e) {
+    env.say(fmt::format("could not remove {}: {}", record.id, e.what()));
+  }
+  throw Error(fmt::format("{}; switched back: {} serves {} again, and {} was removed", why,
+                          previous->id, record.application_name, record.id),
+              tail.empty() ? ""
+                           : fmt::format("last lines of {}:\n{}",
+                                         env.home.InstanceLog(record.id).string(), tail));
+}
+
+}  // namespace
+
 std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options,
                    Progress& progress) {
   InstanceConfig config = ParseInstanceConfig(options.config_json);
   ValidateDeployInput(options, config);
-  auto timeout = options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout));
+  Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
+                  options.min_uptime.value_or(env.settings.min_uptime)};
   int keep = options.keep.value_or(env.settings.deploy_keep);
-  Steps steps(progress, "deploy " + config.application_name, 7);
+  auto watch = options.watch.value_or(env.settings.deploy_watch);
+  Steps steps(progress, "deploy " + config.application_name, watch.count() > 0 ? 8 : 7);
 
   Record record = steps.Run("create instance", [&] {
     return CreateInstance(env.home, options.config_json, env.settings, env.runner);
   });
-  std::string step = "create instance";
   std::set<int> old_workers;
+  std::optional<Record> previous;
+  Started started;
   try {
     MarkDeploy(env.home, record.id);
     record.check_url = options.check_url;
     SaveRecord(env.home, record);
     env.say(fmt::format("new instance {}", record.id));
-    step = "install source";
-    steps.Run(step, [&] { InstallSource(env, front.runner, options.source, record.id); });
-    auto deadline = env.clock.Now() + timeout;
-    step = "start";
-    json appcfg = steps.Run(step, [&] { return StartInstance(env, record, timeout).appcfg; });
-    step = "wait until healthy";
-    steps.Run(step, [&] { CheckHealth(env, record, appcfg, deadline); });
-    step = "switch front end";
-    old_workers = steps.Run(step, [&] { return Activate(front, record, appcfg); });
+    steps.Run("install source",
+              [&] { InstallSource(env, front.runner, options.source, record.id); });
+    started = StartReady(env, steps, "start", record, ready);
+    if (watch.count() > 0) previous = RunningActive(env, record.application_name);
+    old_workers = steps.Run("switch front end",
+                            [&] { return Activate(front, record, started.appcfg, "deploy"); });
   } catch (const Error& e) {
-    Abandon(env, record, step, e);
+    Abandon(env, record, steps.current(), e);
   }
-  // From here the new instance serves: what is left only tidies up.
+  // From here the new instance serves: what is left only tidies up, unless
+  // a watch finds it failing and switches back.
   try {
-    try {
-      MarkDeploy(env.home, record.id, kSwitched);
-    } catch (const Error&) {
-      // An unswitched marker would have `check --repair` destroy the
-      // instance that now serves: better no marker at all.
-      UnmarkDeploy(env.home, record.id);
-    }
+    MarkDeploy(env.home, record.id, kSwitched);
+  } catch (const Error&) {
+    // An unswitched marker would have `check --repair` destroy the
+    // instance that now serves: better no marker at all.
+    UnmarkDeploy(env.home, record.id);
+  }
+  if (watch.count() > 0) {
+    auto failed = steps.Run("watch for " + FormatDuration(watch),
+                            [&] { return Watch(env, record, started, watch); });
+    if (failed) SwitchBack(env, front, record, previous, *failed);
+  }
+  try {
     steps.Run("let old nginx workers finish", [&] { Drain(env, front, old_workers); });
     steps.Run("stop previous instances", [&] { RetirePrevious(env, record, keep); });
     ForgetSwitchedDeploys(env.home, record.application_name, record.id);
@@ -286,6 +435,34 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
   return record.id;
 }
 
+namespace {
+
+bool HasRoutes(const Record& record) {
+  return !InstanceConfigFromJson(record.config).urlmap.empty();
+}
+
+// An instance without routes would leave an application that has some
+// answering 404 to everything.
+void CheckRoutesKept(const Home& home, const Record& record) {
+  if (HasRoutes(record)) return;
+  auto site = ReadActiveSite(home, record.application_name);
+  if (!site || site->id == record.id) return;
+  Record active;
+  try {
+    active = LoadRecord(home, site->id);
+  } catch (const Error&) {
+    return;  // what it routes to is gone: nothing to keep
+  }
+  if (HasRoutes(active))
+    throw Error(
+        fmt::format("{} has no urlmap routes, and {} serves {} with routes; routing {} "
+                    "to it would answer 404 to everything. Deploy a configuration with "
+                    "the application's urlmap instead",
+                    record.id, active.id, record.application_name, record.application_name));
+}
+
+}  // namespace
+
 void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record) {
   std::string state = "STOPPED";  // what supervisord has not loaded is stopped
   try {
@@ -296,58 +473,97 @@ void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record) {
   if (state != "RUNNING" && state != "STARTING")
     throw Error(fmt::format("{} is {}, not running; start it first: sarge {} start {}", record.id,
                             state, env.home.root.string(), record.id));
-  Drain(env, front, Activate(front, record, ReadRuntimeConfig(env.home, record.id)));
+  CheckRoutesKept(env.home, record);
+  Drain(env, front, Activate(front, record, ReadRuntimeConfig(env.home, record.id), "activate"));
   ForgetSwitchedDeploys(env.home, record.application_name, record.id);
 }
 
-std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& app,
-                     std::optional<std::chrono::seconds> timeout, Progress& progress) {
+namespace {
+
+// The instance `rollback` goes to: `to` if given, else the one that served
+// `app` before `active` and still exists. A home whose history is empty
+// (kept since this version of sarge) falls back to the newest instance
+// created before the active one that has routes if it has.
+Record RollbackTarget(const Home& home, const std::string& app, const Record& active,
+                      const std::vector<Record>& all, const std::string& to) {
+  auto find = [&](const std::string& id) {
+    return std::find_if(all.begin(), all.end(), [&](const Record& r) { return r.id == id; });
+  };
+  if (!to.empty()) {
+    CheckSafeName("instance id", to);
+    if (to == active.id) throw Error(fmt::format("{} already serves {}", to, app));
+    if (auto it = find(to); it != all.end()) return *it;
+    Record other = LoadRecord(home, to);  // "no instance …" if there is none
+    throw Error(fmt::format("{} is an instance of {}, not of {}", to, other.application_name, app));
+  }
+  auto history = LoadActivations(home, app);
+  std::vector<std::string> before = ServedBefore(history, active.id);
+  for (const auto& id : before)
+    if (auto it = find(id); it != all.end()) return *it;
+  std::vector<std::string> kept;
+  for (const auto& r : all)
+    if (r.id != active.id && (HasRoutes(r) || !HasRoutes(active))) kept.push_back(r.id);
+  if (history.empty()) {
+    auto current = find(active.id);
+    for (auto it = current; it != all.begin();)
+      if (--it, HasRoutes(*it) || !HasRoutes(active)) return *it;
+  }
+  std::string options = kept.empty() ? "deploy keeps deploy.keep of them"
+                                     : fmt::format("pick one with --to: {}", fmt::join(kept, ", "));
+  if (!before.empty())
+    throw Error(fmt::format("the instances that served {} before {} are gone ({}); {}", app,
+                            active.id, fmt::join(before, ", "), options));
+  throw Error(fmt::format("no instance served {} before {}; {}", app, active.id, options));
+}
+
+}  // namespace
+
+std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const RollbackOptions& options,
+                     Progress& progress) {
+  const std::string& app = options.app;
   CheckSafeName("application name", app);
-  auto active = ReadActiveSite(env.home, app);
+  auto site = ReadActiveSite(env.home, app);
   auto all = InstancesOf(env.home, app);
-  if (!active) {
+  if (!site) {
     std::string hint = all.empty() ? ClosestMatch(app, ApplicationNames(env.home)) : "";
     throw Error(fmt::format("application {} has no active instance to roll back from{}",
                             Quoted(app),
                             hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
   }
   auto current =
-      std::find_if(all.begin(), all.end(), [&](const Record& r) { return r.id == active->id; });
+      std::find_if(all.begin(), all.end(), [&](const Record& r) { return r.id == site->id; });
   if (current == all.end())
     throw Error(fmt::format("{}'s active instance {} no longer exists; deploy or activate one", app,
-                            active->id));
-  if (current == all.begin())
-    throw Error(fmt::format(
-        "no previous instance of {} to roll back to; deploy keeps deploy.keep of them", app));
-  Record target = *std::prev(current);
-  auto wait = timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout));
+                            site->id));
+  const Record active = *current;
+  Record target = RollbackTarget(env.home, app, active, all, options.to);
+  Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
+                  options.min_uptime.value_or(env.settings.min_uptime)};
   Steps steps(progress, "rollback " + app, 4);
   std::set<int> old_workers;
   try {
-    auto deadline = env.clock.Now() + wait;
-    json appcfg =
-        steps.Run("start " + target.id, [&] { return StartInstance(env, target, wait).appcfg; });
-    steps.Run("wait until healthy", [&] { CheckHealth(env, target, appcfg, deadline); });
-    old_workers = steps.Run("switch front end", [&] { return Activate(front, target, appcfg); });
+    Started started = StartReady(env, steps, "start " + target.id, target, ready);
+    old_workers = steps.Run("switch front end",
+                            [&] { return Activate(front, target, started.appcfg, "rollback"); });
   } catch (const Error& e) {
     try {
       StopInstance(env, target.id);
     } catch (const Error&) {
     }
     throw Error(
-        fmt::format("rollback to {} failed: {}; {} still serves", target.id, e.what(), active->id),
+        fmt::format("rollback to {} failed: {}; {} still serves", target.id, e.what(), active.id),
         e.detail());
   }
   try {
-    steps.Run("stop " + active->id, [&] {
+    steps.Run("stop " + active.id, [&] {
       Drain(env, front, old_workers);
-      StopInstance(env, active->id);
+      StopInstance(env, active.id);
     });
     ForgetSwitchedDeploys(env.home, app, target.id);
   } catch (const Error& e) {
     throw Error(
         fmt::format("{} now serves {}, but stopping {} failed: {}; stop it: sarge {} stop {}",
-                    target.id, app, active->id, e.what(), env.home.root.string(), active->id),
+                    target.id, app, active.id, e.what(), env.home.root.string(), active.id),
         e.detail());
   }
   return target.id;

@@ -16,8 +16,17 @@ struct DeployOptions {
   std::string config_json;
   fs::path source;        // a folder (copied in) or a .tar.gz (unpacked)
   std::string check_url;  // with $NAME from the runtime configuration; empty: ports only
-  std::optional<std::chrono::seconds> timeout;  // default: settings.deploy_timeout
-  std::optional<int> keep;                      // default: settings.deploy_keep
+  std::optional<std::chrono::seconds> timeout;          // default: settings.deploy_timeout
+  std::optional<int> keep;                              // default: settings.deploy_keep
+  std::optional<std::chrono::milliseconds> min_uptime;  // default: settings.min_uptime
+  std::optional<std::chrono::milliseconds> watch;       // default: settings.deploy_watch
+};
+
+struct RollbackOptions {
+  std::string app;
+  std::string to;  // an instance id; empty: the one that served before the current one
+  std::optional<std::chrono::seconds> timeout;          // default: settings.deploy_timeout
+  std::optional<std::chrono::milliseconds> min_uptime;  // default: settings.min_uptime
 };
 
 // Checks the deploy's input (configuration, source, check URL) without
@@ -30,27 +39,33 @@ void CheckDeployInput(const DeployOptions& options);
 Record CreateInstance(const Home& home, std::string_view config_json, const Settings& settings,
                       CommandRunner& runner);
 
-// New instance, install source, start, wait until healthy, activate, let the
-// old nginx workers finish, stop the application's previous instances and
-// destroy those beyond `keep`. On any failure before the switch the new
-// instance is stopped and destroyed and the front end is untouched; the
-// Error says which step failed and why. Returns the new instance's id.
-// Each step is shown on `progress` as "deploy APP [i/7] NAME".
+// New instance, install source, start, wait until healthy (the check URL
+// answers 2xx or 3xx and the server stays up for min_uptime), activate,
+// with `watch` watch it while the previous instance still runs (and switch
+// back if it exits or fails its check), let the old nginx workers finish,
+// stop the application's previous instances and destroy those beyond
+// `keep`. On any failure before the switch the new instance is stopped and
+// destroyed and the front end is untouched; the Error says which step
+// failed and why. Returns the new instance's id. Each step is shown on
+// `progress` as "deploy APP [i/N] NAME".
 std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options,
                    Progress& progress);
 
-// Stops every other instance of `current`'s application and destroys the
-// previous ones beyond the newest `keep`.
+// Stops every other instance of `current`'s application and destroys those
+// beyond `keep`: the instances that served most recently are kept first
+// (activations.h), then the newest.
 void RetirePrevious(LifecycleEnv& env, const Record& current, int keep);
 
-// Starts the newest previous instance of `app` (older than the active one),
-// checks it, activates it and stops the current one. Returns its id. Each
-// step is shown on `progress` as "rollback APP [i/4] NAME".
-std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const std::string& app,
-                     std::optional<std::chrono::seconds> timeout, Progress& progress);
+// Starts the instance that served the application before the current one
+// (or `options.to`), checks it as deploy does, activates it and stops the
+// current one. Returns its id. Each step is shown on `progress` as
+// "rollback APP [i/4] NAME".
+std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const RollbackOptions& options,
+                     Progress& progress);
 
 // Activates a running instance (the `activate` command): switch the front
-// end, wait for the old workers. Throws Error if it is not running.
+// end, wait for the old workers. Throws Error if it is not running, or if
+// it has no urlmap routes while the application's active instance has some.
 void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record);
 
 }  // namespace sarge

@@ -29,7 +29,8 @@ class DeployTest : public ::testing::Test {
   }
   const Home& home() { return temp_.home; }
   std::string Deploy1(std::optional<int> keep = std::nullopt) {
-    return Deploy(env_, front_, DeployOptions{kWebConfig, source_, "", 5s, keep}, progress_);
+    return Deploy(env_, front_, DeployOptions{kWebConfig, source_, "", 5s, keep, {}, {}},
+                  progress_);
   }
   std::string Active() { return ReadActiveSite(home(), "web")->id; }
 
@@ -110,8 +111,8 @@ TEST_F(DeployTest, EachStepIsNamedAndTimed) {
 
 TEST_F(DeployTest, BadSourceChangesNothing) {
   try {
-    Deploy(env_, front_, DeployOptions{kWebConfig, temp_.dir.path() / "missing", "", 5s, {}},
-           progress_);
+    Deploy(env_, front_,
+           DeployOptions{kWebConfig, temp_.dir.path() / "missing", "", 5s, {}, {}, {}}, progress_);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "source '" + (temp_.dir.path() / "missing").string() +
@@ -126,7 +127,7 @@ TEST_F(DeployTest, ASourceThatCannotBeUnpackedIsQuotedAndChangesNothing) {
   WriteFileAtomic(bad, "not gzip\n");
   runner_.result = CommandResult{2, "", "gzip: stdin: not in gzip format\n", false};
   try {
-    Deploy(env_, front_, DeployOptions{kWebConfig, bad, "", 5s, {}}, progress_);
+    Deploy(env_, front_, DeployOptions{kWebConfig, bad, "", 5s, {}, {}, {}}, progress_);
     FAIL();
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("deploy failed at 'install source': cannot unpack '" +
@@ -170,22 +171,55 @@ TEST_F(DeployTest, AnyFailingSupervisordCallLeavesAConsistentHome) {
 TEST_F(DeployTest, RollbackServesThePreviousInstanceAndStopsTheCurrent) {
   std::string v1 = Deploy1();
   std::string v2 = Deploy1();
-  EXPECT_EQ(Rollback(env_, front_, "web", 5s, progress_), v1);
+  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_), v1);
   EXPECT_EQ(Active(), v1);
   EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
   EXPECT_FALSE(supervisor_.loaded.contains(v2));  // stopped, so unloaded
+  // Back again: v2 served before v1.
+  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_), v2);
+}
+
+TEST_F(DeployTest, RollbackOfTheFirstDeployIsAClearError) {
+  std::string v1 = Deploy1();
   try {
-    Rollback(env_, front_, "web", 5s, progress_);
+    Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "no previous instance of web to roll back to; deploy keeps deploy.keep of them");
+    EXPECT_EQ(std::string(e.what()),
+              "no instance served web before " + v1 + "; deploy keeps deploy.keep of them");
   }
+}
+
+// Deploy v41, deploy v42, roll back (to v41), deploy v43: a rollback now
+// returns to v41, which served before v43, not to v42, created before it.
+TEST_F(DeployTest, RollbackReturnsToWhatServedBeforeNotToWhatWasCreatedBefore) {
+  std::string v41 = Deploy1();
+  std::string v42 = Deploy1();
+  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_), v41);
+  std::string v43 = Deploy1();
+  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_), v41);
+  EXPECT_EQ(Active(), v41);
+  EXPECT_NE(v42, v43);
+}
+
+TEST_F(DeployTest, RollbackToGoesToTheInstanceNamed) {
+  std::string v1 = Deploy1();
+  std::string v2 = Deploy1();
+  std::string v3 = Deploy1();
+  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", v1, 5s, {}}, progress_), v1);
+  EXPECT_EQ(Active(), v1);
+  try {
+    Rollback(env_, front_, RollbackOptions{"web", v1, 5s, {}}, progress_);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), v1 + " already serves web");
+  }
+  EXPECT_NE(v2, v3);
 }
 
 TEST_F(DeployTest, RollbackWithoutADeployIsAClearError) {
   try {
-    Rollback(env_, front_, "web", 5s, progress_);
+    Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_);
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "application 'web' has no active instance to roll back from");
@@ -209,7 +243,7 @@ TEST_F(DeployTest, ActivateRefusesAStoppedAndUnloadedInstance) {
 TEST_F(DeployTest, RollbackOfAMistypedApplicationSuggestsTheRightOne) {
   Deploy1();
   try {
-    Rollback(env_, front_, "wbe", 5s, progress_);
+    Rollback(env_, front_, RollbackOptions{"wbe", "", 5s, {}}, progress_);
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),

@@ -52,7 +52,7 @@ struct World {
   const Home& home() const { return temp.home; }
 
   std::string Deploy1() {
-    return Deploy(env, front, DeployOptions{kWebConfig, source, "", 5s, 2}, progress);
+    return Deploy(env, front, DeployOptions{kWebConfig, source, "", 5s, 2, {}, {}}, progress);
   }
   std::string New() {
     std::string id = CreateInstance(home(), kWebConfig, env.settings, runner).id;
@@ -121,13 +121,15 @@ std::vector<Scenario> Scenarios() {
          for (int i = 0; i < 3; ++i) w.Deploy1();
          return std::string();
        },
-       [](World& w, const std::string&) { Rollback(w.env, w.front, "web", 5s, w.progress); },
+       [](World& w, const std::string&) {
+         Rollback(w.env, w.front, RollbackOptions{"web", "", 5s, {}}, w.progress);
+       },
        // Once switched, a rollback that failed says to stop the old instance;
        // run again it would roll back one further.
        [](World& w, const std::string&) {
          auto all = LoadAllRecords(w.home());
          if (w.Active() == all.back().id)
-           Rollback(w.env, w.front, "web", 5s, w.progress);
+           Rollback(w.env, w.front, RollbackOptions{"web", "", 5s, {}}, w.progress);
          else
            StopInstance(w.env, all.back().id);
        }},

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "sarge/activations.h"
 #include "sarge/error.h"
 #include "sarge/instance_config.h"
 #include "sarge/names.h"
@@ -183,6 +184,17 @@ bool TestAndReload(FrontEndEnv& env, const fs::path& site,
   return true;
 }
 
+// Runs `note`, a change to the activation history after nginx has
+// switched: its failure is said, and must not undo the switch.
+template <typename Note>
+void NoteInHistory(FrontEndEnv& env, Note&& note) {
+  try {
+    note();
+  } catch (const Error& e) {
+    env.say(fmt::format("warning: nginx has switched, but {}", e.what()));
+  }
+}
+
 }  // namespace
 
 std::string NginxSitesConf(const Home& home) {
@@ -228,7 +240,8 @@ std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& ap
   return site;
 }
 
-std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcfg) {
+std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcfg,
+                       const std::string& by) {
   const std::string& app = record.application_name;
   auto current = ReadActiveSite(env.home, app);
   int generation = current ? current->generation + 1 : 1;
@@ -239,9 +252,15 @@ std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcf
   WriteFileAtomic(site, text);
 
   std::set<int> workers;
-  if (!TestAndReload(env, site, previous, "wrote", &workers)) return {};
-  Confirm(env, record, InstanceConfigFromJson(record.config).nginx_options, generation, site,
-          previous);
+  if (TestAndReload(env, site, previous, "wrote", &workers))
+    Confirm(env, record, InstanceConfigFromJson(record.config).nginx_options, generation, site,
+            previous);
+  NoteInHistory(env, [&] {
+    // A home from before the history was kept: what served until now first.
+    if (current && current->id != record.id && LoadActivations(env.home, app).empty())
+      NoteActivation(env.home, app, current->id, "(served before sarge kept this history)");
+    NoteActivation(env.home, app, record.id, by);
+  });
   return workers;
 }
 
@@ -254,7 +273,10 @@ std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
   if (Unlink(site) != 0)
     throw Error(fmt::format("cannot remove {}: {}", site.string(), std::strerror(errno)));
   std::set<int> workers;
-  if (!TestAndReload(env, site, previous, "removed", &workers)) return {};
+  if (!TestAndReload(env, site, previous, "removed", &workers)) {
+    NoteInHistory(env, [&] { NoteDeactivation(env.home, app); });
+    return {};
+  }
   json options = InstanceConfigFromJson(active.config).nginx_options;
   Url url = ConfirmUrl(options);
   std::string gone = fmt::format("{} {}\n", active.id, site_now->generation);
@@ -262,6 +284,7 @@ std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
   while (env.clock.Now() < deadline) {
     auto answer = env.get(url, ConfirmHost(options));
     if (!answer || answer->status != 200 || answer->body != gone) {
+      NoteInHistory(env, [&] { NoteDeactivation(env.home, app); });
       env.say(fmt::format("removed {}'s site from nginx", app));
       return workers;
     }

@@ -60,7 +60,10 @@ std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& ap
 // answers with the new generation. Returns the pids of the nginx workers
 // that existed before the reload (to wait for before stopping the old
 // backend); empty when nginx is not configured or its pid file is unknown.
-std::set<int> Activate(FrontEndEnv& env, const Record& record, const nlohmann::json& appcfg);
+// The switch is noted in the application's activation history
+// (activations.h) as made by `by` ("deploy", "rollback", "activate").
+std::set<int> Activate(FrontEndEnv& env, const Record& record, const nlohmann::json& appcfg,
+                       const std::string& by);
 
 // Removes the site of `active`'s application, because `active` — the
 // instance it routes to — is going away: tests and reloads nginx and

@@ -97,22 +97,22 @@ class ActivateTest : public ::testing::Test {
 };
 
 TEST_F(ActivateTest, WritesTestsReloadsAndConfirms) {
-  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_);
+  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_, "activate");
   EXPECT_THAT(runner_.commands, ElementsAre("/bin/sh -c nginx -t", "/bin/sh -c nginx -s reload"));
   EXPECT_THAT(asked_, ElementsAre("127.0.0.1:8080/.sarge/generation example.com"));
   EXPECT_EQ(ReadActiveSite(temp_.home, "web")->id, "web-a");
-  Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_);
+  Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_, "activate");
   auto active = ReadActiveSite(temp_.home, "web");
   EXPECT_EQ(active->id, "web-b");
   EXPECT_EQ(active->generation, 2);
 }
 
 TEST_F(ActivateTest, FailedTestRestoresThePreviousSite) {
-  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_);
+  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_, "activate");
   std::string before = Site();
   runner_.result = CommandResult{1, "", "nginx: [emerg] unknown directive", false};
   try {
-    Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_);
+    Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_, "activate");
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
@@ -125,17 +125,17 @@ TEST_F(ActivateTest, FailedTestRestoresThePreviousSite) {
 
 TEST_F(ActivateTest, FailedFirstActivationLeavesNoSite) {
   runner_.result = CommandResult{1, "", "", false};
-  EXPECT_THROW(Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_), Error);
+  EXPECT_THROW(Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_, "activate"), Error);
   EXPECT_FALSE(fs::exists(temp_.home.NginxSite("web")));
 }
 
 TEST_F(ActivateTest, ReloadThatDoesNotTakeEffectIsAnErrorAndRestores) {
-  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_);
+  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_, "activate");
   std::string before = Site();
   nginx_follows_ = false;
   served_ = "web-a 1\n";  // the old configuration stays live
   try {
-    Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_);
+    Activate(env_, MakeRecord("web-b", kWebConfig), appcfg_, "activate");
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
@@ -154,11 +154,11 @@ TEST_F(ActivateTest, ALongServerNameIsCutInTheMessage) {
       "urlmap": [{{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}}],
       "nginx_options": {{"listen": "127.0.0.1:8080", "server_name": "{} b"}}}})",
       name);
-  Activate(env_, MakeRecord("web-a", config), appcfg_);
+  Activate(env_, MakeRecord("web-a", config), appcfg_, "activate");
   nginx_follows_ = false;
   served_ = "web-a 1\n";
   try {
-    Activate(env_, MakeRecord("web-b", config), appcfg_);
+    Activate(env_, MakeRecord("web-b", config), appcfg_, "activate");
     FAIL();
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("(Host: " + name.substr(0, 100) + "…) gave the answer"));
@@ -170,7 +170,7 @@ TEST_F(ActivateTest, WithoutNginxSettingsWritesTheSiteAndSaysSo) {
   env_.settings = Settings{};
   std::vector<std::string> said;
   env_.say = [&](const std::string& s) { said.push_back(s); };
-  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_);
+  Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_, "activate");
   EXPECT_TRUE(runner_.commands.empty());
   EXPECT_EQ(ReadActiveSite(temp_.home, "web")->id, "web-a");
   ASSERT_EQ(said.size(), 1u);
@@ -179,7 +179,7 @@ TEST_F(ActivateTest, WithoutNginxSettingsWritesTheSiteAndSaysSo) {
 
 TEST_F(ActivateTest, RemoveSiteTakesTheActiveInstancesRouteAway) {
   Record a = MakeRecord("web-a", kWebConfig);
-  Activate(env_, a, appcfg_);
+  Activate(env_, a, appcfg_, "activate");
   RemoveSite(env_, MakeRecord("web-b", kWebConfig));  // not the active one: nothing happens
   EXPECT_TRUE(fs::exists(temp_.home.NginxSite("web")));
   runner_.commands.clear();

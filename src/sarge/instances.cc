@@ -193,11 +193,13 @@ void WithInstance(const Home& home, const std::string& id, Needs needs, Body&& b
 }  // namespace
 
 void StartInstanceCommand(const Home& home, const std::string& id,
-                          std::optional<std::chrono::seconds> timeout) {
+                          std::optional<std::chrono::seconds> timeout,
+                          std::optional<std::chrono::milliseconds> min_uptime) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
     auto wait = timeout.value_or(std::chrono::seconds(env.settings.start_timeout));
+    auto uptime = min_uptime.value_or(env.settings.min_uptime);
     int pid = 0;
-    AsStep("start " + id, [&] { pid = StartInstance(env, record, wait).pid; });
+    AsStep("start " + id, [&] { pid = StartInstance(env, record, wait, uptime).pid; });
     LogAction(home, fmt::format("start {} (pid {})", id, pid));
   });
 }
@@ -324,14 +326,14 @@ int CheckCommand(const Home& home, bool repair) {
              : fmt::format("`sarge {} check --repair` fixes what it can", home.root.string())));
 }
 
-std::string RollbackCommand(const Home& home, const std::string& app,
-                            std::optional<std::chrono::seconds> timeout) {
-  CheckSafeName("application name", app);
+std::string RollbackCommand(const Home& home, const RollbackOptions& options) {
+  CheckSafeName("application name", options.app);
+  if (!options.to.empty()) CheckSafeName("instance id", options.to);
   std::string id;
   WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) {
-    id = Rollback(env, front, app, timeout, StderrProgress());
+    id = Rollback(env, front, options, StderrProgress());
   });
-  LogAction(home, fmt::format("rollback {} to {}", app, id));
+  LogAction(home, fmt::format("rollback {} to {}", options.app, id));
   return id;
 }
 

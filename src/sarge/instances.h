@@ -35,7 +35,8 @@ void WriteListing(const Home& home, std::ostream& out);
 nlohmann::json ConfigureInstance(const Home& home, const std::string& id);
 
 void StartInstanceCommand(const Home& home, const std::string& id,
-                          std::optional<std::chrono::seconds> timeout);
+                          std::optional<std::chrono::seconds> timeout,
+                          std::optional<std::chrono::milliseconds> min_uptime);
 void StopInstanceCommand(const Home& home, const std::string& id);
 void DestroyInstanceCommand(const Home& home, const std::string& id);
 
@@ -43,8 +44,7 @@ void DestroyInstanceCommand(const Home& home, const std::string& id);
 // home's lock throughout, so a second deploy waits for the first.
 void ActivateCommand(const Home& home, const std::string& id);
 std::string DeployCommand(const Home& home, const DeployOptions& options);
-std::string RollbackCommand(const Home& home, const std::string& app,
-                            std::optional<std::chrono::seconds> timeout);
+std::string RollbackCommand(const Home& home, const RollbackOptions& options);
 
 // Starts every instance that was running when supervisord stopped (it
 // waits a few seconds for supervisord to answer). Returns how many failed.

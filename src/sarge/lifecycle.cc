@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "sarge/duration.h"
 #include "sarge/error.h"
 #include "sarge/hooks.h"
 #include "sarge/names.h"
@@ -193,6 +194,45 @@ std::string FailureReason(const ProcessInfo& info) {
   throw Error(fmt::format("{} did not start: {}; it is stopped", id, reason), detail);
 }
 
+// How supervisord's log last described an exit of `id`: "exit status 3",
+// "terminated by SIGKILL"; empty if it has none in its last lines. The
+// answer to getProcessInfo forgets the exit status once supervisord has
+// started the program again, which it does at once for a process that ran
+// past startsecs.
+std::string LastExitInLog(const Home& home, const std::string& id) {
+  std::string tail = TailFile(home.SupervisordLog(), 200);
+  std::string marker = "exited: " + id + " (";
+  size_t at = tail.rfind(marker);
+  if (at == std::string::npos) return {};
+  size_t from = at + marker.size();
+  size_t end = tail.find_first_of(";)\n", from);
+  return tail.substr(from, end == std::string::npos ? std::string::npos : end - from);
+}
+
+// Why the process `pid` that supervisord started for `id` is gone, as
+// supervisord tells it (`info`, asked after the process went).
+std::string ExitReason(LifecycleEnv& env, const std::string& id, const ProcessInfo& info) {
+  if (info.state == "EXITED") return FailureReason(info);
+  std::string exit = LastExitInLog(env.home, id);
+  std::string what = exit.empty() ? "it exited" : fmt::format("it exited ({})", exit);
+  if (info.state == "BACKOFF" || info.state == "FATAL")
+    return info.spawnerr.empty() ? what : fmt::format("{}: {}", what, info.spawnerr);
+  return fmt::format("{}, and supervisord started it again", what);
+}
+
+// supervisord's description of `id` once the process `pid` it started has
+// exited: a zombie is reaped on supervisord's next pass, which a request
+// starts, so it is asked until it has noticed (or started it again).
+ProcessInfo AfterExit(LifecycleEnv& env, const std::string& id, int pid) {
+  auto deadline = env.clock.Now() + 2s;
+  for (;;) {
+    ProcessInfo info = env.supervisor.GetProcessInfo(id);
+    bool noticed = info.pid != pid || (info.state != "RUNNING" && info.state != "STARTING");
+    if (noticed || env.clock.Now() >= deadline) return info;
+    env.clock.Sleep(kPollInterval);
+  }
+}
+
 bool AllAccept(LifecycleEnv& env, const std::vector<Endpoint>& endpoints) {
   return std::all_of(endpoints.begin(), endpoints.end(),
                      [&](const Endpoint& e) { return env.accepts(e.host, e.port); });
@@ -206,11 +246,14 @@ bool AllAccept(LifecycleEnv& env, const std::vector<Endpoint>& endpoints) {
 int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
                 const std::vector<Endpoint>& endpoints, std::chrono::seconds timeout) {
   auto deadline = env.clock.Now() + timeout;
+  const int spawned = info.pid;
   // Without listen services every poll asks supervisord.
   Backoff backoff(env.clock, endpoints.empty() ? 0ms : kFastPolls);
   for (;;) {
     if (info.state != "STARTING" && info.state != "RUNNING")
       FailStart(env, id, FailureReason(info));
+    // supervisord starts again at once a process that outlived startsecs.
+    if (spawned > 0 && info.pid != spawned) FailStart(env, id, ExitReason(env, id, info));
     if (endpoints.empty() ? info.state == "RUNNING" : AllAccept(env, endpoints)) return info.pid;
     if (env.clock.Now() >= deadline) {
       std::string what = endpoints.empty() ? std::string("supervisord still reports it STARTING")
@@ -219,10 +262,50 @@ int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
       FailStart(env, id, fmt::format("{} after {} s", what, timeout.count()));
     }
     backoff.Sleep();
-    if (endpoints.empty() || env.process(info.pid) != ProcessState::kRunning)
+    if (endpoints.empty())
       info = env.supervisor.GetProcessInfo(id);
+    else if (env.process(info.pid) != ProcessState::kRunning)
+      info = AfterExit(env, id, info.pid);
   }
 }
+
+}  // namespace
+
+// Watches the process `pid` that is up for `min_uptime`: a server that
+// answers and then dies (a crash after its first request, a failed
+// connection to its database) is not ready. Only /proc is read meanwhile;
+// supervisord is asked once at the end, and until it says RUNNING (its
+// startsecs may be longer than a --min-uptime given for this start).
+void WaitStaysUp(LifecycleEnv& env, const std::string& id, int pid,
+                 std::chrono::milliseconds min_uptime, std::chrono::seconds timeout) {
+  auto up_since = env.clock.Now();
+  auto until = up_since + min_uptime;
+  auto deadline = until + timeout;
+  auto fail = [&](const ProcessInfo& info) {
+    auto up = std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - up_since);
+    FailStart(
+        env, id,
+        fmt::format("{} {} after it was up (it must stay up for {}: deploy.min_uptime, "
+                    "--min-uptime)",
+                    ExitReason(env, id, info), FormatDuration(up), FormatDuration(min_uptime)));
+  };
+  while (env.clock.Now() < until) {
+    if (env.process(pid) != ProcessState::kRunning) fail(AfterExit(env, id, pid));
+    env.clock.Sleep(std::min<std::chrono::milliseconds>(
+        kPollInterval,
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - env.clock.Now()) + 1ms));
+  }
+  for (Backoff backoff(env.clock);; backoff.Sleep()) {
+    ProcessInfo info = env.supervisor.GetProcessInfo(id);
+    if (info.pid != pid || (info.state != "RUNNING" && info.state != "STARTING")) fail(info);
+    if (info.state == "RUNNING") return;
+    if (env.clock.Now() >= deadline)
+      FailStart(env, id,
+                fmt::format("supervisord still reports it STARTING after {} s", timeout.count()));
+  }
+}
+
+namespace {
 
 void CheckServer(const Home& home, const std::string& id) {
   fs::path server = home.ServerFile(id);
@@ -287,6 +370,10 @@ ProcessState ProbeProcess(int pid) {
                         : ProcessState::kRunning;
 }
 
+std::string WhyItExited(LifecycleEnv& env, const std::string& id, int pid) {
+  return ExitReason(env, id, AfterExit(env, id, pid));
+}
+
 namespace {
 
 bool IsStoppedState(const std::string& state) {
@@ -303,7 +390,8 @@ void StopOrphanOf(LifecycleEnv& env, const std::string& id) {
 
 }  // namespace
 
-Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout) {
+Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout,
+                      std::optional<std::chrono::milliseconds> min_uptime) {
   const std::string& id = record.id;
   // A start cut short, or whose restore failed, can leave the include
   // narrowed (NarrowedInclude): each start puts it back first.
@@ -330,6 +418,7 @@ Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds ti
     info = Spawn(env, id, !loaded);
   }
   int pid = WaitUntilUp(env, id, info, endpoints, timeout);
+  if (min_uptime) WaitStaysUp(env, id, pid, *min_uptime, timeout);
   SetAutostart(env.home, id, true);
   record.autostart = true;
   env.say(fmt::format("started {} (pid {})", id, pid));
@@ -428,7 +517,7 @@ int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout) {
     if (!record.autostart) continue;
     resumed.insert(record.id);
     try {
-      StartInstance(env, record, timeout);
+      StartInstance(env, record, timeout, env.settings.min_uptime);
     } catch (const Error& e) {
       ++failed;
       env.say(fmt::format("could not start {}: {}", record.id, e.what()));

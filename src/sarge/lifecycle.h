@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "sarge/clock.h"
@@ -48,7 +49,21 @@ struct Started {
   int pid = 0;
   nlohmann::json appcfg;
 };
-Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout);
+// With `min_uptime`, the server must then stay up that long (WaitStaysUp);
+// without, the caller watches it (deploy checks its URL first).
+Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout,
+                      std::optional<std::chrono::milliseconds> min_uptime = std::nullopt);
+
+// Watches the server `pid` of `id`, up now, for `min_uptime`, then until
+// supervisord says RUNNING (at most `timeout` more). If it exits or is
+// started again meanwhile, stops it and throws Error as StartInstance does,
+// with the exit status, how long it was up and the tail of its log.
+void WaitStaysUp(LifecycleEnv& env, const std::string& id, int pid,
+                 std::chrono::milliseconds min_uptime, std::chrono::seconds timeout);
+
+// Why the server `pid` that supervisord started for `id`, which has exited,
+// is gone: "it exited (exit status 3), and supervisord started it again".
+std::string WhyItExited(LifecycleEnv& env, const std::string& id, int pid);
 
 // Starts every instance whose record says it was running (autostart), as
 // after supervisord starts at boot; says which, and reports failures without

@@ -182,6 +182,47 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessHasExitedUnreaped) {
   ExpectStartFailsAtOnceWithExitStatus(r);
 }
 
+TEST_F(LifecycleTest, StartWithMinUptimeWatchesThePidThenAsksSupervisordOnce) {
+  Record r = MakeInstance(
+      R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
+  env_.accepts = [this](const std::string&, int) { return supervisor_.Count("startProcess") > 0; };
+  int probes = 0;
+  env_.process = [&](int) {
+    ++probes;
+    return ProcessState::kRunning;
+  };
+  EXPECT_EQ(StartInstance(env_, r, 5s, 1s).pid, 4242);
+  EXPECT_GE(clock_.Now().time_since_epoch(), 1s);
+  EXPECT_GE(probes, 50);  // watched from /proc meanwhile
+  // Before, at the spawn, and once it has stayed up: is it RUNNING there too.
+  EXPECT_EQ(supervisor_.round_trips, 3);
+}
+
+TEST_F(LifecycleTest, StartFailsWhenTheServerDiesWithinMinUptime) {
+  Record r = MakeInstance(
+      R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
+  env_.accepts = [this](const std::string&, int) { return supervisor_.Count("startProcess") > 0; };
+  WriteFileAtomic(home().SupervisordLog(),
+                  "2026-12-03 12:00:00,001 INFO exited: web-abc123 (exit status 7; not "
+                  "expected)\n");
+  // 300 ms after it answers, the server dies and supervisord starts it again.
+  env_.process = [this](int) {
+    if (clock_.Now().time_since_epoch() < 300ms) return ProcessState::kRunning;
+    supervisor_.loaded["web-abc123"].pid = 4300;
+    return ProcessState::kGone;
+  };
+  try {
+    StartInstance(env_, r, 5s, 1s);
+    FAIL() << "start should fail";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "web-abc123 did not start: it exited (exit status 7), and supervisord started it "
+                 "again 300 ms after it was up (it must stay up for 1 s: deploy.min_uptime, "
+                 "--min-uptime); it is stopped");
+  }
+  EXPECT_EQ(supervisor_.Count("stopProcess"), 1);
+}
+
 TEST_F(LifecycleTest, StartOfARunningInstanceDoesNothing) {
   Record r = StartedInstance();
   EXPECT_EQ(StartInstance(env_, r, 5s).pid, 4242);

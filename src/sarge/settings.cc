@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <yaml.h>
 
+#include "sarge/duration.h"
 #include "sarge/error.h"
 #include "sarge/names.h"
 
@@ -225,6 +226,21 @@ struct Reader {
     return std::stoi(text);
   }
 
+  // A duration (duration.h) of at most `max`.
+  std::chrono::milliseconds Duration(const yaml_node_t* node, const std::string& key,
+                                     std::chrono::milliseconds max) const {
+    std::string text = Str(node, key);
+    auto d = ParseDuration(text);
+    if (!d)
+      Fail(Quoted(key), fmt::format("must be seconds (1.5) or a number with ms, s or m (500ms, "
+                                    "30s, 2m), not {}",
+                                    Quoted(text)));
+    if (*d > max)
+      Fail(Quoted(key),
+           fmt::format("must be at most {}, not {}", FormatDuration(max), Quoted(text)));
+    return *d;
+  }
+
   std::string Str(const yaml_node_t* node, const std::string& key) const {
     if (!IsScalar(node) || IsNull(node)) Fail(Quoted(key), "must be a string");
     std::string_view text = Text(node);
@@ -270,9 +286,13 @@ void ReadNginx(const Reader& r, const yaml_node_t* node, Settings& s) {
 }
 
 void ReadDeploy(const Reader& r, const yaml_node_t* node, Settings& s) {
-  r.OnlyKeys(node, "deploy", {"keep", "timeout"});
+  using std::chrono::hours;
+  r.OnlyKeys(node, "deploy", {"keep", "timeout", "min_uptime", "watch"});
   if (auto* v = r.Find(node, "keep")) s.deploy_keep = r.Int(v, "deploy.keep", 0, 1000);
   if (auto* v = r.Find(node, "timeout")) s.deploy_timeout = r.Int(v, "deploy.timeout", 1, 3600);
+  if (auto* v = r.Find(node, "min_uptime"))
+    s.min_uptime = r.Duration(v, "deploy.min_uptime", hours(1));
+  if (auto* v = r.Find(node, "watch")) s.deploy_watch = r.Duration(v, "deploy.watch", hours(24));
 }
 
 void ReadHooks(const Reader& r, const yaml_node_t* node, Settings& s) {
@@ -327,10 +347,17 @@ start_timeout: 30
 
 # `sarge deploy`: how many previous instances of an application stay
 # (stopped) for `sarge rollback`, and how many seconds a new instance has to
-# start and pass its check before the deploy is abandoned.
+# start and pass its check before the deploy is abandoned. A started server
+# is ready only once it has stayed up for min_uptime after its ports accept
+# and its check passes (start, deploy, rollback; 0 turns this off). With
+# watch, deploy keeps the previous instance running that long after the
+# switch and switches back if the new one exits or fails its check.
+# Durations: seconds (1.5) or with a unit (500ms, 30s, 2m).
 deploy:
   keep: 3
   timeout: 60
+  min_uptime: 1
+  watch: 0
 
 # Programs run at instance events, each given the instance as JSON on stdin
 # (with "event" and "home" added), one path or a list per event. A hook that

@@ -1,6 +1,7 @@
 // The operator's settings: etc/sarge.yaml.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -20,6 +21,11 @@ struct Settings {
   int nginx_drain_timeout = 30;  // seconds to wait for them at most
   int deploy_keep = 3;           // previous instances kept stopped for rollback
   int deploy_timeout = 60;       // seconds a new instance has to start and pass its check
+  // How long a started server must stay up, once it answers, to be ready
+  // (start, deploy, rollback); and how long deploy watches the new instance
+  // after the switch, with the previous one kept running to switch back to.
+  std::chrono::milliseconds min_uptime{1000};
+  std::chrono::milliseconds deploy_watch{0};
   // Programs run at instance events (hooks.h), by event name.
   std::map<std::string, std::vector<std::string>> hooks;
   int hook_timeout = 30;  // seconds one hook may take

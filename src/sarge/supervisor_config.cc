@@ -110,6 +110,12 @@ void WriteSupervisordConf(const Home& home, const std::string& only) {
 std::string ProgramConf(const Home& home, const std::string& id, const Settings& settings) {
   CheckSafeName("instance id", id);
   auto v = [](const fs::path& p) { return SupervisorValue(p.string()); };
+  // supervisord calls a process RUNNING once it has lived startsecs, and
+  // restarts one that dies sooner with a growing pause until it gives up.
+  // sarge judges readiness itself (min_uptime after the ports accept), so
+  // startsecs is min_uptime in whole seconds, never longer: supervisord says
+  // RUNNING by the time sarge calls the server ready.
+  long startsecs = std::chrono::duration_cast<std::chrono::seconds>(settings.min_uptime).count();
   // The command is sarge itself: it reads the instance's runtime
   // configuration at each (re)start, so this file never holds a value from
   // the instance configuration and does not change when it is reconfigured.
@@ -120,7 +126,7 @@ std::string ProgramConf(const Home& home, const std::string& id, const Settings&
       "directory={dir}\n"
       "autostart=false\n"
       "autorestart=true\n"
-      "startsecs=1\n"
+      "startsecs={startsecs}\n"
       "startretries=3\n"
       "stopsignal=TERM\n"
       "stopwaitsecs=10\n"
@@ -135,7 +141,7 @@ std::string ProgramConf(const Home& home, const std::string& id, const Settings&
                SupervisorValue(ShellQuote(home.Bin("sarge").string()) + " launch " + id)),
       fmt::arg("dir", v(home.InstanceDir(id))), fmt::arg("log", v(home.InstanceLog(id))),
       fmt::arg("max_bytes", SupervisorValue(settings.log_max_bytes)),
-      fmt::arg("backups", settings.log_backups));
+      fmt::arg("backups", settings.log_backups), fmt::arg("startsecs", startsecs));
 }
 
 std::string SargeShortcut(const Home& home, const fs::path& sarge_binary) {

@@ -1,180 +1,12 @@
 // deploy, activate and rollback end to end: the real supervisord and a
 // private nginx on loopback, requests through nginx on a new connection
 // each, zero failed requests across deploys.
-#include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <iostream>
-#include <mutex>
-#include <regex>
-#include <set>
-#include <thread>
 
-#include "e2e_util.h"
-#include "frontend_util.h"
+#include "deploy_fixture.h"
 
 namespace e2e {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// A temporary folder for deploy sources, removed with its content.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/sgsrc-XXXXXX";
-    if (::mkdtemp(tmpl))
-      path_ = tmpl;
-    else
-      ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// The id a deploy printed: the last line of its stdout.
-std::string LastLine(const std::string& out) {
-  auto lines = Lines(out);
-  return lines.empty() ? std::string() : lines.back();
-}
-
-// The id of the instance a deploy created, from its "new instance ID" note.
-std::string NewInstanceId(const std::string& err) {
-  std::smatch m;
-  static const std::regex kNew("sarge: new instance ([A-Za-z0-9_-]+-[A-Za-z0-9]{6})\n");
-  return std::regex_search(err, m, kNew) ? m[1].str() : std::string();
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-// A home with supervisord running, a private nginx including its sites,
-// and sarge.yaml telling sarge how to test and reload that nginx.
-class DeployTest : public HomeTest {
- protected:
-  void SetUp() override {
-    HomeTest::SetUp();
-    const int first = FreePortRange(40);
-    SetPortRange(home_, first, first + 39);
-    ASSERT_TRUE(home_.StartSupervisord());
-    if (with_nginx_) {
-      ASSERT_TRUE(nginx_.Start(home_));
-      AppendNginxSettings(home_, nginx_, 15);
-    }
-  }
-
-  // The instance configuration of `app`: a proxy to its listen port, served
-  // by nginx as APP.test on the private nginx's port.
-  json Config(const std::string& app = "web") const {
-    return {
-        {"application_name", app},
-        {"services", {{"web", {{"type", "listen"}, {"host", "127.0.0.1"}}}}},
-        {"urlmap",
-         json::array(
-             {{{"type", "proxy"}, {"url", "/"}, {"upstream_url", "http://127.0.0.1:$WEB_PORT"}}})},
-        {"nginx_options",
-         {{"listen", "127.0.0.1:" + std::to_string(nginx_.port())},
-          {"server_name", app + ".test"}}}};
-  }
-
-  // A source folder with `server` and the files given (path -> content).
-  fs::path Source(const std::string& name, const std::string& server,
-                  const std::map<std::string, std::string>& files = {}) {
-    fs::path dir = sources_.path() / name;
-    fs::create_directories(dir);
-    WriteFile(dir / "server", server, 0755);
-    for (const auto& [path, content] : files) {
-      fs::create_directories((dir / path).parent_path());
-      WriteFile(dir / path, content);
-    }
-    return dir;
-  }
-  // A source serving `version` with kVersionServer.
-  fs::path Version(const std::string& version, int health = 200) {
-    std::map<std::string, std::string> files = {{"VERSION", version + "\n"}};
-    if (health != 200) files["HEALTH"] = std::to_string(health) + "\n";
-    return Source(version, kVersionServer, files);
-  }
-
-  Result Deploy(const json& config, const fs::path& source,
-                const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> args = {"deploy", config.dump(), source.string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return home_.Sarge(args);
-  }
-  // Deploys and returns the new id, failing the test if the deploy fails.
-  std::string DeployOk(const json& config, const fs::path& source,
-                       const std::vector<std::string>& extra = {}) const {
-    Result r = Deploy(config, source, extra);
-    EXPECT_EQ(r.exit_code, 0) << Describe(r);
-    if (r.exit_code != 0) return {};
-    std::string id = LastLine(r.out);
-    EXPECT_TRUE(std::regex_match(id, std::regex("[A-Za-z0-9_-]+-[A-Za-z0-9]{6}"))) << r.out;
-    return id;
-  }
-
-  // GET through nginx with Host: APP.test.
-  Fetched Get(const std::string& app = "web", const std::string& path = "/") const {
-    return GetWithHost(nginx_.port(), app + ".test", path);
-  }
-  // What nginx serves for `app` at "/" (the version), or a description of
-  // the failure.
-  std::string Served(const std::string& app = "web") const {
-    Fetched f = Get(app);
-    if (f.ok()) return f.body;
-    return "(failed: status " + std::to_string(f.status) + " " + f.error + " " + f.body + ")";
-  }
-
-  // id -> state of every instance of `app`, from `sarge list`. sarge judges
-  // readiness by the port while supervisord says STARTING until startsecs
-  // (1 s) passed: wait for that to settle.
-  std::map<std::string, std::string> States(const std::string& app = "web") const {
-    std::map<std::string, std::string> out;
-    WaitFor(
-        [&] {
-          out.clear();
-          json list = home_.List();
-          if (!list.is_object()) return true;
-          bool settled = true;
-          for (const auto& entry : list["instances"]) {
-            if (entry["meta"].value("APPLICATION_NAME", "") != app) continue;
-            std::string state =
-                entry["state"].is_string() ? entry["state"].get<std::string>() : "null";
-            settled = settled && state != "STARTING";
-            out[entry["id"]] = state;
-          }
-          return settled;
-        },
-        3s, 100ms);
-    return out;
-  }
-
-  std::string SiteFile(const std::string& app = "web") const {
-    return ReadFile(home_ / ("etc/nginx/sites/" + app + ".conf"));
-  }
-
-  // Nothing of a failed deploy's instance is left.
-  void ExpectGone(const std::string& id) const {
-    ASSERT_FALSE(id.empty());
-    EXPECT_FALSE(fs::exists(home_ / id)) << id;
-    EXPECT_FALSE(fs::exists(home_ / ("etc/instances/" + id + ".json"))) << id;
-    EXPECT_FALSE(fs::exists(home_ / ("etc/supervisor.d/" + id + ".conf"))) << id;
-    EXPECT_EQ(home_.ProgramState(id), "(fault)") << id;
-  }
-
-  bool with_nginx_ = true;
-  TempDir sources_;
-  TempNginx nginx_;  // declared after the home: stopped before supervisord
-};
 
 TEST_F(DeployTest, FirstDeployServesThroughNginx) {
   Result r = Deploy(Config(), Version("v1"));
@@ -213,29 +45,7 @@ TEST_F(DeployTest, NoFailedRequestDuringFiveDeploys) {
   ASSERT_FALSE(DeployOk(Config(), Version("v1")).empty());
   ASSERT_EQ(Served(), "v1\n");
 
-  // Two clients request through nginx until told to stop, a new connection
-  // each time; any non-200 or connection error counts as a failure.
-  std::atomic<bool> stop{false};
-  std::atomic<long> served{0};
-  std::mutex mutex;
-  std::vector<std::string> failures;
-  std::set<std::string> seen;
-  auto client = [&] {
-    const auto deadline = Clock::now() + 60s;
-    for (long n = 0; !stop && n < 100000 && Clock::now() < deadline; ++n) {
-      Fetched f = Get();
-      std::lock_guard<std::mutex> lock(mutex);
-      if (f.ok()) {
-        ++served;
-        seen.insert(f.body);
-      } else if (failures.size() < 1000) {
-        failures.push_back("status " + std::to_string(f.status) + " " + f.error + " " + f.body);
-      }
-    }
-  };
-  std::vector<std::thread> clients;
-  for (int i = 0; i < 2; ++i) clients.emplace_back(client);
-
+  RequestLoop loop(nginx_.port(), "web.test");
   std::vector<std::string> ids;
   for (int v = 2; v <= 6; ++v) {
     const std::string version = "v" + std::to_string(v);
@@ -245,17 +55,17 @@ TEST_F(DeployTest, NoFailedRequestDuringFiveDeploys) {
     EXPECT_EQ(Served(), version + "\n");
   }
   std::this_thread::sleep_for(200ms);
-  stop = true;
-  for (auto& t : clients) t.join();
+  loop.Stop();
 
-  std::cout << "[ info     ] " << served << " requests served, " << failures.size() << " failed, "
-            << seen.size() << " versions seen\n";
-  std::string report;
-  for (size_t i = 0; i < failures.size() && i < 10; ++i) report += failures[i] + "\n";
-  EXPECT_EQ(failures.size(), 0u) << "of " << served + failures.size() << " requests:\n" << report;
-  EXPECT_GT(served.load(), 50) << "the clients made too few requests to prove anything";
-  EXPECT_TRUE(seen.contains("v1\n") && seen.contains("v6\n")) << seen.size() << " versions seen";
-  EXPECT_GE(seen.size(), 3u);
+  std::cout << "[ info     ] " << loop.served() << " requests served, " << loop.failures().size()
+            << " failed, " << loop.seen().size() << " versions seen\n";
+  EXPECT_EQ(loop.failures().size(), 0u)
+      << "of " << loop.served() + loop.failures().size() << " requests:\n"
+      << loop.Report();
+  EXPECT_GT(loop.served(), 50) << "the clients made too few requests to prove anything";
+  EXPECT_TRUE(loop.seen().contains("v1\n") && loop.seen().contains("v6\n"))
+      << loop.seen().size() << " versions seen";
+  EXPECT_GE(loop.seen().size(), 3u);
   EXPECT_EQ(Served(), "v6\n");
   // Only the last one runs; the previous ones (up to deploy.keep = 3) stay stopped.
   auto states = States();
@@ -342,15 +152,22 @@ TEST_F(DeployTest, RollbackServesThePreviousVersionAgain) {
   EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}, {v2, "STOPPED"}}));
   EXPECT_TRUE(Contains(SiteFile(), "active " + v1 + " ")) << SiteFile();
 
-  // Nothing older than v1: a clear error, and nothing changes.
-  const std::string site = SiteFile();
+  // A rollback of the rollback returns to v2, which served before v1.
   r = home_.Sarge({"rollback", "web"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(LastLine(r.out), v2);
+  EXPECT_EQ(Served(), "v2\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "STOPPED"}, {v2, "RUNNING"}}));
+
+  // --to names an instance that is not of the application: a clear error,
+  // and nothing changes.
+  const std::string site = SiteFile();
+  r = home_.Sarge({"rollback", "web", "--to", "web-nope00"});
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
-  EXPECT_EQ(r.err.rfind("sarge: error: no previous instance of web to roll back to", 0), 0u)
-      << r.err;
-  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(r.err.rfind("sarge: error: no instance 'web-nope00'", 0), 0u) << r.err;
+  EXPECT_EQ(Served(), "v2\n");
   EXPECT_EQ(SiteFile(), site);
-  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}, {v2, "STOPPED"}}));
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "STOPPED"}, {v2, "RUNNING"}}));
 
   // An application that was never deployed.
   r = home_.Sarge({"rollback", "nosuchapp"});

@@ -270,8 +270,9 @@ Fetched GetWithHost(int port, const std::string& host, const std::string& path, 
 
 const char* const kVersionServer = R"PY(#!/usr/bin/python3 -u
 # deploy test server: GET / answers the file VERSION, GET /health the status
-# in the file HEALTH (default 200).
-import http.server, os
+# in the file HEALTH (default 200). With a file DIE_AFTER (seconds), it exits
+# with status 1 that long after it starts serving.
+import http.server, os, threading
 
 version = open("VERSION").read().strip()
 health = int(open("HEALTH").read()) if os.path.exists("HEALTH") else 200
@@ -302,6 +303,11 @@ class Server(http.server.ThreadingHTTPServer):
 
 server = Server((host, port), Handler)
 print("serving %s on %s:%d" % (version, host, port), flush=True)
+if os.path.exists("DIE_AFTER"):
+    def die():
+        print("dying on purpose", flush=True)
+        os._exit(1)
+    threading.Timer(float(open("DIE_AFTER").read()), die).start()
 server.serve_forever()
 )PY";
 

@@ -80,7 +80,8 @@ Fetched GetWithHost(int port, const std::string& host, const std::string& path =
 
 // python3: serves HTTP on $WEB_HOST:$WEB_PORT from its instance folder.
 // GET / answers the content of the file VERSION; GET /health answers the
-// status in the file HEALTH (default 200). Threaded, large backlog.
+// status in the file HEALTH (default 200). Threaded, large backlog. With a
+// file DIE_AFTER (seconds), exits with status 1 that long after it listens.
 extern const char* const kVersionServer;
 
 // python3, stdlib only: a FastCGI responder on the unix socket

@@ -16,15 +16,15 @@ const std::map<std::string, std::string> kUsage = {
     {"resume", "usage: sarge HOME resume"},
     {"new", "usage: sarge HOME new CONFIG_JSON"},
     {"configure", "usage: sarge HOME configure ID"},
-    {"start", "usage: sarge HOME start ID [--timeout S]"},
+    {"start", "usage: sarge HOME start ID [--timeout S] [--min-uptime DURATION]"},
     {"stop", "usage: sarge HOME stop ID"},
     {"destroy", "usage: sarge HOME destroy ID"},
     {"run", "usage: sarge HOME run ID [COMMAND...]"},
     {"deploy",
      "usage: sarge HOME deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout S] "
-     "[--keep N]"},
+     "[--min-uptime DURATION] [--watch DURATION] [--keep N]"},
     {"activate", "usage: sarge HOME activate ID"},
-    {"rollback", "usage: sarge HOME rollback APP [--timeout S]"},
+    {"rollback", "usage: sarge HOME rollback APP [--to ID] [--timeout S] [--min-uptime DURATION]"},
     {"status", "usage: sarge HOME status [ID] [--json]"},
     {"logs", "usage: sarge HOME logs ID [-n N] [-f]"},
     {"list", "usage: sarge HOME list"},
@@ -78,13 +78,15 @@ TEST(Help, DeployHelpInFull) {
   Result r = RunSarge({"help", "deploy"});
   EXPECT_EQ(r.out,
             "usage: sarge HOME deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout S] "
-            "[--keep N]\n"
+            "[--min-uptime DURATION] [--watch DURATION] [--keep N]\n"
             "\n"
             "Roll out SOURCE: new instance, start, check, switch, stop the old. Creates an\n"
-            "instance, installs SOURCE in it, starts it, waits until it is healthy, points\n"
-            "nginx at it, lets the old nginx workers finish and stops the application's\n"
-            "previous instances. On any failure before the switch the new instance is removed\n"
-            "and the old one keeps serving. Prints the new id.\n"
+            "instance, installs SOURCE in it, starts it, waits until it is healthy (its check\n"
+            "answers and it stays up for --min-uptime), points nginx at it, lets the old\n"
+            "nginx workers finish and stops the application's previous instances. On any\n"
+            "failure before the switch the new instance is removed and the old one keeps\n"
+            "serving; with --watch, also when it fails in that time after the switch. Prints\n"
+            "the new id.\n"
             "\n"
             "Arguments:\n"
             "  CONFIG_JSON       instance configuration, as for new (- reads it from standard\n"
@@ -92,10 +94,16 @@ TEST(Help, DeployHelpInFull) {
             "  SOURCE            a folder (copied in) or a .tar.gz (unpacked)\n"
             "\n"
             "Options:\n"
-            "  --check-url URL   must answer 200 before the switch, e.g.\n"
+            "  --check-url URL   must answer 2xx or 3xx before the switch, e.g.\n"
             "                    http://127.0.0.1:$WEB_PORT/health\n"
             "  --timeout S       seconds to start and pass the check (default: deploy.timeout\n"
             "                    in sarge.yaml)\n"
+            "  --min-uptime DURATION\n"
+            "                    how long the server must stay up once it answers, e.g. 1.5\n"
+            "                    or 500ms (default: deploy.min_uptime, 1 s)\n"
+            "  --watch DURATION  after the switch, keep the previous instance running this\n"
+            "                    long and switch back if the new one exits or fails its\n"
+            "                    check, e.g. 30s (default: deploy.watch, 0)\n"
             "  --keep N          previous instances to keep for rollback (default:\n"
             "                    deploy.keep)\n"
             "  -h, --help        show this help\n"
