@@ -263,14 +263,16 @@ class Checker {
         if (unreadable_.contains(name)) continue;
         Found(fmt::format("supervisord has program {} ({}), which has no record", name, info.state),
               fmt::format("stopped and unloaded {}", name), [&] { StopInstance(env_, name); });
-      } else if (info.state == "STOPPED" && !it->second.autostart) {
-        Found(fmt::format("supervisord keeps the stopped program {} loaded", name),
-              fmt::format("unloaded {}", name), [&] { StopInstance(env_, name); });
-      } else if (info.state == "STOPPING" && !it->second.autostart) {
-        // A stop killed after supervisord began it: once stopped, the
-        // program would stay loaded.
-        Found(fmt::format("supervisord is stopping {} and would keep it loaded", name),
-              fmt::format("stopped and unloaded {}", name), [&] { StopInstance(env_, name); });
+      } else if (repair_ && !it->second.autostart && IsLoadedStopped(info.state)) {
+        // A failed start keeps its program loaded so `status` says why, and
+        // `supervisorctl update` loads every program: both are fine, and a
+        // repair unloads them quietly (each loaded program costs every pass
+        // of supervisord's main loop).
+        try {
+          StopInstance(env_, name);
+        } catch (const Error&) {
+          // Left loaded; nothing is wrong with that.
+        }
       }
     }
     for (const auto& [id, record] : records_) {
@@ -306,6 +308,11 @@ class Checker {
                         "start {}",
                         app, site->id, state, home_.root.string(), site->id));
     }
+  }
+
+  static bool IsLoadedStopped(const std::string& state) {
+    return state == "STOPPED" || state == "STOPPING" || state == "EXITED" || state == "FATAL" ||
+           state == "BACKOFF";
   }
 
   static bool LooksLikeInstanceId(const std::string& name) {

@@ -22,8 +22,9 @@ struct Finding {
 //    record (an interrupted destroy or new);
 //  - every program file, port claim, runtime and scratch folder belongs to
 //    a record;
-//  - supervisord (when it runs) has no program without a record, keeps no
-//    stopped program loaded, and runs every instance whose record says so;
+//  - supervisord (when it runs) has no program without a record and runs
+//    every instance whose record says so (a stopped program it keeps loaded,
+//    as a failed start leaves it, is no problem; --repair unloads it);
 //  - every application's front end routes to an instance that exists and
 //    runs;
 //  - no deploy was cut off (var/run/deploys/ID): before its switch it is

@@ -48,7 +48,8 @@ struct Args {
   bool follow = false;
   int lines = 20;
   bool repair = false;
-  bool man = false;  // generate-docs
+  bool force = false;  // stop, destroy: also the instance that serves
+  bool man = false;    // generate-docs
 };
 
 std::optional<std::chrono::seconds> Timeout(const Args& a) {
@@ -93,6 +94,11 @@ struct Command {
 void NoArgs(CLI::App&, Args&) {}
 void IdArg(CLI::App& app, Args& a) {
   app.add_option("ID", a.id, "instance id, e.g. web-jCCbfV")->required();
+}
+
+void IdForceArgs(CLI::App& app, Args& a) {
+  IdArg(app, a);
+  app.add_flag("--force", a.force, "also the instance that serves its application");
 }
 
 int DoInit(Args& a) {
@@ -182,12 +188,12 @@ int DoRollback(Args& a) {
 }
 
 int DoStop(Args& a) {
-  StopInstanceCommand(OpenHome(a.home, false), a.id);
+  StopInstanceCommand(OpenHome(a.home, false), a.id, a.force);
   return 0;
 }
 
 int DoDestroy(Args& a) {
-  DestroyInstanceCommand(OpenHome(a.home, false), a.id);
+  DestroyInstanceCommand(OpenHome(a.home, false), a.id, a.force);
   return 0;
 }
 
@@ -275,18 +281,21 @@ const std::vector<Command>& Commands() {
                   "the error shows the last lines of its log."},
       {.name = "stop",
        .help = "stop the instance's processes; it stays defined",
-       .setup = IdArg,
+       .setup = IdForceArgs,
        .handler = DoStop,
        .group = "Instances",
-       .example = "web-jCCbfV"},
+       .example = "web-jCCbfV",
+       .details = "The instance its application's front end routes to is refused without "
+                  "--force: deploy, activate or roll back to another one first."},
       {.name = "destroy",
        .help = "stop the instance if running and remove everything of it",
-       .setup = IdArg,
+       .setup = IdForceArgs,
        .handler = DoDestroy,
        .group = "Instances",
        .example = "web-jCCbfV",
        .details = "Removes its folder, runtime files, supervisord program, front-end route and "
-                  "record."},
+                  "record. The instance its application's front end routes to is refused "
+                  "without --force."},
       {.name = "run",
        .help = "a shell (or COMMAND) in the instance folder, with its environment",
        .setup =

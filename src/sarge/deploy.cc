@@ -268,8 +268,10 @@ void ForgetSwitchedDeploys(const Home& home, const std::string& app, const std::
 
 }  // namespace
 
-void CheckDeployInput(const DeployOptions& options) {
-  ValidateDeployInput(options, ParseInstanceConfig(options.config_json));
+void CheckDeployInput(const Home& home, const DeployOptions& options) {
+  InstanceConfig config = ParseInstanceConfig(options.config_json);
+  ValidateDeployInput(options, config);
+  CheckServerNamesFree(home, config.application_name, config.nginx_options);
 }
 
 Record CreateInstance(const Home& home, std::string_view config_json, const Settings& settings,

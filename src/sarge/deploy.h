@@ -29,9 +29,10 @@ struct RollbackOptions {
   std::optional<std::chrono::milliseconds> min_uptime;  // default: settings.min_uptime
 };
 
-// Checks the deploy's input (configuration, source, check URL) without
-// touching anything; throws Error as Deploy would.
-void CheckDeployInput(const DeployOptions& options);
+// Checks the deploy's input (configuration, source, check URL, server
+// names no other application has) without touching anything; throws Error
+// as Deploy would. (Activate checks the server names again, locked.)
+void CheckDeployInput(const Home& home, const DeployOptions& options);
 
 // Creates an instance with `config_json`, without taking the home's lock
 // (the caller holds it), after the initializing hooks agree. Returns its

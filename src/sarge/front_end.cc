@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -110,11 +112,52 @@ Url ConfirmUrl(const json& options) {
   return url;
 }
 
-std::string ConfirmHost(const json& options) {
-  if (!options.contains("server_name")) return "localhost";
-  std::string name = options["server_name"];
-  name = name.substr(0, name.find(' '));
-  return name.empty() || name == "_" || name[0] == '~' || name[0] == '*' ? "localhost" : name;
+// The Host the generation is asked with: a name every site gets beside its
+// own server_name (ConfirmName), so that a wildcard or regular expression
+// server_name, or a catch-all one, is confirmed as surely as a plain name.
+std::string ConfirmHost(const std::string& app) { return app + ".sarge.invalid"; }
+
+// The server_name line sarge adds to each site: without a server_name of
+// its own a site answers to "" (no Host), and still does.
+std::string ConfirmName(const std::string& app, const json& options) {
+  return fmt::format("    server_name {}{};\n", options.contains("server_name") ? "" : "\"\" ",
+                     ConfirmHost(app));
+}
+
+// Where and for which names a site answers: its listen address and its
+// server names ("" without any), lower-cased as nginx compares them.
+struct Claim {
+  ListenAddress listen;
+  std::vector<std::string> names;
+};
+
+Claim ClaimOf(const json& options) {
+  Claim claim{ListenAddress{"", 80}, {}};
+  if (options.contains("listen"))
+    claim.listen = ParseListen(options["listen"].get<std::string>()).value_or(claim.listen);
+  std::string names = options.value("server_name", "");
+  std::transform(names.begin(), names.end(), names.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (size_t at = 0; at <= names.size();) {
+    size_t end = std::min(names.find(' ', at), names.size());
+    if (end > at || names.empty()) claim.names.push_back(names.substr(at, end - at));
+    at = end + 1;
+  }
+  return claim;
+}
+
+bool AnyAddress(const std::string& host) {
+  return host.empty() || host == "*" || host == "0.0.0.0" || host == "::";
+}
+
+// The name both claims share on an address both listen on, if any.
+std::optional<std::string> SharedName(const Claim& a, const Claim& b) {
+  if (a.listen.port != b.listen.port) return std::nullopt;
+  if (a.listen.host != b.listen.host && !AnyAddress(a.listen.host) && !AnyAddress(b.listen.host))
+    return std::nullopt;
+  for (const auto& name : a.names)
+    if (std::find(b.names.begin(), b.names.end(), name) != b.names.end()) return name;
+  return std::nullopt;
 }
 
 void Restore(const fs::path& site, const std::optional<std::string>& previous) {
@@ -138,7 +181,7 @@ void Restore(const fs::path& site, const std::optional<std::string>& previous) {
 void Confirm(FrontEndEnv& env, const Record& record, const json& options, int generation,
              const fs::path& site, const std::optional<std::string>& previous) {
   Url url = ConfirmUrl(options);
-  std::string host = ConfirmHost(options);
+  std::string host = ConfirmHost(record.application_name);
   std::string expected = fmt::format("{} {}\n", record.id, generation);
   auto deadline = env.clock.Now() + kConfirmTimeout;
   std::string last = "no answer";
@@ -215,6 +258,7 @@ std::string RenderSite(const Home& home, const Record& record, const json& appcf
       record.application_name, record.id, generation);
   for (const auto& item : config.nginx_options.items())
     out += fmt::format("    {} {};\n", item.key(), item.value().get<std::string>());
+  out += ConfirmName(record.application_name, config.nginx_options);
   out += fmt::format(
       "\n    location = {} {{\n"
       "        allow 127.0.0.1;\n"
@@ -240,9 +284,37 @@ std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& ap
   return site;
 }
 
+void CheckServerNamesFree(const Home& home, const std::string& app, const json& nginx_options) {
+  Claim mine = ClaimOf(nginx_options);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(home.NginxSitesDir(), ec)) {
+    std::string file = entry.path().filename().string();
+    if (!file.ends_with(".conf") || IsTempFileName(file)) continue;
+    std::string other = file.substr(0, file.size() - 5);
+    if (other == app) continue;
+    auto site = ReadActiveSite(home, other);
+    if (!site) continue;
+    Record theirs;
+    try {
+      theirs = LoadRecord(home, site->id);
+    } catch (const Error&) {
+      continue;  // `check` reports a site routing to nothing
+    }
+    auto shared = SharedName(mine, ClaimOf(InstanceConfigFromJson(theirs.config).nginx_options));
+    if (!shared) continue;
+    std::string name =
+        shared->empty() ? "no server_name (any host)" : "server_name " + Quoted(*shared);
+    throw Error(fmt::format(
+        "{} on port {} is already the application {}'s (its site routes to {}); give {} another "
+        "server_name or listen address, or remove {}'s site (sarge {} destroy --force {})",
+        name, mine.listen.port, Quoted(other), site->id, app, other, home.root.string(), site->id));
+  }
+}
+
 std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcfg,
                        const std::string& by) {
   const std::string& app = record.application_name;
+  CheckServerNamesFree(env.home, app, InstanceConfigFromJson(record.config).nginx_options);
   auto current = ReadActiveSite(env.home, app);
   int generation = current ? current->generation + 1 : 1;
   fs::path site = SiteFile(env.home, app);
@@ -282,7 +354,7 @@ std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
   std::string gone = fmt::format("{} {}\n", active.id, site_now->generation);
   auto deadline = env.clock.Now() + kConfirmTimeout;
   while (env.clock.Now() < deadline) {
-    auto answer = env.get(url, ConfirmHost(options));
+    auto answer = env.get(url, ConfirmHost(app));
     if (!answer || answer->status != 200 || answer->body != gone) {
       NoteInHistory(env, [&] { NoteDeactivation(env.home, app); });
       env.say(fmt::format("removed {}'s site from nginx", app));

@@ -39,8 +39,15 @@ struct FrontEndEnv {
 // http { } block; it includes every application's site.
 std::string NginxSitesConf(const Home& home);
 
+// Throws Error if another application's site answers for one of the
+// server names of `app`'s `nginx_options` on the same listen address (nginx
+// would ignore one of the two, with only a warning).
+void CheckServerNamesFree(const Home& home, const std::string& app,
+                          const nlohmann::json& nginx_options);
+
 // The site an application's active instance gets: server-level
-// nginx_options, the generation location, one location per urlmap route
+// nginx_options, a server_name of sarge's own to confirm a switch by
+// (APP.sarge.invalid), the generation location, one location per urlmap route
 // with `$NAME` taken from `appcfg`. Throws Error if a value, once
 // interpolated, could be read as nginx syntax.
 std::string RenderSite(const Home& home, const Record& record, const nlohmann::json& appcfg,

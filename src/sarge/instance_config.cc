@@ -448,6 +448,27 @@ InstanceConfig InstanceConfigFromJson(const json& value) {
   return config;
 }
 
+namespace {
+
+// A variable of `env` that a service or sarge itself defines would be
+// silently replaced (sarge's) or would replace what the service gives the
+// server (a port it does not listen on).
+void CheckEnvOverridesNothing(const InstanceConfig& config) {
+  for (const auto& [key, value] : config.env) {
+    for (const auto& service : config.services) {
+      std::vector<std::string> names = RuntimeNames({service});
+      if (std::find(names.begin(), names.end(), key) != names.end())
+        Fail(fmt::format("env.{}", key),
+             fmt::format("would override the variable the service {} defines; remove it from env",
+                         Quoted(service.name)));
+    }
+    if (key == "SARGEAPP_CFG" || key == "SARGE_HOME" || key == "SARGE_INSTANCE_ID")
+      Fail(fmt::format("env.{}", key), "is set by sarge for every instance; remove it from env");
+  }
+}
+
+}  // namespace
+
 InstanceConfig ParseInstanceConfig(std::string_view text) {
   if (text.size() > kMaxConfigBytes)
     throw Error(fmt::format(
@@ -461,7 +482,9 @@ InstanceConfig ParseInstanceConfig(std::string_view text) {
     throw Error(
         fmt::format("instance configuration is not valid JSON: {}", ParseErrorMessage(e.what())));
   }
-  return InstanceConfigFromJson(value);
+  InstanceConfig config = InstanceConfigFromJson(value);
+  CheckEnvOverridesNothing(config);
+  return config;
 }
 
 std::string ReadConfigArgument(const std::string& argument, std::istream& in) {

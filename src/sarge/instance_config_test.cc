@@ -86,6 +86,17 @@ TEST(InstanceConfigTest, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_EQ(ErrorOf(R"({"env": {"A B": "x"}})"),
             "instance configuration: key 'env.A B' is not a valid environment variable name: use "
             "letters, digits and '_', not starting with a digit");
+  // A variable a service or sarge defines cannot be replaced by env.
+  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen"}}, "env": {"WEB_PORT": "80"}})"),
+            "instance configuration: key 'env.WEB_PORT' would override the variable the service "
+            "'web' defines; remove it from env");
+  EXPECT_EQ(
+      ErrorOf(R"({"services": {"media": {"type": "var-folder"}}, "env": {"MEDIA_PATH": "/"}})"),
+      "instance configuration: key 'env.MEDIA_PATH' would override the variable the service "
+      "'media' defines; remove it from env");
+  EXPECT_EQ(ErrorOf(R"({"env": {"SARGE_HOME": "/tmp"}})"),
+            "instance configuration: key 'env.SARGE_HOME' is set by sarge for every instance; "
+            "remove it from env");
   EXPECT_EQ(ErrorOf(R"({"prerun": "../../etc/profile"})"),
             "instance configuration: key 'prerun' '../../etc/profile' must be a file path inside "
             "the instance folder (relative, without '..')");

@@ -204,8 +204,26 @@ void StartInstanceCommand(const Home& home, const std::string& id,
   });
 }
 
-void StopInstanceCommand(const Home& home, const std::string& id) {
+namespace {
+
+// Stopping or destroying the instance nginx routes its application to takes
+// the application down: that needs --force.
+void RefuseIfServing(const Home& home, const Record& record, const char* command, bool force) {
+  auto site = ReadActiveSite(home, record.application_name);
+  if (force || !site || site->id != record.id) return;
+  throw Error(fmt::format(
+      "{} serves {} (nginx routes to it); {} it would take {} down. Deploy or activate another "
+      "instance, or roll back (sarge {} rollback {}), first; --force {}s it anyway",
+      record.id, record.application_name,
+      command == std::string("stop") ? "stopping" : "destroying", record.application_name,
+      home.root.string(), record.application_name, command));
+}
+
+}  // namespace
+
+void StopInstanceCommand(const Home& home, const std::string& id, bool force) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
+    RefuseIfServing(home, record, "stop", force);
     bool was_running = false;
     AsStep("stop " + id, [&] { was_running = StopInstance(env, id); });
     Say(was_running ? fmt::format("stopped {}", id) : fmt::format("{} was not running", id));
@@ -219,8 +237,9 @@ void StopInstanceCommand(const Home& home, const std::string& id) {
   });
 }
 
-void DestroyInstanceCommand(const Home& home, const std::string& id) {
+void DestroyInstanceCommand(const Home& home, const std::string& id, bool force) {
   WithInstance(home, id, Needs::kNothing, [&](LifecycleEnv& env, Record& record) {
+    RefuseIfServing(home, record, "destroy", force);
     // Its application's route goes first, so nginx never points at nothing.
     FrontEndEnv front = MakeFrontEnd(env);
     AsStep("destroy " + id, [&] {
@@ -263,7 +282,7 @@ void ActivateCommand(const Home& home, const std::string& id) {
 }
 
 std::string DeployCommand(const Home& home, const DeployOptions& options) {
-  CheckDeployInput(options);  // bad input fails before the lock and the action log
+  CheckDeployInput(home, options);  // bad input fails before the lock and the action log
   std::string id;
   WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) {
     try {

@@ -37,8 +37,10 @@ nlohmann::json ConfigureInstance(const Home& home, const std::string& id);
 void StartInstanceCommand(const Home& home, const std::string& id,
                           std::optional<std::chrono::seconds> timeout,
                           std::optional<std::chrono::milliseconds> min_uptime);
-void StopInstanceCommand(const Home& home, const std::string& id);
-void DestroyInstanceCommand(const Home& home, const std::string& id);
+// Both refuse the instance its application's front end routes to, unless
+// `force`.
+void StopInstanceCommand(const Home& home, const std::string& id, bool force);
+void DestroyInstanceCommand(const Home& home, const std::string& id, bool force);
 
 // The front end and rolling deployment (see deploy.h); each holds the
 // home's lock throughout, so a second deploy waits for the first.

@@ -214,7 +214,9 @@ std::string LastExitInLog(const Home& home, const std::string& id) {
 std::string ExitReason(LifecycleEnv& env, const std::string& id, const ProcessInfo& info) {
   if (info.state == "EXITED") return FailureReason(info);
   std::string exit = LastExitInLog(env.home, id);
-  std::string what = exit.empty() ? "it exited" : fmt::format("it exited ({})", exit);
+  std::string what = exit.starts_with("exit status ") ? "it exited with status " + exit.substr(12)
+                     : exit.starts_with("terminated by ") ? "it was " + exit
+                                                          : "it exited";
   if (info.state == "BACKOFF" || info.state == "FATAL")
     return info.spawnerr.empty() ? what : fmt::format("{}: {}", what, info.spawnerr);
   return fmt::format("{}, and supervisord started it again", what);

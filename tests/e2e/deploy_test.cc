@@ -175,17 +175,28 @@ TEST_F(DeployTest, RollbackServesThePreviousVersionAgain) {
   EXPECT_EQ(r.err.rfind("sarge: error: ", 0), 0u) << r.err;
 }
 
-// Stopping the instance nginx routes to is allowed (an operator may mean
-// it), but said: the application no longer answers.
-TEST_F(DeployTest, StoppingTheServedInstanceWarns) {
+// Stopping or destroying the instance nginx routes to takes the site down:
+// refused, with what to do instead, unless --force; with it, said.
+TEST_F(DeployTest, StoppingTheServedInstanceNeedsForceAndWarns) {
   const std::string v1 = DeployOk(Config(), Version("v1"));
   ASSERT_FALSE(v1.empty());
-  Result r = home_.Sarge({"stop", v1});
+  for (const std::string command : {"stop", "destroy"}) {
+    Result refused = home_.Sarge({command, v1});
+    EXPECT_EQ(refused.exit_code, 1) << Describe(refused);
+    EXPECT_EQ(refused.err, "sarge: error: " + v1 + " serves web (nginx routes to it); " +
+                               (command == "stop" ? "stopping" : "destroying") +
+                               " it would take web down. Deploy or activate another instance, "
+                               "or roll back (sarge " +
+                               home_.str() + " rollback web), first; --force " + command +
+                               "s it anyway\n");
+    EXPECT_EQ(Served(), "v1\n");
+  }
+  Result r = home_.Sarge({"stop", v1, "--force"});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(r.err, "sarge: stopped " + v1 + "\nsarge: warning: nginx still routes web to " + v1 +
                        ", which is stopped now; start it again, or deploy or activate another "
                        "instance\n");
-  r = home_.Sarge({"stop", v1});  // not running: nothing to warn about
+  r = home_.Sarge({"stop", v1, "--force"});  // not running: nothing to warn about
   EXPECT_EQ(r.err, "sarge: " + v1 + " was not running\n");
 }
 
@@ -498,13 +509,13 @@ TEST_F(DeployWithoutNginxTest, WritesTheSiteAndSaysNginxIsNotReloaded) {
 namespace e2e {
 namespace {
 
-// destroy of the instance that serves takes its application's site away
-// first, so nginx never routes to an instance that no longer exists.
+// destroy --force of the instance that serves takes its application's site
+// away first, so nginx never routes to an instance that no longer exists.
 TEST_F(DeployTest, DestroyOfTheActiveInstanceRemovesItsSite) {
   const std::string v1 = DeployOk(Config(), Version("v1"));
   ASSERT_FALSE(v1.empty());
   ASSERT_EQ(Served(), "v1\n");
-  Result r = home_.Sarge({"destroy", v1});
+  Result r = home_.Sarge({"destroy", v1, "--force"});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_TRUE(Contains(r.err, "removed web's site from nginx")) << r.err;
   EXPECT_FALSE(fs::exists(home_ / "etc/nginx/sites/web.conf"));

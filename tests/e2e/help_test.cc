@@ -17,8 +17,8 @@ const std::map<std::string, std::string> kUsage = {
     {"new", "usage: sarge HOME new CONFIG_JSON"},
     {"configure", "usage: sarge HOME configure ID"},
     {"start", "usage: sarge HOME start ID [--timeout S] [--min-uptime DURATION]"},
-    {"stop", "usage: sarge HOME stop ID"},
-    {"destroy", "usage: sarge HOME destroy ID"},
+    {"stop", "usage: sarge HOME stop ID [--force]"},
+    {"destroy", "usage: sarge HOME destroy ID [--force]"},
     {"run", "usage: sarge HOME run ID [COMMAND...]"},
     {"deploy",
      "usage: sarge HOME deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout S] "

@@ -123,6 +123,10 @@ std::vector<Row> JsonRows() {
           kNotJson + "column 4: syntax error while parsing value - unexpected '{'; expected end of "
                      "input"),
       Row("NotAnObject", {"new", "[]"}, "instance configuration must be a JSON object, not a list"),
+      Row("EnvOverridesAServicesPort",
+          {"new", R"({"services": {"web": {"type": "listen"}}, "env": {"WEB_PORT": "80"}})"},
+          "instance configuration: key 'env.WEB_PORT' would override the variable the service "
+          "'web' defines; remove it from env"),
       Row("Huge50MBOnStdin", {"new", "-"},
           "instance configuration is larger than 1 MiB (1048576 bytes), the most sarge accepts")
           .StdinOf([] { return R"({"env": {"A": ")" + std::string(50 << 20, 'x') + R"("}})"; }),

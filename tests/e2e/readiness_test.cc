@@ -38,7 +38,7 @@ TEST_F(Readiness, AServerThatDiesSoonAfterAnsweringIsNeverSwitchedIn) {
   const std::string v2 = NewInstanceId(r.err);
   ASSERT_FALSE(v2.empty()) << r.err;
   EXPECT_TRUE(Contains(r.err, "sarge: error: deploy failed at 'wait until healthy': " + v2 +
-                                  " did not start: it exited (exit status 1"))
+                                  " did not start: it exited with status 1"))
       << r.err;
   EXPECT_TRUE(std::regex_search(r.err, std::regex(" after it was up \\(it must stay up for 1 s: "
                                                   "deploy.min_uptime, --min-uptime\\); it is "
@@ -88,7 +88,7 @@ TEST_F(Readiness, StartReturnsOnceTheServerStayedUpAndStatusThenSaysRunning) {
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_TRUE(std::regex_search(
       r.err, std::regex("^sarge: error: " + id +
-                        " did not start: it exited \\(exit status 1[^)]*\\)[^;]* after it was up "
+                        " did not start: it exited with status 1[^;]* after it was up "
                         "\\(it must stay up for 1 s: deploy.min_uptime, --min-uptime\\); it is "
                         "stopped\n")))
       << r.err;
@@ -145,7 +145,7 @@ TEST_F(Readiness, WatchSwitchesBackWhenTheNewInstanceDiesAfterTheSwitch) {
   EXPECT_TRUE(Contains(r.err, "] watch for 20 s\n")) << r.err;
   EXPECT_TRUE(std::regex_search(
       r.err, std::regex("sarge: error: " + v2 +
-                        " failed [0-9.]+ s after the switch \\(--watch\\): it exited \\(exit "
+                        " failed [0-9.]+ s after the switch \\(--watch\\): it exited with "
                         "status 1[^\n]*; switched back: " +
                         v1 + " serves web again, and " + v2 + " was removed\n")))
       << r.err;

@@ -87,6 +87,18 @@ TEST_F(StartStop, ServerThatExitsAtOnceFailsWithItsOutputAndIsNotRetried) {
   std::this_thread::sleep_for(2s);
   EXPECT_EQ(State(id), "STOPPED");
   EXPECT_EQ(Count(ReadFile(log), "starting up"), 1u) << ReadFile(log);
+
+  // The failed start left nothing for `check` (its program stays loaded,
+  // stopped, so `status` says why), nor does an operator's habitual
+  // `supervisorctl update`, which loads every program.
+  Result check = home_.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 0) << Describe(check);
+  EXPECT_EQ(check.out, "");
+  Result update = RunProgram({(home_ / "bin/supervisorctl").string(), "update"});
+  EXPECT_EQ(update.exit_code, 0) << Describe(update);
+  check = home_.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 0) << Describe(check);
+  EXPECT_EQ(check.out, "");
 }
 
 TEST_F(StartStop, ListenServerThatNeverOpensItsPortTimesOutAndIsStopped) {
