@@ -12,6 +12,7 @@
 
 #include "sarge/commands.h"
 #include "sarge/error.h"
+#include "sarge/interrupt.h"
 #include "sarge/names.h"
 
 // Only in the static build (CMakeLists.txt): a sanitizer's run time sets
@@ -48,12 +49,20 @@ void MapReadOnlySegments(int, char**, char**) { dl_iterate_phdr(MapReadOnlySegme
 
 namespace {
 
-// The error, and the detail under it if any (a log's last lines, shown as
-// they are), in one write to the unbuffered stderr: lines of commands run at
-// once on one terminal or log do not interleave.
+// The error, and the detail under it if any (a log's last lines, each
+// escaped as Printable does: a server's output must not retitle or clear the
+// operator's terminal), in one write to the unbuffered stderr: lines of
+// commands run at once on one terminal or log do not interleave.
 void PrintError(const char* what, const std::string& detail) {
-  fmt::print(stderr, "sarge: error: {}\n{}{}", sarge::MessageLine(what), detail,
-             detail.empty() ? "" : "\n");
+  fmt::print(stderr, "sarge: error: {}\n{}{}", sarge::MessageLine(what),
+             sarge::PrintableLines(detail), detail.empty() ? "" : "\n");
+}
+
+// 1 for a failure; 128 + N if signal N interrupted the command (interrupt.h),
+// which undid what it began, as a shell reports a command a signal ended.
+int FailureStatus() {
+  int signal = sarge::InterruptSignal();
+  return signal ? 128 + signal : 1;
 }
 
 }  // namespace
@@ -73,9 +82,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const sarge::Error& e) {
     PrintError(e.what(), e.detail());
-    return 1;
+    return FailureStatus();
   } catch (const std::exception& e) {
     PrintError(e.what(), "");
-    return 1;
+    return FailureStatus();
   }
 }

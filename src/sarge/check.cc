@@ -14,6 +14,7 @@
 #include "sarge/error.h"
 #include "sarge/fs.h"
 #include "sarge/names.h"
+#include "sarge/orphans.h"
 #include "sarge/records.h"
 #include "sarge/supervisor_config.h"
 
@@ -50,6 +51,7 @@ class Checker {
     Deploys();
     Leftovers();
     Supervisord();
+    Orphans();
     FrontEnd();
     return std::move(findings_);
   }
@@ -284,6 +286,26 @@ class Checker {
           fmt::format("{} should be running but is {}; see `sarge {} logs {}`, then `sarge {} "
                       "start {}`",
                       id, state, home_.root.string(), id, home_.root.string(), id));
+    }
+  }
+
+  // Servers a supervisord that died left running: supervisord runs no
+  // program for them (or another process), so nothing stops or restarts
+  // them, and `destroy` would leave one serving from a deleted folder.
+  void Orphans() {
+    bool up = SupervisordUp();
+    for (const auto& [id, record] : records_) {
+      auto pid = LiveServer(home_, id);
+      if (!pid) continue;
+      auto it = up ? live_->find(id) : live_->end();
+      if (it != live_->end() && it->second.pid == *pid) continue;
+      const std::string& name = id;  // a lambda cannot capture a binding (clang 14)
+      int server = *pid;
+      Found(fmt::format("{}'s server (pid {}) runs without supervisord behind it (a supervisord "
+                        "that died left it); `sarge {} stop {}` stops it",
+                        name, server, home_.root.string(), name),
+            fmt::format("stopped {}'s server (pid {})", name, server),
+            [&] { StopOrphan(env_.clock, server, std::chrono::seconds(30)); });
     }
   }
 

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,40 +14,61 @@
 #include <fmt/format.h>
 
 #include "sarge/fs.h"
+#include "sarge/interrupt.h"
 
 extern char** environ;
 
 namespace sarge {
 namespace {
 
+// Reads what is in `fd` now, without waiting; false once it is closed.
+bool Drain(const Fd& fd, std::string& sink) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n > 0) {
+      sink.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    return n < 0 && (errno == EAGAIN || errno == EINTR);
+  }
+}
+
 // Feeds `input` to fds[0] (the child's stdin) and collects fds[1] (stdout)
-// and fds[2] (stderr) until both close or the deadline passes.
-bool Pump(Fd fds[3], const std::string& input, CommandResult& result,
+// and fds[2] (stderr) until the child exits (`exited`, a pidfd, becomes
+// readable; without one, until both outputs close), or the deadline passes. Output the child
+// left in the pipes is read once it has exited; a background process it
+// started and that holds the pipes open is not waited for. A noted
+// interrupt (interrupt.h) throws Interrupted.
+bool Pump(Fd fds[3], const Fd& exited, const std::string& input, CommandResult& result,
           std::chrono::steady_clock::time_point deadline) {
   size_t written = 0;
   if (input.empty()) fds[0] = Fd();
   std::string* sinks[3] = {nullptr, &result.output, &result.errors};
-  char buf[4096];
-  while (fds[1].valid() || fds[2].valid()) {
+  while (fds[1].valid() || fds[2].valid() || exited.valid()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
-    pollfd p[3];
+    pollfd p[4];
     for (int i = 0; i < 3; ++i)
       p[i] = {fds[i].valid() ? fds[i].get() : -1, static_cast<short>(i ? POLLIN : POLLOUT), 0};
-    if (::poll(p, 3, static_cast<int>(left.count())) < 0 && errno != EINTR) return false;
+    p[3] = {exited.get(), POLLIN, 0};
+    if (::poll(p, 4, static_cast<int>(left.count())) < 0) {
+      if (errno != EINTR) return false;
+      ThrowIfInterrupted();
+      continue;
+    }
     if (p[0].revents) {
       ssize_t n = ::write(fds[0].get(), input.data() + written, input.size() - written);
       if (n > 0) written += static_cast<size_t>(n);
       if (n < 0 || written == input.size()) fds[0] = Fd();  // EOF for the child (or EPIPE)
     }
-    for (int i = 1; i < 3; ++i) {
-      if (!p[i].revents) continue;
-      ssize_t n = ::read(fds[i].get(), buf, sizeof buf);
-      if (n > 0)
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      else if (n == 0 || errno != EINTR)
-        fds[i] = Fd();
+    for (int i = 1; i < 3; ++i)
+      if (p[i].revents && !Drain(fds[i], *sinks[i])) fds[i] = Fd();
+    if (p[3].revents) {
+      for (int i = 1; i < 3; ++i)
+        if (fds[i].valid()) Drain(fds[i], *sinks[i]);
+      return true;
     }
   }
   return true;
@@ -64,8 +86,8 @@ class SpawningRunner : public CommandRunner {
       // stdin: the child reads p[0]; stdout/stderr: the child writes p[1].
       ours[i] = Fd(i == 0 ? p[1] : p[0]);
       theirs[i] = Fd(i == 0 ? p[0] : p[1]);
+      ::fcntl(ours[i].get(), F_SETFL, O_NONBLOCK);
     }
-    ::fcntl(ours[0].get(), F_SETFL, O_NONBLOCK);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     for (int i = 0; i < 3; ++i) posix_spawn_file_actions_adddup2(&actions, theirs[i].get(), i);
@@ -78,8 +100,11 @@ class SpawningRunner : public CommandRunner {
     sigset_t defaults;
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGPIPE);  // main() ignores it; the child should not
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, signal);  // interrupt.h
     posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    // Its own process group, so that a timeout ends what it started too.
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
     pid_t pid;
     int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -89,18 +114,31 @@ class SpawningRunner : public CommandRunner {
       errno = rc;
       return Failed(argv, "start");
     }
-    if (!Pump(ours, input, result, std::chrono::steady_clock::now() + timeout)) {
-      ::kill(pid, SIGKILL);
-      result.timed_out = true;
+    Fd exited(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    bool finished = false;
+    try {
+      finished = Pump(ours, exited, input, result, std::chrono::steady_clock::now() + timeout);
+    } catch (const Interrupted&) {
+      Reap(pid, true);
+      throw;
     }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    result.timed_out = !finished;
+    int status = Reap(pid, !finished);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return result;
   }
 
  private:
+  // Waits for the child `pid`, after killing its process group if `kill`;
+  // returns its wait status.
+  static int Reap(pid_t pid, bool kill) {
+    if (kill) ::kill(-pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+
   static CommandResult Failed(const std::vector<std::string>& argv, const char* what) {
     CommandResult r;
     r.exit_code = -1;

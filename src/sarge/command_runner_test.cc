@@ -1,6 +1,15 @@
 #include "sarge/command_runner.h"
 
+#include <signal.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 #include <gtest/gtest.h>
+
+#include "sarge/lifecycle.h"
 
 namespace sarge {
 namespace {
@@ -30,6 +39,41 @@ TEST(CommandRunnerTest, KillsACommandThatOutlivesItsTimeout) {
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.exit_code, 128 + 9);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+}
+
+// A hook that starts a background process and exits 0 has finished: the
+// background process holding its output open is not waited for.
+TEST(CommandRunnerTest, ACommandThatLeavesABackgroundChildFinishesWhenItExits) {
+  auto started = std::chrono::steady_clock::now();
+  CommandResult r = RealCommandRunner().Shell("sleep 4 & echo started; echo note >&2", 10s);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.output, "started\n");
+  EXPECT_EQ(r.errors, "note\n");
+}
+
+// On a timeout the command's whole process group is killed, not only the
+// command: nothing it started outlives it.
+TEST(CommandRunnerTest, ATimeoutKillsWhatTheCommandStartedToo) {
+  char dir[] = "/tmp/sarge-runner-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string pid_file = std::string(dir) + "/child.pid";
+  CommandResult r =
+      RealCommandRunner().Shell("sleep 30 & echo $! > " + pid_file + "; sleep 30", 1s);
+  EXPECT_TRUE(r.timed_out);
+  std::ifstream in(pid_file);
+  int child = 0;
+  in >> child;
+  ASSERT_GT(child, 0);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  // (Killed, it may stay a zombie until its new parent reaps it.)
+  while (ProbeProcess(child) == ProcessState::kRunning &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_NE(ProbeProcess(child), ProcessState::kRunning)
+      << "the background child " << child << " still runs";
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CommandRunnerTest, AMissingProgramIsReported) {

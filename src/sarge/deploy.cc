@@ -14,6 +14,7 @@
 #include "sarge/error.h"
 #include "sarge/hooks.h"
 #include "sarge/instance_config.h"
+#include "sarge/interrupt.h"
 #include "sarge/names.h"
 #include "sarge/runtime_config.h"
 
@@ -246,6 +247,7 @@ void ForgetSwitchedDeploys(const Home& home, const std::string& app, const std::
 // Undoes a deploy that failed before the switch, and explains why.
 [[noreturn]] void Abandon(LifecycleEnv& env, const Record& record, const std::string& step,
                           const Error& cause) {
+  UndoScope undo;
   try {
     StopInstance(env, record.id);
   } catch (const Error&) {
@@ -347,6 +349,7 @@ std::optional<WatchFailure> Watch(LifecycleEnv& env, const Record& record, const
 // back to `previous`, destroys the new instance and says why.
 [[noreturn]] void SwitchBack(LifecycleEnv& env, FrontEndEnv& front, const Record& record,
                              const std::optional<Record>& previous, const WatchFailure& failed) {
+  UndoScope undo;
   std::string why = fmt::format("{} failed {} after the switch (--watch): {}", record.id,
                                 FormatDuration(failed.after), failed.problem);
   if (!previous)
@@ -419,10 +422,20 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
     UnmarkDeploy(env.home, record.id);
   }
   if (watch.count() > 0) {
-    auto failed = steps.Run("watch for " + FormatDuration(watch),
-                            [&] { return Watch(env, record, started, watch); });
+    auto begun = env.clock.Now();
+    std::optional<WatchFailure> failed;
+    try {
+      failed = steps.Run("watch for " + FormatDuration(watch),
+                         [&] { return Watch(env, record, started, watch); });
+    } catch (const Interrupted& e) {
+      failed = WatchFailure{
+          e.what(), std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - begun)};
+    }
     if (failed) SwitchBack(env, front, record, previous, *failed);
   }
+  // The new instance serves for good: an interrupt no longer undoes the
+  // deploy, which finishes tidying up.
+  UndoScope finishing;
   try {
     steps.Run("let old nginx workers finish", [&] { Drain(env, front, old_workers); });
     steps.Run("stop previous instances", [&] { RetirePrevious(env, record, keep); });
@@ -548,6 +561,7 @@ std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const RollbackOption
     old_workers = steps.Run("switch front end",
                             [&] { return Activate(front, target, started.appcfg, "rollback"); });
   } catch (const Error& e) {
+    UndoScope undo;
     try {
       StopInstance(env, target.id);
     } catch (const Error&) {
@@ -556,6 +570,7 @@ std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const RollbackOption
         fmt::format("rollback to {} failed: {}; {} still serves", target.id, e.what(), active.id),
         e.detail());
   }
+  UndoScope finishing;  // switched: what is left finishes
   try {
     steps.Run("stop " + active.id, [&] {
       Drain(env, front, old_workers);

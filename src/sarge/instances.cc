@@ -15,6 +15,7 @@
 #include "sarge/error.h"
 #include "sarge/exec.h"
 #include "sarge/instance_config.h"
+#include "sarge/interrupt.h"
 #include "sarge/lifecycle.h"
 #include "sarge/listing.h"
 #include "sarge/names.h"
@@ -196,6 +197,7 @@ void StartInstanceCommand(const Home& home, const std::string& id,
                           std::optional<std::chrono::seconds> timeout,
                           std::optional<std::chrono::milliseconds> min_uptime) {
   WithInstance(home, id, Needs::kSupervisord, [&](LifecycleEnv& env, Record& record) {
+    CatchInterrupts();  // Ctrl-C stops what it started
     auto wait = timeout.value_or(std::chrono::seconds(env.settings.start_timeout));
     auto uptime = min_uptime.value_or(env.settings.min_uptime);
     int pid = 0;
@@ -285,6 +287,7 @@ std::string DeployCommand(const Home& home, const DeployOptions& options) {
   CheckDeployInput(home, options);  // bad input fails before the lock and the action log
   std::string id;
   WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) {
+    CatchInterrupts();  // Ctrl-C undoes the deploy as a failure would
     try {
       id = Deploy(env, front, options, StderrProgress());
     } catch (const Error& e) {
@@ -326,11 +329,13 @@ int CheckCommand(const Home& home, bool repair) {
   env.say = Say;
   int left = 0;
   for (const Finding& f : CheckHome(env, repair)) {
+    // Findings name files and programs the home holds: whatever bytes
+    // their names have stay on one line.
     if (f.repair.empty()) {
       ++left;
-      std::cout << "problem: " << f.problem << "\n";
+      std::cout << "problem: " << Printable(f.problem) << "\n";
     } else {
-      std::cout << "repaired: " << f.problem << ": " << f.repair << "\n";
+      std::cout << "repaired: " << Printable(f.problem) << ": " << Printable(f.repair) << "\n";
       LogAction(home, "check --repair: " + f.repair);
     }
   }
@@ -350,6 +355,7 @@ std::string RollbackCommand(const Home& home, const RollbackOptions& options) {
   if (!options.to.empty()) CheckSafeName("instance id", options.to);
   std::string id;
   WithHome(home, [&](LifecycleEnv& env, FrontEndEnv& front) {
+    CatchInterrupts();  // Ctrl-C undoes the rollback as a failure would
     id = Rollback(env, front, options, StderrProgress());
   });
   LogAction(home, fmt::format("rollback {} to {}", options.app, id));

@@ -14,10 +14,12 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "sarge/duration.h"
 #include "sarge/error.h"
 #include "sarge/hooks.h"
+#include "sarge/interrupt.h"
 #include "sarge/names.h"
 #include "sarge/orphans.h"
 #include "sarge/supervisor_config.h"
@@ -183,15 +185,38 @@ std::string FailureReason(const ProcessInfo& info) {
   return fmt::format("it is {}", info.state);
 }
 
+// After a failed start: processes started from the instance's folder that
+// still listen, outside supervisord, mean the server daemonized (its
+// process exited, a child it forked went on): supervisord can neither stop
+// nor restart those. Stops them; returns what to say about it, or "".
+std::string StopWhatDaemonized(LifecycleEnv& env, const std::string& id) {
+  int supervisor = std::atoi(ReadFileIfExists(env.home.PidFile()).value_or("0").c_str());
+  std::vector<int> left = StrayListeners(env.home.InstanceDir(id), supervisor);
+  if (left.empty()) return {};
+  for (int pid : left) {
+    try {
+      StopOrphan(env.clock, pid, 5s);
+    } catch (const Error&) {
+      // Said below; the pid is in the message.
+    }
+  }
+  return fmt::format(
+      "; what it started went on listening outside supervisord (pid {}), and was stopped: a "
+      "server must stay in the foreground (no `&`, no daemon mode) so that supervisord runs it",
+      fmt::join(left, ", "));
+}
+
 [[noreturn]] void FailStart(LifecycleEnv& env, const std::string& id, const std::string& reason) {
+  UndoScope undo;  // an interrupted start is stopped too
   StopAfterFailure(env, id);
+  std::string daemonized = StopWhatDaemonized(env, id);
   // supervisord drains the pipe of an exited process on its next loop.
   env.clock.Sleep(50ms);
   std::string tail = TailFile(env.home.InstanceLog(id), kLogTailLines);
   std::string detail =
       tail.empty() ? fmt::format("({} is empty)", env.home.InstanceLog(id).string())
                    : fmt::format("last lines of {}:\n{}", env.home.InstanceLog(id).string(), tail);
-  throw Error(fmt::format("{} did not start: {}; it is stopped", id, reason), detail);
+  throw Error(fmt::format("{} did not start: {}; it is stopped{}", id, reason, daemonized), detail);
 }
 
 // How supervisord's log last described an exit of `id`: "exit status 3",
@@ -271,15 +296,13 @@ int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
   }
 }
 
-}  // namespace
-
 // Watches the process `pid` that is up for `min_uptime`: a server that
 // answers and then dies (a crash after its first request, a failed
 // connection to its database) is not ready. Only /proc is read meanwhile;
 // supervisord is asked once at the end, and until it says RUNNING (its
 // startsecs may be longer than a --min-uptime given for this start).
-void WaitStaysUp(LifecycleEnv& env, const std::string& id, int pid,
-                 std::chrono::milliseconds min_uptime, std::chrono::seconds timeout) {
+void WatchStaysUp(LifecycleEnv& env, const std::string& id, int pid,
+                  std::chrono::milliseconds min_uptime, std::chrono::seconds timeout) {
   auto up_since = env.clock.Now();
   auto until = up_since + min_uptime;
   auto deadline = until + timeout;
@@ -304,6 +327,17 @@ void WaitStaysUp(LifecycleEnv& env, const std::string& id, int pid,
     if (env.clock.Now() >= deadline)
       FailStart(env, id,
                 fmt::format("supervisord still reports it STARTING after {} s", timeout.count()));
+  }
+}
+
+}  // namespace
+
+void WaitStaysUp(LifecycleEnv& env, const std::string& id, int pid,
+                 std::chrono::milliseconds min_uptime, std::chrono::seconds timeout) {
+  try {
+    WatchStaysUp(env, id, pid, min_uptime, timeout);
+  } catch (const Interrupted& e) {
+    FailStart(env, id, e.what());  // stops what the start began
   }
 }
 
@@ -382,12 +416,15 @@ bool IsStoppedState(const std::string& state) {
   return state == "STOPPED" || state == "EXITED" || state == "FATAL" || state == "UNKNOWN";
 }
 
-void StopOrphanOf(LifecycleEnv& env, const std::string& id) {
+// Stops the server a dead supervisord left running for `id`, if any.
+// Returns whether there was one.
+bool StopOrphanOf(LifecycleEnv& env, const std::string& id) {
   auto orphan = LiveServer(env.home, id);
-  if (!orphan) return;
+  if (!orphan) return false;
   env.say(fmt::format("stopping {}'s server (pid {}), left running by a supervisord that died", id,
                       *orphan));
   StopOrphan(env.clock, *orphan, kStopTimeout);
+  return true;
 }
 
 }  // namespace
@@ -419,7 +456,12 @@ Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds ti
     RunHooks(env.home, env.settings, env.runner, hook::kWillStart, record);
     info = Spawn(env, id, !loaded);
   }
-  int pid = WaitUntilUp(env, id, info, endpoints, timeout);
+  int pid = 0;
+  try {
+    pid = WaitUntilUp(env, id, info, endpoints, timeout);
+  } catch (const Interrupted& e) {
+    FailStart(env, id, e.what());  // stops what the start began
+  }
   if (min_uptime) WaitStaysUp(env, id, pid, *min_uptime, timeout);
   SetAutostart(env.home, id, true);
   record.autostart = true;
@@ -496,7 +538,8 @@ bool StopInstance(LifecycleEnv& env, const std::string& id, Unloading unloading)
   auto results = env.supervisor.Batch({{Op::kGetProcessInfo, id}, {Op::kStopProcess, id}});
   const BatchResult& described = results[0];
   const BatchResult& stop = results[1];
-  if (described.Is(fault::kBadName)) return false;
+  // Not loaded: a supervisord that died may still have left its server.
+  if (described.Is(fault::kBadName)) return StopOrphanOf(env, id);
   if (described.fault) throw *described.fault;
   if (stop.fault && !stop.Is(fault::kNotRunning)) throw *stop.fault;
   // NOT_RUNNING is also the answer while a process is STOPPING.
@@ -508,8 +551,9 @@ bool StopInstance(LifecycleEnv& env, const std::string& id, Unloading unloading)
       WaitUntilStopped(env, id);
   }
   if (unloading == Unloading::kUnload) Unload(env, id);
+  bool stopped = !stop.fault || StopOrphanOf(env, id);
   if (!stop.fault) AfterStop(env, id);
-  return !stop.fault;
+  return stopped;
 }
 
 int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout) {
@@ -541,7 +585,9 @@ void DestroyInstance(LifecycleEnv& env, const Record& record) {
   try {
     StopInstance(env, id);
   } catch (const SupervisorUnavailable&) {
-    env.say("supervisord is not running; removing the instance's files only");
+    // Its server may still run, left by the supervisord that died.
+    if (!StopOrphanOf(env, id))
+      env.say("supervisord is not running; removing the instance's files only");
   }
   if (Unlink(env.home.ProgramFile(id)) != 0 && errno != ENOENT)
     throw Error(fmt::format("cannot remove {}: {}", env.home.ProgramFile(id).string(),

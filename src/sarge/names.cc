@@ -220,6 +220,17 @@ std::string MessageLine(std::string_view message) {
   return fmt::format("{}{}{}", head, kGap, KeepEnd(line, kMessageMax - head.size() - kGap.size()));
 }
 
+std::string PrintableLines(std::string_view text) {
+  std::string out;
+  for (size_t at = 0; at <= text.size();) {
+    size_t end = std::min(text.find('\n', at), text.size());
+    out += Printable(text.substr(at, end - at));
+    if (end < text.size()) out += '\n';
+    at = end + 1;
+  }
+  return out;
+}
+
 std::string Quoted(std::string_view value) {
   if (value.size() <= kQuotedMax) return "'" + Printable(value) + "'";
   return fmt::format("'{}'… ({} bytes)", Printable(CutAt(value, kQuotedMax)), value.size());

@@ -42,6 +42,10 @@ inline constexpr size_t kQuotedMax = 100;
 // \uNNNN; other UTF-8 kept.
 std::string Printable(std::string_view text);
 
+// Printable(line) for each line of `text`, the newlines between them kept:
+// another program's output (a log's tail) shown under an error.
+std::string PrintableLines(std::string_view text);
+
 // Quotes `value` for display in an error message: 'value', escaped as
 // Printable does, so the message stays one line whatever the value holds.
 // A value longer than kQuotedMax bytes is cut: 'first bytes'… (N bytes).

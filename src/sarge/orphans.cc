@@ -2,16 +2,21 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "sarge/error.h"
 #include "sarge/fs.h"
+#include "sarge/names.h"
 
 namespace sarge {
 namespace {
@@ -92,7 +97,99 @@ std::optional<int> LiveServer(const Home& home, const std::string& id) {
   if (r2.ec != std::errc()) return std::nullopt;
   auto now = ReadProcStat(pid);
   if (!now || now->start_ticks != ticks || now->state == 'Z') return std::nullopt;
+  // The file is in a folder the instance's server can write: only a process
+  // of this user running from the instance's folder is taken for its server.
+  struct stat proc;
+  if (::stat(fmt::format("/proc/{}", pid).c_str(), &proc) != 0 || proc.st_uid != ::geteuid())
+    return std::nullopt;
+  std::error_code ec;
+  if (fs::read_symlink(fmt::format("/proc/{}/cwd", pid), ec) != home.InstanceDir(id))
+    return std::nullopt;
   return pid;
+}
+
+namespace {
+
+// The inodes of the sockets listening on TCP ports.
+std::set<std::string> ListeningSockets() {
+  std::set<std::string> inodes;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::optional<std::string> text;
+    try {
+      text = ReadFileIfExists(table);
+    } catch (const Error&) {
+    }
+    std::istringstream lines(text.value_or(""));
+    std::string line;
+    std::getline(lines, line);  // the heading
+    // "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …"
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, skip, inode;
+      fields >> slot >> local >> remote >> state >> skip >> skip >> skip >> skip >> skip >> inode;
+      if (state == "0A") inodes.insert(inode);
+    }
+  }
+  return inodes;
+}
+
+// The parent of `pid`, or 0.
+int ParentOf(int pid) {
+  std::optional<std::string> stat;
+  try {
+    stat = ReadFileIfExists(fmt::format("/proc/{}/stat", pid));
+  } catch (const Error&) {
+    return 0;
+  }
+  size_t close = stat ? stat->rfind(") ") : std::string::npos;
+  int parent = 0;
+  if (close == std::string::npos || std::sscanf(stat->c_str() + close + 2, "%*c %d", &parent) != 1)
+    return 0;
+  return parent;
+}
+
+bool DescendsFrom(int pid, int ancestor) {
+  for (int depth = 0; pid > 1 && depth < 64; ++depth, pid = ParentOf(pid))
+    if (pid == ancestor) return true;
+  return false;
+}
+
+bool RunsFrom(const fs::path& proc, const fs::path& dir) {
+  std::error_code ec;
+  fs::path cwd = fs::read_symlink(proc / "cwd", ec);
+  if (ec) return false;
+  auto [end, at] = std::mismatch(dir.begin(), dir.end(), cwd.begin(), cwd.end());
+  return end == dir.end();
+}
+
+bool Holds(const fs::path& proc, const std::set<std::string>& sockets) {
+  std::error_code ec;
+  for (const auto& fd : fs::directory_iterator(proc / "fd", ec)) {
+    std::error_code link_ec;
+    std::string target = fs::read_symlink(fd.path(), link_ec).string();
+    if (target.starts_with("socket:[") && sockets.contains(target.substr(8, target.size() - 9)))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<int> StrayListeners(const fs::path& dir, int supervisor) {
+  std::set<std::string> sockets = ListeningSockets();
+  std::vector<int> pids;
+  if (sockets.empty()) return pids;
+  std::error_code ec;
+  for (const auto& proc : fs::directory_iterator("/proc", ec)) {
+    std::string name = proc.path().filename().string();
+    struct stat st;
+    if (!AllDigits(name) || ::stat(proc.path().c_str(), &st) != 0 || st.st_uid != ::geteuid())
+      continue;
+    int pid = std::stoi(name);
+    if (RunsFrom(proc.path(), dir) && Holds(proc.path(), sockets) && !DescendsFrom(pid, supervisor))
+      pids.push_back(pid);
+  }
+  return pids;
 }
 
 void StopOrphan(Clock& clock, int pid, std::chrono::milliseconds grace) {

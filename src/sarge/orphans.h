@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sarge/clock.h"
 #include "sarge/home.h"
@@ -24,12 +25,20 @@ fs::path ServerPidFile(const Home& home, const std::string& id);
 void RememberServer(const Home& home, const std::string& id);
 
 // The pid of the server `launch` last started for `id` if that process
-// still runs (same pid and start time, so not a reused pid).
+// still runs (same pid and start time, so not a reused pid), belongs to
+// this user and runs from the instance's folder.
 std::optional<int> LiveServer(const Home& home, const std::string& id);
 
 // Stops the orphan `pid` and its process group (supervisord gives each
 // program its own): SIGTERM, up to `grace` to exit, then SIGKILL. Throws
 // Error if it is still there after that.
 void StopOrphan(Clock& clock, int pid, std::chrono::milliseconds grace);
+
+// The processes of this user running from `dir` (their working folder, or
+// a folder in it) that listen on a TCP port and are not `supervisor`'s
+// descendants: what a server that daemonized left behind, out of
+// supervisord's reach. Found through /proc/net/tcp, /proc/net/tcp6 and
+// /proc/PID/fd.
+std::vector<int> StrayListeners(const fs::path& dir, int supervisor);
 
 }  // namespace sarge

@@ -21,12 +21,36 @@ class OrphansTest : public ::testing::Test {
   testing::TempHome temp_;
 };
 
+// This process stands for the server: it runs from the instance's folder
+// while a test needs it to.
+class InInstanceFolder {
+ public:
+  explicit InInstanceFolder(const fs::path& dir) : back_(fs::current_path()) {
+    MakeDirs(dir);
+    fs::current_path(dir);
+  }
+  ~InInstanceFolder() { fs::current_path(back_); }
+
+ private:
+  fs::path back_;
+};
+
 TEST_F(OrphansTest, ARememberedLiveServerIsFound) {
+  InInstanceFolder here(temp_.home.InstanceDir(kId));
   RememberServer(temp_.home, kId);
   EXPECT_EQ(LiveServer(temp_.home, kId), static_cast<int>(::getpid()));
 }
 
+// server.pid is in a folder the server can write: a process that runs from
+// elsewhere (the app wrote another process's pid and start time there) is
+// never taken for the server, so never stopped.
+TEST_F(OrphansTest, AProcessThatRunsFromAnotherFolderIsNotTheServer) {
+  RememberServer(temp_.home, kId);
+  EXPECT_EQ(LiveServer(temp_.home, kId), std::nullopt);
+}
+
 TEST_F(OrphansTest, AReusedPidIsNotTakenForTheServer) {
+  InInstanceFolder here(temp_.home.InstanceDir(kId));
   RememberServer(temp_.home, kId);
   std::string text = ReadFile(ServerPidFile(temp_.home, kId));
   // The same pid with another start time: a process that came later.

@@ -74,6 +74,60 @@ TEST_F(Boot, SupervisordKilledIsReportedAndBinSupervisordReplacesWhatItRan) {
   if (PidAlive(orphan)) ::kill(orphan, SIGKILL);  // whatever happened, leave nothing behind
 }
 
+// The servers a killed supervisord left are found by check, and stopped by
+// stop and destroy, with or without a supervisord running again: neither
+// leaves one serving from a deleted folder.
+TEST_F(Boot, CheckReportsTheOrphansAKilledSupervisordLeftAndStopAndDestroyEndThem) {
+  ASSERT_TRUE(home_.StartSupervisord());
+  const json config = {{"application_name", "web"}, {"services", {{"web", {{"type", "listen"}}}}}};
+  std::vector<std::string> ids = {home_.New(config), home_.New(config)};
+  std::vector<pid_t> orphans;
+  for (const auto& id : ids) {
+    home_.WriteServer(id, kHttpServer);
+    ASSERT_EQ(home_.Sarge({"start", id, "--min-uptime", "0"}).exit_code, 0);
+    orphans.push_back(static_cast<pid_t>(ReadNumber(home_ / id / "server.pid")));
+  }
+  const pid_t killed = home_.supervisord_pid();
+  ASSERT_EQ(::kill(killed, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return !PidAlive(killed); }, 5s));
+
+  Result check = home_.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 1) << Describe(check);
+  for (size_t i = 0; i < ids.size(); ++i)
+    EXPECT_NE(check.out.find("problem: " + ids[i] + "'s server (pid " + std::to_string(orphans[i]) +
+                             ") runs without supervisord behind it (a supervisord that died left "
+                             "it); `sarge " +
+                             home_.str() + " stop " + ids[i] + "` stops it\n"),
+              std::string::npos)
+        << check.out;
+
+  // destroy without a supervisord stops the first one's server.
+  Result r = home_.Sarge({"destroy", ids[0]});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(WaitFor([&] { return !PidAlive(orphans[0]); }, 5s));
+  EXPECT_FALSE(fs::exists(home_ / ids[0]));
+
+  // A supervisord started by hand (no resume): stop ends the other one.
+  Result started =
+      RunProgram({FindOnPath("supervisord"), "-c", home_.str() + "/etc/supervisord.conf"});
+  ASSERT_EQ(started.exit_code, 0) << Describe(started);
+  ASSERT_TRUE(WaitFor([&] { return home_.ProgramState(ids[1]) == "STOPPED"; }, 10s));
+  r = home_.Sarge({"stop", ids[1]});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(WaitFor([&] { return !PidAlive(orphans[1]); }, 5s));
+  check = home_.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 0) << Describe(check);
+  for (pid_t orphan : orphans)
+    if (PidAlive(orphan)) ::kill(orphan, SIGKILL);  // whatever happened, leave nothing behind
+  // The supervisord started by hand: the home's destructor stops the one
+  // it started, by pid; this one has the pid file.
+  pid_t second = static_cast<pid_t>(ReadNumber(home_ / "var/run/supervisord.pid"));
+  if (second > 0 && second != killed) {
+    ::kill(second, SIGTERM);
+    WaitFor([&] { return !PidAlive(second); }, 10s);
+  }
+}
+
 TEST_F(Boot, InitWritesASystemdUnitForTheHome) {
   const std::string unit = ReadFile(home_ / "etc/sarge-supervisord.service");
   EXPECT_NE(unit.find("ExecStart=" + home_.str() + "/bin/supervisord\n"), std::string::npos)

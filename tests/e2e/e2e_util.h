@@ -40,6 +40,19 @@ Result RunProgram(const std::vector<std::string>& argv, const std::string& input
                   std::chrono::milliseconds timeout = 60s,
                   const std::vector<std::string>& extra_env = {});
 
+// Called with what the terminal showed so far, the program's pid and the
+// terminal's master side, each time more arrives and every 100 ms: to send a
+// signal, or type Ctrl-C ("\x03"), at a point of the program's progress.
+using TerminalWatch = std::function<void(const std::string& shown, pid_t pid, int master)>;
+
+// Runs sarge (SARGE_BINARY) with `args` and its stdin, stdout and stderr on
+// a new pseudo-terminal, 100 columns wide, with `env` ("KEY=value")
+// replacing or adding to this process's environment (an empty value:
+// removed). Returns what the terminal showed, with the terminal's "\r\n"
+// turned back into "\n". Bounded: killed after 60 s.
+Result RunOnTerminal(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                     const TerminalWatch& watch = {});
+
 // Runs the built sarge (SARGE_BINARY) with `args`.
 Result RunSarge(const std::vector<std::string>& args, const std::string& input = "");
 

@@ -3,6 +3,8 @@
 // stayed up for min_uptime; `deploy --watch` switches back when the new
 // instance fails after the switch; `rollback` returns to the instance that
 // served before, as the activation history says.
+#include <signal.h>
+
 #include <iostream>
 
 #include "deploy_fixture.h"
@@ -105,6 +107,45 @@ TEST_F(Readiness, StartReturnsOnceTheServerStayedUpAndStatusThenSaysRunning) {
   EXPECT_EQ(r.err,
             "sarge: error: --min-uptime 'soon' is not a duration; give seconds (1.5) or a number "
             "with ms, s or m (500ms, 30s, 2m), at most a day\n");
+}
+
+// A server that daemonizes: its process exits at once while the child it
+// forked holds the port, out of supervisord's reach.
+const char* const kDaemonizingServer = R"PY(#!/usr/bin/python3
+import http.server, os
+if os.fork() > 0:
+    os._exit(0)
+os.setsid()
+server = http.server.HTTPServer((os.environ["WEB_HOST"], int(os.environ["WEB_PORT"])),
+                                http.server.SimpleHTTPRequestHandler)
+with open("daemon.pid", "w") as f:
+    f.write(str(os.getpid()))
+server.serve_forever()
+)PY";
+
+TEST_F(Readiness, AServerThatDaemonizesFailsAndWhatItLeftIsStopped) {
+  json config = Config();
+  config.erase("urlmap");
+  const std::string id = home_.New(config);
+  ASSERT_FALSE(id.empty());
+  home_.WriteServer(id, kDaemonizingServer);
+  Result r = home_.Sarge({"start", id});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  const pid_t daemon = static_cast<pid_t>(ReadNumber(home_ / id / "daemon.pid"));
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex("^sarge: error: " + id +
+                        " did not start: [^\n]*; it is stopped; what it started went on "
+                        "listening outside supervisord \\(pid [0-9, ]*" +
+                        std::to_string(daemon) +
+                        "[0-9, ]*\\), and was stopped: a server must stay in the foreground \\(no "
+                        "`&`, no daemon mode\\) so that supervisord runs it\n")))
+      << r.err;
+  EXPECT_GT(daemon, 0);
+  EXPECT_FALSE(PidAlive(daemon));
+  EXPECT_FALSE(Accepts("127.0.0.1", home_.AppCfg(id)["WEB_PORT"].get<int>()));
+  if (daemon > 0 && PidAlive(daemon)) ::kill(daemon, SIGKILL);  // leave nothing behind
+  Result check = home_.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 0) << Describe(check);
 }
 
 TEST_F(Readiness, MinUptimeFromSargeYamlAppliesAndIsChecked) {

@@ -1,80 +1,12 @@
 // sarge on a terminal: the real binary under a pseudo-terminal. `start`
 // shows a live step line that ends as "✓ start ID (N ms)"; colour only on a
 // terminal that wants it (NO_COLOR, TERM=dumb); `status` colours its states.
-#include <poll.h>
-#include <pty.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <regex>
 
 #include "e2e_util.h"
 
-extern char** environ;
-
 namespace e2e {
 namespace {
-
-// Runs sarge with its stdin, stdout and stderr on a new pseudo-terminal, 100
-// columns wide, with `env` ("KEY=value") replacing or adding to this
-// process's environment (an empty value: removed). Returns what the
-// terminal showed, with the terminal's "\r\n" turned back into "\n".
-Result RunOnTerminal(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  std::vector<std::string> argv = {SARGE_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<std::string> envp;
-  auto key = [](const std::string& e) { return e.substr(0, e.find('=')); };
-  for (char** e = environ; *e; ++e) {
-    bool replaced = false;
-    for (const auto& x : env) replaced = replaced || key(x) == key(*e);
-    if (!replaced) envp.push_back(*e);
-  }
-  for (const auto& x : env)
-    if (x.back() != '=') envp.push_back(x);
-  std::vector<char*> c_argv, c_envp;
-  for (auto& a : argv) c_argv.push_back(a.data());
-  for (auto& e : envp) c_envp.push_back(e.data());
-  c_argv.push_back(nullptr);
-  c_envp.push_back(nullptr);
-
-  Result r;
-  winsize size{};
-  size.ws_row = 40;
-  size.ws_col = 100;
-  int master = -1;
-  pid_t pid = ::forkpty(&master, nullptr, nullptr, &size);
-  if (pid < 0) {
-    r.err = "forkpty failed";
-    return r;
-  }
-  if (pid == 0) {
-    ::execve(c_argv[0], c_argv.data(), c_envp.data());
-    ::_exit(127);
-  }
-  // Read until the terminal closes (EIO once the child and its children
-  // have let go of it), with a bound.
-  auto deadline = std::chrono::steady_clock::now() + 60s;
-  char buf[4096];
-  for (;;) {
-    pollfd p{master, POLLIN, 0};
-    if (::poll(&p, 1, 100) > 0) {
-      ssize_t n = ::read(master, buf, sizeof buf);
-      if (n <= 0) break;
-      r.out.append(buf, static_cast<size_t>(n));
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      break;
-    }
-  }
-  ::close(master);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = std::regex_replace(r.out, std::regex("\r\n"), "\n");
-  return r;
-}
 
 std::string Escaped(const std::string& text) {
   std::string out;

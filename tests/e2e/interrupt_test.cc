@@ -1,0 +1,117 @@
+// Ctrl-C, SIGTERM and SIGHUP during start, deploy and rollback: the
+// command undoes what it began as a failure would (the new instance
+// removed, the old one serving, nothing left for `check`), says so in one
+// line and exits 128 + the signal's number. Each signal is sent at a point
+// of the command's own progress: a step it shows, or its server's first
+// line of output.
+#include <signal.h>
+#include <unistd.h>
+
+#include "deploy_fixture.h"
+
+namespace e2e {
+namespace {
+
+const std::vector<std::string> kPlainTerminal = {"TERM=dumb", "NO_COLOR=1"};
+
+// A watch that acts once, when `ready` first says so.
+TerminalWatch Once(std::function<bool(const std::string&)> ready,
+                   std::function<void(pid_t, int)> act) {
+  auto done = std::make_shared<bool>(false);
+  return [=](const std::string& shown, pid_t pid, int master) {
+    if (*done || !ready(shown)) return;
+    *done = true;
+    act(pid, master);
+  };
+}
+
+void TypeCtrlC(pid_t, int master) { (void)!::write(master, "\x03", 1); }
+
+class Interrupt : public DeployTest {
+ protected:
+  // The lines the terminal showed that start with "sarge: error: ".
+  static std::vector<std::string> ErrorLines(const std::string& shown) {
+    std::vector<std::string> out;
+    for (const auto& line : Lines(shown))
+      if (line.find("sarge: error: ") != std::string::npos) out.push_back(line);
+    return out;
+  }
+  void ExpectCheckClean() {
+    Result check = home_.Sarge({"check"});
+    EXPECT_EQ(check.exit_code, 0) << Describe(check);
+    EXPECT_EQ(check.out, "");
+  }
+};
+
+TEST_F(Interrupt, CtrlCDuringADeployUndoesIt) {
+  const std::string v1 = DeployOk(Config(), Version("v1"), {"--min-uptime", "0"});
+  ASSERT_FALSE(v1.empty());
+  const std::string site = SiteFile();
+  fs::path v2 = Version("v2");
+  // Typed while the new instance is being watched for its minimum uptime.
+  Result r = RunOnTerminal(
+      {home_.str(), "deploy", Config().dump(), v2.string(), "--min-uptime", "5"}, kPlainTerminal,
+      Once([](const std::string& shown) { return Contains(shown, "[4/7] wait until healthy"); },
+           TypeCtrlC));
+  EXPECT_EQ(r.exit_code, 130) << r.out;
+  const std::string id = NewInstanceId(r.out);
+  ASSERT_FALSE(id.empty()) << r.out;
+  auto errors = ErrorLines(r.out);
+  ASSERT_EQ(errors.size(), 1u) << r.out;
+  EXPECT_TRUE(Contains(errors[0], "sarge: error: deploy failed at 'wait until healthy': " + id +
+                                      " did not start: interrupted by SIGINT; it is stopped; " +
+                                      id + " was removed and the front end is unchanged"))
+      << r.out;
+  ExpectGone(id);
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(SiteFile(), site);
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
+  ExpectCheckClean();
+}
+
+TEST_F(Interrupt, SigtermDuringAStartStopsWhatItStarted) {
+  json config = Config();
+  config.erase("urlmap");
+  const std::string id = home_.New(config);
+  ASSERT_FALSE(id.empty());
+  home_.WriteServer(id, kVersionServer);
+  WriteFile(home_ / id / "VERSION", "v1\n");
+  const fs::path log = home_ / ("var/log/" + id + ".log");
+  // Sent once the server says it serves: during the minimum uptime.
+  Result r =
+      RunOnTerminal({home_.str(), "start", id, "--min-uptime", "5"}, kPlainTerminal,
+                    Once([&](const std::string&) { return Contains(ReadFile(log), "serving v1"); },
+                         [](pid_t pid, int) { ::kill(pid, SIGTERM); }));
+  EXPECT_EQ(r.exit_code, 143) << r.out;
+  auto errors = ErrorLines(r.out);
+  ASSERT_EQ(errors.size(), 1u) << r.out;
+  EXPECT_EQ(errors[0],
+            "sarge: error: " + id + " did not start: interrupted by SIGTERM; it is stopped")
+      << r.out;
+  EXPECT_NE(home_.ProgramState(id), "RUNNING");
+  EXPECT_FALSE(Accepts("127.0.0.1", home_.AppCfg(id)["WEB_PORT"].get<int>()));
+  ExpectCheckClean();
+}
+
+TEST_F(Interrupt, SighupDuringARollbackLeavesTheCurrentInstanceServing) {
+  const std::string v1 = DeployOk(Config(), Version("v1"), {"--min-uptime", "0"});
+  const std::string v2 = DeployOk(Config(), Version("v2"), {"--min-uptime", "0"});
+  ASSERT_FALSE(v1.empty() || v2.empty());
+  Result r = RunOnTerminal(
+      {home_.str(), "rollback", "web", "--min-uptime", "5"}, kPlainTerminal,
+      Once([](const std::string& shown) { return Contains(shown, "[2/4] wait until healthy"); },
+           [](pid_t pid, int) { ::kill(pid, SIGHUP); }));
+  EXPECT_EQ(r.exit_code, 129) << r.out;
+  auto errors = ErrorLines(r.out);
+  ASSERT_EQ(errors.size(), 1u) << r.out;
+  EXPECT_TRUE(Contains(errors[0], "sarge: error: rollback to " + v1 + " failed: " + v1 +
+                                      " did not start: interrupted by SIGHUP; it is stopped; " +
+                                      v2 + " still serves"))
+      << r.out;
+  EXPECT_EQ(Served(), "v2\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "STOPPED"}, {v2, "RUNNING"}}));
+  ExpectCheckClean();
+}
+
+}  // namespace
+}  // namespace e2e
