@@ -202,7 +202,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Broken("the site is not one server block", site);
   const auto& server = *top[0].block;
   size_t options = config.nginx_options.size();
-  if (server.size() != options + 1 + config.urlmap.size())
+  if (server.size() != options + 2 + config.urlmap.size())
     Broken("the server block has other directives than sarge writes", site);
   size_t i = 0;
   for (const auto& item : config.nginx_options.items()) {
@@ -213,6 +213,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckNoVariable(item.value(), item.key());
     ++i;
   }
+  // The name sarge confirms a switch with, "" kept for a site without one.
+  std::vector<std::string> confirm = {"server_name"};
+  if (!config.nginx_options.contains("server_name")) confirm.push_back("");
+  confirm.push_back(config.application_name + ".sarge.invalid");
+  if (server[i++].words != confirm) Broken("the confirmation server_name changed", site);
   const auto& generation = server[i++];
   if (generation.words != std::vector<std::string>{"location", "=", "/.sarge/generation"} ||
       !generation.block || generation.block->size() != 5 ||

@@ -16,6 +16,7 @@
 #include "sarge/names.h"
 #include "sarge/orphans.h"
 #include "sarge/records.h"
+#include "sarge/runtime_config.h"
 #include "sarge/supervisor_config.h"
 
 namespace sarge {
@@ -41,7 +42,8 @@ std::vector<ConfFile> ConfFiles(const fs::path& dir) {
 
 class Checker {
  public:
-  Checker(LifecycleEnv& env, bool repair) : env_(env), home_(env.home), repair_(repair) {}
+  Checker(LifecycleEnv& env, FrontEndEnv& front, bool repair)
+      : env_(env), front_(front), home_(env.home), repair_(repair) {}
 
   std::vector<Finding> Run() {
     TempFiles();
@@ -211,8 +213,12 @@ class Checker {
         continue;
       }
       Record record = it->second;
-      auto site = ReadActiveSite(home_, record.application_name);
-      bool serves = site && site->id == id;
+      const std::string& app = record.application_name;
+      auto site = ReadActiveSite(home_, app);
+      // What nginx answers decides, when it can be asked: a deploy killed
+      // between writing the site file and nginx's reload has not switched.
+      NginxServes nginx = AskNginx(front_, app, NginxOptionsOf(site ? site->id : id));
+      bool serves = nginx.answered ? nginx.id == id : site && site->id == id;
       if (serves) {
         Found(fmt::format("a deploy of {} was interrupted after the switch", id),
               fmt::format("stopped the previous instances of {}", record.application_name), [&] {
@@ -228,12 +234,34 @@ class Checker {
       } else {
         Found(fmt::format("a deploy of {} was interrupted before the switch", id),
               fmt::format("destroyed {}; the front end is unchanged", id), [&] {
+                if (site && site->id == id) PutSiteBack(record, nginx);
                 DestroyInstance(env_, record);
                 RemoveAll(marker);
                 records_.erase(id);
               });
       }
     }
+  }
+
+  // The nginx_options of instance `id`, or none if it has no record.
+  nlohmann::json NginxOptionsOf(const std::string& id) const {
+    auto it = records_.find(id);
+    if (it == records_.end()) return nlohmann::json::object();
+    return InstanceConfigFromJson(it->second.config).nginx_options;
+  }
+
+  // The site file routes to `record`, whose deploy never switched: it is
+  // put back to what nginx serves (or removed, if nginx serves nothing of
+  // the application), so no later reload switches to an instance about to
+  // be destroyed.
+  void PutSiteBack(const Record& record, const NginxServes& nginx) {
+    auto served = records_.find(nginx.id);
+    if (served == records_.end()) {
+      RemoveSite(front_, record);
+      return;
+    }
+    Activate(front_, served->second, ReadRuntimeConfig(home_, served->first),
+             "check --repair (a deploy cut off while switching)");
   }
 
   void Supervisord() {
@@ -321,6 +349,13 @@ class Checker {
                         app, site->id, app));
         continue;
       }
+      NginxServes nginx = AskNginx(front_, app, NginxOptionsOf(site->id));
+      if (nginx.answered && nginx.id != site->id)
+        Found(fmt::format(
+            "{} routes {} to {}, but nginx serves {}; `sarge {} activate {}` makes "
+            "them agree (after nginx -t finds the file good)",
+            Rel(site_file.path), app, site->id, nginx.id.empty() ? "no site of it" : nginx.id,
+            home_.root.string(), nginx.id.empty() ? site->id : nginx.id));
       if (!SupervisordUp()) continue;
       auto it = live_->find(site->id);
       std::string state = it == live_->end() ? "STOPPED" : it->second.state;
@@ -344,6 +379,7 @@ class Checker {
   }
 
   LifecycleEnv& env_;
+  FrontEndEnv& front_;
   const Home& home_;
   bool repair_;
   std::vector<Finding> findings_;
@@ -364,8 +400,8 @@ bool IsDeploySwitched(const Home& home, const std::string& id) {
   return ReadFileIfExists(DeployMarker(home, id)).value_or("") == kSwitched;
 }
 
-std::vector<Finding> CheckHome(LifecycleEnv& env, bool repair) {
-  return Checker(env, repair).Run();
+std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair) {
+  return Checker(env, front, repair).Run();
 }
 
 }  // namespace sarge

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sarge/front_end.h"
 #include "sarge/lifecycle.h"
 
 namespace sarge {
@@ -26,17 +27,23 @@ struct Finding {
 //    every instance whose record says so (a stopped program it keeps loaded,
 //    as a failed start leaves it, is no problem; --repair unloads it);
 //  - every application's front end routes to an instance that exists and
-//    runs;
+//    runs, and nginx serves what its site file says;
 //  - no deploy was cut off (var/run/deploys/ID): before its switch it is
-//    undone (the new instance destroyed), after it finished (the previous
-//    instances stopped, as many kept as sarge.yaml says).
+//    undone (the new instance destroyed, the site file put back to what
+//    nginx serves), after it finished (the previous instances stopped, as
+//    many kept as sarge.yaml says). Whether it switched is what nginx
+//    answers when it is configured, else the site file: the instance nginx
+//    serves is never stopped.
 // With `repair`, fixes what can be fixed without losing anything a person
 // made; the rest is reported with what to do.
-std::vector<Finding> CheckHome(LifecycleEnv& env, bool repair);
+std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair);
 
 // The marker a deploy keeps while it runs: var/run/deploys/ID. It holds
-// kSwitched once the front end routes to the new instance.
+// kSwitching from just before the site file changes, and kSwitched once
+// nginx serves the new instance. Whether a deploy cut off while switching
+// did switch is asked of nginx itself.
 fs::path DeployMarker(const Home& home, const std::string& id);
+inline constexpr std::string_view kSwitching = "switching\n";
 inline constexpr std::string_view kSwitched = "switched\n";
 bool IsDeploySwitched(const Home& home, const std::string& id);
 

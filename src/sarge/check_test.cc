@@ -39,7 +39,7 @@ class CheckTest : public ::testing::Test {
   }
   std::vector<std::string> Problems(bool repair = false) {
     std::vector<std::string> out;
-    for (const auto& f : CheckHome(env_, repair))
+    for (const auto& f : CheckHome(env_, front_, repair))
       out.push_back(f.repair.empty() ? f.problem : f.problem + " => " + f.repair);
     return out;
   }
@@ -168,6 +168,37 @@ TEST_F(CheckTest, ADeployKilledBeforeTheSwitchIsUndone) {
   EXPECT_FALSE(fs::exists(home().RecordFile(v2.id)));
   EXPECT_EQ(ReadActiveSite(home(), "web")->id, v1);
   EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
+  EXPECT_THAT(Problems(), IsEmpty());
+}
+
+// Killed while switching: the site file routes to v2, but nginx had not
+// reloaded and serves v1. What nginx serves decides: v1 is never stopped,
+// the site file is put back, v2 destroyed.
+TEST_F(CheckTest, ADeployKilledWhileSwitchingIsDecidedByWhatNginxServes) {
+  std::string v1 = Deploy1();
+  Record v2 = CreateInstance(home(), kWebConfig, env_.settings, runner_);
+  WriteFileAtomic(DeployMarker(home(), v2.id), kSwitching);
+  WriteFileAtomic(home().ServerFile(v2.id), "#!/bin/sh\n", 0755);
+  nlohmann::json appcfg = StartInstance(env_, v2, 5s).appcfg;
+  WriteFileAtomic(home().NginxSite("web"), RenderSite(home(), v2, appcfg, 2));
+  std::string served = fmt::format("{} 1\n", v1);
+  front_.get = [&](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+    return HttpAnswer{200, served};
+  };
+  // check alone says the site file and nginx disagree.
+  EXPECT_THAT(Problems(), ::testing::Contains("etc/nginx/sites/web.conf routes web to " + v2.id +
+                                              ", but nginx serves " + v1 + "; `sarge " +
+                                              home().root.string() + " activate " + v1 +
+                                              "` makes them agree (after nginx -t finds the file "
+                                              "good)"));
+  // The repair's reload of v1's site is confirmed by nginx answering it.
+  served = fmt::format("{} 3\n", v1);
+  EXPECT_THAT(Problems(true),
+              ElementsAre("a deploy of " + v2.id + " was interrupted before the switch => " +
+                          "destroyed " + v2.id + "; the front end is unchanged"));
+  EXPECT_EQ(ReadActiveSite(home(), "web")->id, v1);
+  EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
+  EXPECT_FALSE(fs::exists(home().RecordFile(v2.id)));
   EXPECT_THAT(Problems(), IsEmpty());
 }
 

@@ -57,8 +57,20 @@ std::optional<std::chrono::seconds> Timeout(const Args& a) {
   return std::chrono::seconds(a.timeout);
 }
 
+// A number from `min` to `max`, checked before CLI11 converts it, so that
+// the message says what the option takes.
+CLI::Validator Number(int min, int max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        if (AllDigits(text) && text.size() <= 9 && std::stoi(text) >= min && std::stoi(text) <= max)
+          return {};
+        return fmt::format("takes a number from {} to {}, not {}", min, max, Quoted(text));
+      },
+      "");
+}
+
 void TimeoutOption(CLI::App& app, Args& a, const char* what) {
-  app.add_option("--timeout", a.timeout, what)->type_name("S")->check(CLI::Range(1, 3600));
+  app.add_option("--timeout", a.timeout, what)->type_name("S")->check(Number(1, 3600));
 }
 
 void MinUptimeOption(CLI::App& app, Args& a) {
@@ -142,15 +154,16 @@ int DoStatus(Args& a) {
     listing["instances"] = std::move(only);
   }
   nlohmann::json rows = StatusRows(home, listing, std::time(nullptr));
-  if (a.json_output) {
+  if (a.json_output)
     std::cout << rows.dump(2) << "\n";
-  } else {
-    if (listing.contains("supervisord"))
-      StderrProgress().Say(fmt::format("supervisord is not running{}; start it with {}",
-                                       home.SupervisordDied(), home.StartSupervisordHint()));
+  else
     std::cout << StatusTable(rows, DetectTerminal(STDOUT_FILENO).colour);
-  }
-  return 0;
+  // States it could not know: said, and not a success.
+  if (!listing.contains("supervisord")) return 0;
+  std::cout.flush();
+  StderrProgress().Say(fmt::format("supervisord is not running{}; start it with {}",
+                                   home.SupervisordDied(), home.StartSupervisordHint()));
+  return 1;
 }
 
 int DoLogs(Args& a) {
@@ -336,7 +349,7 @@ const std::vector<Command>& Commands() {
              app.add_option("--keep", a.keep,
                             "previous instances to keep for rollback (default: deploy.keep)")
                  ->type_name("N")
-                 ->check(CLI::Range(0, 1000));
+                 ->check(Number(0, 1000));
            },
        .handler = DoDeploy,
        .group = "Deploy",
@@ -396,7 +409,7 @@ const std::vector<Command>& Commands() {
              IdArg(app, a);
              app.add_option("-n,--lines", a.lines, "how many lines (default 20)")
                  ->type_name("N")
-                 ->check(CLI::Range(0, 1000000));
+                 ->check(Number(0, 1000000));
              app.add_flag("-f,--follow", a.follow,
                           "keep printing new lines, across rotation, until interrupted");
            },
@@ -520,21 +533,56 @@ std::optional<int> HelpOrVersion(const std::vector<std::string>& words, size_t a
   return std::nullopt;
 }
 
+// "--name" and "-n" for each of the command's options.
+std::vector<std::string> OptionNames(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const auto& name : option->get_lnames()) names.push_back("--" + name);
+    for (const auto& name : option->get_snames()) names.push_back("-" + name);
+  }
+  return names;
+}
+
+[[noreturn]] void BadUsage(const Command& command, const std::string& problem) {
+  throw UsageError(fmt::format("{}: {}; `sarge {} --help` shows its usage", command.name, problem,
+                               command.name));
+}
+
+// The first word CLI11 did not take: an option the command does not have
+// (with the closest one it does), or an argument too many.
+void RefuseExtras(const Command& command, const CLI::App& app) {
+  std::vector<std::string> extras = app.remaining();
+  if (extras.empty()) return;
+  const std::string& word = extras.front();
+  if (!word.starts_with("-") || word == "-")
+    BadUsage(command, "unexpected argument " + Quoted(word));
+  std::string name = word.substr(0, word.find('='));
+  std::string hint = ClosestMatch(name, OptionNames(app));
+  if (hint.empty()) BadUsage(command, "unknown option " + Quoted(name));
+  throw UsageError(
+      fmt::format("{}: unknown option {}; did you mean '{}'?", command.name, Quoted(name), hint));
+}
+
 // Parses the command's own arguments, `words` after its name, and runs it.
 int RunCommand(const Command& command, Args& args, std::vector<std::string> words) {
   CLI::App app{command.help, command.name};
   command.setup(app, args);
-  std::reverse(words.begin(), words.end());  // CLI11 takes them last first
+  if (!app.get_prefix_command()) app.allow_extras();  // refused below, in sarge's words
+  std::reverse(words.begin(), words.end());           // CLI11 takes them last first
   try {
     app.parse(words);
   } catch (const CLI::CallForHelp&) {
     return PrintHelp(CommandHelp(command));
+  } catch (const CLI::ArgumentMismatch& e) {
+    // "--lines: 1 required N missing": an option given without its value.
+    std::string what = e.what();
+    BadUsage(command, Excerpt(what.substr(0, what.find(':')), kExcerptMax) + " needs a value");
   } catch (const CLI::ParseError& e) {
     // CLI11's message quotes the argument as given: escaped and cut, it
     // stays one short line whatever the argument holds.
-    throw UsageError(fmt::format("{}: {}; `sarge {} --help` shows its usage", command.name,
-                                 Excerpt(e.what(), kExcerptMax), command.name));
+    BadUsage(command, Excerpt(e.what(), kExcerptMax));
   }
+  if (!app.get_prefix_command()) RefuseExtras(command, app);
   args.words = app.remaining();  // run's command
   return command.handler(args);
 }

@@ -74,6 +74,26 @@ void ValidateDeployInput(const DeployOptions& options, const InstanceConfig& con
                             Quoted(options.check_url)));
 }
 
+// A tarball made of a release's folder (`tar -czf r.tar.gz release-42/`)
+// holds everything in one top-level folder: its content is moved up, so
+// that `server` is where sarge runs it from.
+void Unwrap(const fs::path& dir) {
+  if (fs::exists(dir / "server")) return;
+  std::vector<fs::path> entries;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) entries.push_back(entry.path());
+  if (ec || entries.size() != 1 || fs::is_symlink(entries[0]) || !fs::is_directory(entries[0]))
+    return;
+  fs::path top = dir / ".sarge-unwrap";  // its content may hold its own name
+  fs::rename(entries[0], top, ec);
+  for (auto it = fs::directory_iterator(top, ec); !ec && it != fs::end(it); it.increment(ec))
+    fs::rename(it->path(), dir / it->path().filename(), ec);
+  if (!ec) fs::remove(top, ec);
+  if (ec)
+    throw Error(fmt::format("cannot move the content of the archive's one folder up into {}: {}",
+                            dir.string(), ec.message()));
+}
+
 void InstallSource(LifecycleEnv& env, CommandRunner& runner, const fs::path& source,
                    const std::string& id) {
   fs::path dir = env.home.InstanceDir(id);
@@ -85,6 +105,7 @@ void InstallSource(LifecycleEnv& env, CommandRunner& runner, const fs::path& sou
       throw Error(fmt::format("cannot unpack {}: tar exited with status {}",
                               Quoted(source.string()), r.exit_code),
                   r.Both());
+    Unwrap(dir);
     return;
   }
   std::error_code ec;
@@ -206,6 +227,8 @@ void RetirePrevious(LifecycleEnv& env, const Record& current, int keep) {
   for (size_t i = static_cast<size_t>(std::max(keep, 0)); i < others.size(); ++i) {
     DestroyInstance(env, others[i]);
     env.say(fmt::format("destroyed {} (keeping {} previous)", others[i].id, keep));
+    LogAction(env.home, fmt::format("destroy {} (keeping {} previous of {})", others[i].id, keep,
+                                    current.application_name));
   }
 }
 
@@ -407,8 +430,11 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
               [&] { InstallSource(env, front.runner, options.source, record.id); });
     started = StartReady(env, steps, "start", record, ready);
     if (watch.count() > 0) previous = RunningActive(env, record.application_name);
-    old_workers = steps.Run("switch front end",
-                            [&] { return Activate(front, record, started.appcfg, "deploy"); });
+    old_workers = steps.Run("switch front end", [&] {
+      // Cut off from here on, whether it switched is asked of nginx.
+      MarkDeploy(env.home, record.id, kSwitching);
+      return Activate(front, record, started.appcfg, "deploy");
+    });
   } catch (const Error& e) {
     Abandon(env, record, steps.current(), e);
   }

@@ -149,7 +149,7 @@ std::vector<Scenario> Scenarios() {
 std::vector<std::string> Broken(World& w, const std::optional<std::string>& served_before,
                                 bool repairable_ok = false) {
   std::vector<std::string> out;
-  for (const auto& f : CheckHome(w.env, false))
+  for (const auto& f : CheckHome(w.env, w.front, false))
     if (!f.repairable || !repairable_ok) out.push_back("check: " + f.problem);
   for (const auto& [name, info] : w.supervisor.loaded)
     if (!fs::exists(w.home().RecordFile(name)))
@@ -202,7 +202,7 @@ TEST_P(FaultInjectionTest, EveryFailingCallLeavesAConsistentHomeAndTheCommandWor
                              clean.size(), n <= w.plan.calls.size() ? w.plan.calls[n - 1] : "?",
                              outcome));
     EXPECT_THAT(Broken(w, served_before, /*repairable_ok=*/true), IsEmpty());
-    if (!CheckHome(w.env, false).empty()) ++left_for_repair;
+    if (!CheckHome(w.env, w.front, false).empty()) ++left_for_repair;
     // The next command works. Like every command that takes the home's
     // lock, it first rewrites supervisord.conf (instances.cc).
     try {

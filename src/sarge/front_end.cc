@@ -284,6 +284,19 @@ std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& ap
   return site;
 }
 
+NginxServes AskNginx(FrontEndEnv& env, const std::string& app, const json& nginx_options) {
+  NginxServes serves;
+  if (env.settings.nginx_reload_command.empty()) return serves;
+  auto answer = env.get(ConfirmUrl(nginx_options), ConfirmHost(app));
+  if (!answer) return serves;
+  serves.answered = true;
+  char id[128];
+  if (answer->status == 200 &&
+      std::sscanf(answer->body.c_str(), "%127s %d", id, &serves.generation) == 2)
+    serves.id = id;
+  return serves;
+}
+
 void CheckServerNamesFree(const Home& home, const std::string& app, const json& nginx_options) {
   Claim mine = ClaimOf(nginx_options);
   std::error_code ec;

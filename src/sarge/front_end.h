@@ -61,6 +61,17 @@ struct ActiveSite {
 };
 std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& app);
 
+// What nginx itself serves for `app`, asked as Activate confirms a switch,
+// at the address of `nginx_options`: `answered` false if nginx is not
+// configured in sarge.yaml or does not answer; `id` empty if it answers
+// without a site of `app`.
+struct NginxServes {
+  bool answered = false;
+  std::string id;
+  int generation = 0;
+};
+NginxServes AskNginx(FrontEndEnv& env, const std::string& app, const nlohmann::json& nginx_options);
+
 // Makes the application's site route to `record`: writes the site file
 // atomically, runs nginx's test command (restoring the previous file if it
 // fails), the reload command, and confirms on a fresh connection that nginx

@@ -200,9 +200,9 @@ void StartInstanceCommand(const Home& home, const std::string& id,
     CatchInterrupts();  // Ctrl-C stops what it started
     auto wait = timeout.value_or(std::chrono::seconds(env.settings.start_timeout));
     auto uptime = min_uptime.value_or(env.settings.min_uptime);
-    int pid = 0;
-    AsStep("start " + id, [&] { pid = StartInstance(env, record, wait, uptime).pid; });
-    LogAction(home, fmt::format("start {} (pid {})", id, pid));
+    Started started;
+    AsStep("start " + id, [&] { started = StartInstance(env, record, wait, uptime); });
+    if (!started.already) LogAction(home, fmt::format("start {} (pid {})", id, started.pid));
   });
 }
 
@@ -327,8 +327,9 @@ int CheckCommand(const Home& home, bool repair) {
   RpcSupervisor supervisor = Connect(home);
   LifecycleEnv env{home, LoadSettings(home), supervisor};
   env.say = Say;
+  FrontEndEnv front = MakeFrontEnd(env);
   int left = 0;
-  for (const Finding& f : CheckHome(env, repair)) {
+  for (const Finding& f : CheckHome(env, front, repair)) {
     // Findings name files and programs the home holds: whatever bytes
     // their names have stay on one line.
     if (f.repair.empty()) {

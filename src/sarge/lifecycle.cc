@@ -445,7 +445,7 @@ Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds ti
   if (loaded && loaded->state == "RUNNING") {
     SetAutostart(env.home, id, true);
     env.say(fmt::format("{} is already running (pid {})", id, loaded->pid));
-    return {loaded->pid, appcfg};
+    return {loaded->pid, appcfg, true};
   }
   auto endpoints = ListenEndpoints(appcfg, record);
   ProcessInfo info;

@@ -48,6 +48,7 @@ struct LifecycleEnv {
 struct Started {
   int pid = 0;
   nlohmann::json appcfg;
+  bool already = false;  // it was running: nothing was started
 };
 // With `min_uptime`, the server must then stay up that long (WaitStaysUp);
 // without, the caller watches it (deploy checks its URL first).

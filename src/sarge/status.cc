@@ -13,6 +13,7 @@
 #include "sarge/error.h"
 #include "sarge/front_end.h"
 #include "sarge/lifecycle.h"
+#include "sarge/names.h"
 #include "sarge/records.h"
 
 namespace sarge {
@@ -31,15 +32,18 @@ std::string Uptime(int64_t seconds) {
   return fmt::format("{}d{:02}h", seconds / 86400, seconds % 86400 / 3600);
 }
 
-std::string Ports(const json& instance) {
-  std::string out;
+// The instance's listen ports, as numbers.
+json Ports(const json& instance) {
+  json out = json::array();
   const json& services = instance["config"]["services"];
   for (const auto& item : services.items()) {
     if (item.value()["type"] != "listen") continue;
-    int port = item.value().contains("port")            ? item.value()["port"].get<int>()
+    const json& given = item.value().contains("port") ? item.value()["port"] : json();
+    int port = given.is_number()   ? given.get<int>()
+               : given.is_string() ? std::atoi(given.get<std::string>().c_str())
                : instance["ports"].contains(item.key()) ? instance["ports"][item.key()].get<int>()
                                                         : 0;
-    if (port > 0) out += (out.empty() ? "" : ",") + std::to_string(port);
+    if (port > 0) out.push_back(port);
   }
   return out;
 }
@@ -109,7 +113,7 @@ json StatusRows(const Home& home, const json& listing, int64_t now) {
         {"state", instance["state"].is_null() ? "?" : instance["state"]},
         {"pid", instance.value("pid", 0)},
         {"uptime",
-         instance.contains("started") ? Uptime(now - instance["started"].get<int64_t>()) : ""},
+         instance.contains("started") ? json(now - instance["started"].get<int64_t>()) : json()},
         {"ports", Ports(instance)},
         {"active", active[app] == instance["id"]},
         {"last_exit", LastExit(instance)}};
@@ -121,12 +125,15 @@ json StatusRows(const Home& home, const json& listing, int64_t now) {
 std::string StatusTable(const json& rows, bool colour) {
   std::vector<std::vector<std::string>> cells = {
       {"ID", "APP", "STATE", "PID", "UPTIME", "PORTS", "ACTIVE", "LAST EXIT"}};
-  for (const auto& r : rows)
+  for (const auto& r : rows) {
+    std::string ports;
+    for (const auto& port : r["ports"]) ports += (ports.empty() ? "" : ",") + port.dump();
     cells.push_back({r["id"], r["application"], r["state"],
                      r["pid"].get<int>() > 0 ? std::to_string(r["pid"].get<int>()) : "-",
-                     r["uptime"].get<std::string>().empty() ? "-" : r["uptime"].get<std::string>(),
-                     r["ports"].get<std::string>().empty() ? "-" : r["ports"].get<std::string>(),
-                     r["active"].get<bool>() ? "*" : "", r["last_exit"]});
+                     r["uptime"].is_null() ? "-" : Uptime(r["uptime"].get<int64_t>()),
+                     ports.empty() ? "-" : ports, r["active"].get<bool>() ? "*" : "",
+                     Printable(r["last_exit"].get<std::string>())});
+  }
   std::vector<size_t> width(cells[0].size());
   for (const auto& row : cells)
     for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());

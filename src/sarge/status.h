@@ -12,8 +12,9 @@
 namespace sarge {
 
 // One row per instance of `list` (the JSON of ListInstances) with what the
-// front end routes to: id, application, state, pid, uptime, ports, active,
-// last exit reason. `now` is the current unix time, for uptimes.
+// front end routes to: id, application, state, pid, uptime (seconds, or
+// null when not running), ports (numbers), active, last exit reason. `now`
+// is the current unix time, for uptimes.
 nlohmann::json StatusRows(const Home& home, const nlohmann::json& listing, int64_t now);
 
 // The rows as an aligned table; ANSI colour for the state if `colour`.

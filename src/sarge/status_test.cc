@@ -29,10 +29,12 @@ TEST(StatusTest, RowsSayStateUptimePortsAndWhichServes) {
   testing::TempHome t;
   WriteFileAtomic(t.home.NginxSite("web"), "# sarge: application web active web-a generation 3\n");
   json rows = StatusRows(t.home, Listing(), 1000 + 3725);
+  // Uptime in seconds, ports as numbers: for scripts.
   EXPECT_EQ(rows[0], json::parse(R"({"id": "web-a", "application": "web", "state": "RUNNING",
-      "pid": 42, "uptime": "1h02m", "ports": "20001", "active": true, "last_exit": ""})"));
+      "pid": 42, "uptime": 3725, "ports": [20001], "active": true, "last_exit": ""})"));
   EXPECT_EQ(rows[1]["last_exit"], "exit status 3: Exited too quickly");
-  EXPECT_EQ(rows[1]["ports"], "8000");
+  EXPECT_EQ(rows[1]["ports"], json::array({8000}));
+  EXPECT_EQ(rows[1]["uptime"], nullptr);
   EXPECT_EQ(rows[1]["active"], false);
   EXPECT_EQ(rows[2]["state"], "?");
 }

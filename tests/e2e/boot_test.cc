@@ -128,6 +128,17 @@ TEST_F(Boot, CheckReportsTheOrphansAKilledSupervisordLeftAndStopAndDestroyEndThe
   }
 }
 
+// Run again (a second boot script, an operator's habit): it says so and
+// succeeds, instead of supervisord's complaint about its socket.
+TEST_F(Boot, BinSupervisordWhenOneAlreadyRunsSaysSoAndSucceeds) {
+  ASSERT_TRUE(home_.StartSupervisord());
+  Result r = RunProgram({(home_ / "bin/supervisord").string()});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.err, "sarge: supervisord already runs for " + home_.str() + " (pid " +
+                       std::to_string(home_.supervisord_pid()) + ")\n");
+  EXPECT_EQ(r.out, "");
+}
+
 TEST_F(Boot, InitWritesASystemdUnitForTheHome) {
   const std::string unit = ReadFile(home_ / "etc/sarge-supervisord.service");
   EXPECT_NE(unit.find("ExecStart=" + home_.str() + "/bin/supervisord\n"), std::string::npos)

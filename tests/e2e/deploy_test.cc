@@ -39,6 +39,19 @@ TEST_F(DeployTest, DeploysFromTarball) {
   EXPECT_EQ(Served(), "tar1\n");
   EXPECT_EQ(ReadFile(home_ / id / "VERSION"), "tar1\n");
   EXPECT_EQ(States(), (std::map<std::string, std::string>{{id, "RUNNING"}}));
+
+  // A tarball of the release's folder itself: its one top-level folder
+  // (here named like a file in it) is unwrapped.
+  fs::path wrapped = Version("tar2");
+  fs::rename(wrapped, sources_.path() / "VERSION");
+  const fs::path tarball2 = sources_.path() / "release-2.tar.gz";
+  tar = RunProgram(
+      {FindOnPath("tar"), "-czf", tarball2.string(), "-C", sources_.path().string(), "VERSION"});
+  ASSERT_EQ(tar.exit_code, 0) << Describe(tar);
+  const std::string id2 = DeployOk(Config(), tarball2);
+  ASSERT_FALSE(id2.empty());
+  EXPECT_EQ(Served(), "tar2\n");
+  EXPECT_EQ(ReadFile(home_ / id2 / "VERSION"), "tar2\n");
 }
 
 TEST_F(DeployTest, NoFailedRequestDuringFiveDeploys) {
@@ -131,9 +144,12 @@ TEST_F(DeployTest, KeepsOnlyTheGivenNumberOfPreviousInstances) {
   EXPECT_EQ(Served(), "v5\n");
   EXPECT_EQ(States(), (std::map<std::string, std::string>{
                           {ids[2], "STOPPED"}, {ids[3], "STOPPED"}, {ids[4], "RUNNING"}}));
+  const std::string log = ReadFile(home_ / "var/log/sarge.log");
   for (int i : {0, 1}) {
     EXPECT_FALSE(fs::exists(home_ / ids[i])) << ids[i];
     EXPECT_FALSE(fs::exists(home_ / ("etc/instances/" + ids[i] + ".json"))) << ids[i];
+    // The prune is in the action log, as a destroy by hand would be.
+    EXPECT_TRUE(Contains(log, ": destroy " + ids[i] + " (keeping 2 previous of web)\n")) << log;
   }
 }
 

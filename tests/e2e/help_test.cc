@@ -194,8 +194,7 @@ TEST(Help, UsageMistakesSayWhatToType) {
   ExpectUsageError({"help", "deploy", "start"},
                    "help takes one command: sarge help COMMAND; `sarge --help` lists them");
   ExpectUsageError({"/x", "start", "web-abcdef", "--bogus"},
-                   "start: The following argument was not expected: --bogus; `sarge start "
-                   "--help` shows its usage");
+                   "start: unknown option '--bogus'; `sarge start --help` shows its usage");
 }
 
 // A home folder that happens to be called like a command still works.

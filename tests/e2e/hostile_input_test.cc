@@ -321,12 +321,13 @@ std::vector<Row> IdRows() {
       Row("DeployFromNowhere", {"deploy", "{}", "/nonexistent; rm -rf /"},
           "source '/nonexistent; rm -rf /' does not exist; give a folder or a .tar.gz"),
       Row("TimeoutOfZero", {"start", "{id}", "--timeout", "0"},
-          "start: --timeout: Value 0 not in range 1 to 3600; `sarge start --help` shows its usage")
+          "start: --timeout: takes a number from 1 to 3600, not '0'; `sarge start --help` shows "
+          "its usage")
           .Exit(2)
           .On(Home::kWithInstance),
       Row("TimeoutNotANumber", {"start", "{id}", "--timeout", "$(id)"},
-          "start: --timeout: Value $(id) not in range 1 to 3600; `sarge start --help` shows its "
-          "usage")
+          "start: --timeout: takes a number from 1 to 3600, not '$(id)'; `sarge start --help` "
+          "shows its usage")
           .Exit(2)
           .On(Home::kWithInstance),
   };

@@ -113,5 +113,55 @@ TEST_F(Interrupt, SighupDuringARollbackLeavesTheCurrentInstanceServing) {
   ExpectCheckClean();
 }
 
+// The defect: sarge killed between writing the site file and nginx's
+// reload, then `check --repair`, stopped the instance nginx still served
+// (502s) while `check` said the home was consistent. A slow nginx test
+// command widens that window; the kill comes once the site file names the
+// new instance.
+TEST_F(Interrupt, AKillDuringTheSwitchNeverStopsTheInstanceNginxServes) {
+  const std::string v1 = DeployOk(Config(), Version("v1"), {"--min-uptime", "0"});
+  ASSERT_FALSE(v1.empty());
+  {
+    const fs::path settings = home_ / "etc/sarge.yaml";
+    std::string text = ReadFile(settings);
+    const std::string line = "  test_command: " + nginx_.TestCommand() + "\n";
+    auto at = text.find(line);
+    ASSERT_NE(at, std::string::npos) << text;
+    WriteFile(settings, text.replace(at, line.size(),
+                                     "  test_command: sleep 5; " + nginx_.TestCommand() + "\n"));
+  }
+  fs::path v2 = Version("v2");
+  Result r = RunOnTerminal(
+      {home_.str(), "deploy", Config().dump(), v2.string(), "--min-uptime", "0"}, kPlainTerminal,
+      Once(
+          [&](std::string shown) {
+            std::erase(shown, '\r');  // a terminal ends lines with "\r\n"
+            std::string id = NewInstanceId(shown);
+            return !id.empty() && Contains(SiteFile(), "active " + id + " ");
+          },
+          [](pid_t pid, int) { ::kill(pid, SIGKILL); }));
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.out;
+  const std::string id = NewInstanceId(r.out);
+  ASSERT_FALSE(id.empty()) << r.out;
+  EXPECT_EQ(Served(), "v1\n");  // nginx never reloaded
+
+  Result check = home_.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 1) << Describe(check);
+  EXPECT_TRUE(Contains(check.out, "problem: etc/nginx/sites/web.conf routes web to " + id +
+                                      ", but nginx serves " + v1 + "; "))
+      << check.out;
+  Result repair = home_.Sarge({"check", "--repair"});
+  EXPECT_EQ(repair.exit_code, 0) << Describe(repair);
+  EXPECT_TRUE(Contains(repair.out, "repaired: a deploy of " + id +
+                                       " was interrupted before the switch: destroyed " + id +
+                                       "; the front end is unchanged\n"))
+      << repair.out;
+  ExpectGone(id);
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_TRUE(Contains(SiteFile(), "active " + v1 + " ")) << SiteFile();
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
+  ExpectCheckClean();
+}
+
 }  // namespace
 }  // namespace e2e

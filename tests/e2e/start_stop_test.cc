@@ -145,6 +145,9 @@ TEST_F(StartStop, StartWhenRunningAndStopWhenStoppedAreHarmless) {
   Result r = home_.Sarge({"start", id});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.err, "sarge: " + id + " is already running (pid " + std::to_string(pid) + ")\n");
+  // The action log notes the start that started it, not the one that did not.
+  const std::string log = ReadFile(home_ / "var/log/sarge.log");
+  EXPECT_EQ(Count(log, ": start " + id + " (pid "), 1u) << log;
   r = home_.Sarge({"stop", id});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.err, "sarge: stopped " + id + "\n");

@@ -233,12 +233,13 @@ TEST_F(Status, TableShowsStatePidUptimePortsWhichServesAndWhyOneFailed) {
   EXPECT_EQ(rows[0]["application"], "web");
   EXPECT_EQ(rows[0]["state"], "RUNNING");
   EXPECT_EQ(std::to_string(rows[0]["pid"].get<int>()), Pid(home_, serving));
-  EXPECT_EQ(rows[0]["ports"], Port(home_, serving));
+  EXPECT_EQ(rows[0]["ports"], json::array({std::stoi(Port(home_, serving))}));
+  EXPECT_GE(rows[0]["uptime"].get<int>(), 1);
   EXPECT_EQ(rows[0]["active"], true);
   EXPECT_EQ(rows[1]["active"], false);
   EXPECT_EQ(rows[2], json::parse(R"({"id": ")" + idle +
                                  R"(", "application": "job", "state": "STOPPED", "pid": 0,
-      "uptime": "", "ports": "", "active": false, "last_exit": ""})"));
+      "uptime": null, "ports": [], "active": false, "last_exit": ""})"));
   EXPECT_EQ(rows[3]["state"], "FATAL");
   // supervisord keeps no exit status for a start that failed this way.
   EXPECT_EQ(rows[3]["last_exit"], "Exited too quickly (process log may have details)");
@@ -262,8 +263,9 @@ TEST(StatusWithoutSupervisord, SaysHowToStartItAndShowsTheRecords) {
   ASSERT_TRUE(home.Init());
   const std::string id = home.New({{"application_name", "web"}});
   ASSERT_FALSE(id.empty());
+  // The states are unknown: said, and the exit status says it too.
   Result r = home.Sarge({"status"});
-  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_EQ(r.err, "sarge: supervisord is not running; start it with " + home.str() +
                        "/bin/supervisord\n");
   EXPECT_EQ(r.out, "ID          APP  STATE  PID  UPTIME  PORTS  ACTIVE  LAST EXIT\n" + id +

@@ -184,13 +184,13 @@ expect_eq "the man page's commands" "init
 resume
 new CONFIG_JSON
 configure ID
-start ID [--timeout S]
-stop ID
-destroy ID
+start ID [--timeout S] [--min-uptime DURATION]
+stop ID [--force]
+destroy ID [--force]
 run ID [COMMAND...]
-deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout S] [--keep N]
+deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout S] [--min-uptime DURATION] [--watch DURATION] [--keep N]
 activate ID
-rollback APP [--timeout S]
+rollback APP [--to ID] [--timeout S] [--min-uptime DURATION]
 status [ID] [--json]
 logs ID [--lines N] [--follow]
 list
