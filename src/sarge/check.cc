@@ -212,34 +212,41 @@ class Checker {
               "removed its marker", [&] { RemoveAll(marker); });
         continue;
       }
-      Record record = it->second;
-      const std::string& app = record.application_name;
-      auto site = ReadActiveSite(home_, app);
-      // What nginx answers decides, when it can be asked: a deploy killed
-      // between writing the site file and nginx's reload has not switched.
-      NginxServes nginx = AskNginx(front_, app, NginxOptionsOf(site ? site->id : id));
-      bool serves = nginx.answered ? nginx.id == id : site && site->id == id;
-      if (serves) {
-        Found(fmt::format("a deploy of {} was interrupted after the switch", id),
-              fmt::format("stopped the previous instances of {}", record.application_name), [&] {
-                RetirePrevious(env_, record, env_.settings.deploy_keep);
-                RemoveAll(marker);
-              });
-      } else if (IsDeploySwitched(home_, id)) {
-        // It served, then a later deploy, rollback or activate moved on.
-        Found(fmt::format("a deploy of {} was interrupted after the switch, and the front end has "
-                          "moved on since",
-                          id),
-              "removed its marker", [&] { RemoveAll(marker); });
-      } else {
-        Found(fmt::format("a deploy of {} was interrupted before the switch", id),
-              fmt::format("destroyed {}; the front end is unchanged", id), [&] {
-                if (site && site->id == id) PutSiteBack(record, nginx);
-                DestroyInstance(env_, record);
-                RemoveAll(marker);
-                records_.erase(id);
-              });
-      }
+      InterruptedDeploy(it->second, marker);
+    }
+  }
+
+  // The deploy of `record` was cut off: finished if its instance serves,
+  // else undone (or only forgotten, if the front end moved on since).
+  // (A copy of the record: the undo erases it from records_.)
+  void InterruptedDeploy(const Record record, const fs::path& marker) {
+    const std::string& id = record.id;
+    auto site = ReadActiveSite(home_, record.application_name);
+    // What nginx answers decides, when it can be asked: a deploy killed
+    // between writing the site file and nginx's reload has not switched.
+    NginxServes nginx =
+        AskNginx(front_, record.application_name, NginxOptionsOf(site ? site->id : id));
+    bool serves = nginx.answered ? nginx.id == id : site && site->id == id;
+    if (serves) {
+      Found(fmt::format("a deploy of {} was interrupted after the switch", id),
+            fmt::format("stopped the previous instances of {}", record.application_name), [&] {
+              RetirePrevious(env_, record, env_.settings.deploy_keep);
+              RemoveAll(marker);
+            });
+    } else if (IsDeploySwitched(home_, id)) {
+      // It served, then a later deploy, rollback or activate moved on.
+      Found(fmt::format("a deploy of {} was interrupted after the switch, and the front end has "
+                        "moved on since",
+                        id),
+            "removed its marker", [&] { RemoveAll(marker); });
+    } else {
+      Found(fmt::format("a deploy of {} was interrupted before the switch", id),
+            fmt::format("destroyed {}; the front end is unchanged", id), [&] {
+              if (site && site->id == id) PutSiteBack(record, nginx);
+              DestroyInstance(env_, record);
+              RemoveAll(marker);
+              records_.erase(id);
+            });
     }
   }
 

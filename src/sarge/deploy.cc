@@ -267,24 +267,32 @@ void ForgetSwitchedDeploys(const Home& home, const std::string& app, const std::
   }
 }
 
-// Undoes a deploy that failed before the switch, and explains why.
-[[noreturn]] void Abandon(LifecycleEnv& env, const Record& record, const std::string& step,
-                          const Error& cause) {
-  UndoScope undo;
+// Removes the new instance of a deploy that is undone, and its marker;
+// says, rather than throws, what fails. Returns the last lines of its log
+// ("last lines of PATH:\n…"), or "" if it wrote none.
+std::string RemoveNewInstance(LifecycleEnv& env, const Record& record) {
   try {
     StopInstance(env, record.id);
   } catch (const Error&) {
+    // DestroyInstance stops it again, and says what fails.
   }
-  std::string tail = TailFile(env.home.InstanceLog(record.id), kLogTailLines);
+  fs::path log = env.home.InstanceLog(record.id);
+  std::string tail = TailFile(log, kLogTailLines);
   try {
     DestroyInstance(env, record);
     UnmarkDeploy(env.home, record.id);
   } catch (const Error& e) {
     env.say(fmt::format("could not remove {}: {}", record.id, e.what()));
   }
-  std::string detail = cause.detail();
-  if (detail.empty() && !tail.empty())
-    detail = fmt::format("last lines of {}:\n{}", env.home.InstanceLog(record.id).string(), tail);
+  return tail.empty() ? "" : fmt::format("last lines of {}:\n{}", log.string(), tail);
+}
+
+// Undoes a deploy that failed before the switch, and explains why.
+[[noreturn]] void Abandon(LifecycleEnv& env, const Record& record, const std::string& step,
+                          const Error& cause) {
+  UndoScope undo;
+  std::string tail = RemoveNewInstance(env, record);
+  std::string detail = cause.detail().empty() ? tail : cause.detail();
   throw Error(
       fmt::format("deploy failed at '{}': {}; {} was removed and the front end is unchanged", step,
                   cause.what(), record.id),
@@ -389,18 +397,81 @@ std::optional<WatchFailure> Watch(LifecycleEnv& env, const Record& record, const
                             previous->id, e.what(), record.id),
                 e.detail());
   }
-  std::string tail = TailFile(env.home.InstanceLog(record.id), kLogTailLines);
-  try {
-    DestroyInstance(env, record);
-    UnmarkDeploy(env.home, record.id);
-  } catch (const Error& e) {
-    env.say(fmt::format("could not remove {}: {}", record.id, e.what()));
-  }
+  std::string tail = RemoveNewInstance(env, record);
   throw Error(fmt::format("{}; switched back: {} serves {} again, and {} was removed", why,
                           previous->id, record.application_name, record.id),
-              tail.empty() ? ""
-                           : fmt::format("last lines of {}:\n{}",
-                                         env.home.InstanceLog(record.id).string(), tail));
+              tail);
+}
+
+}  // namespace
+
+namespace {
+
+// A deploy's new instance, started and serving.
+struct Switched {
+  Started started;
+  std::set<int> old_workers;       // nginx's, from before the switch
+  std::optional<Record> previous;  // what served before and still runs (for --watch)
+};
+
+// The steps up to the switch: install the source, start, wait until ready,
+// switch nginx. Any failure undoes them all (Abandon).
+Switched InstallStartSwitch(LifecycleEnv& env, FrontEndEnv& front, Steps& steps,
+                            const DeployOptions& options, const Readiness& ready, bool watched,
+                            Record& record) {
+  Switched switched;
+  try {
+    MarkDeploy(env.home, record.id);
+    record.check_url = options.check_url;
+    SaveRecord(env.home, record);
+    env.say(fmt::format("new instance {}", record.id));
+    steps.Run("install source",
+              [&] { InstallSource(env, front.runner, options.source, record.id); });
+    switched.started = StartReady(env, steps, "start", record, ready);
+    if (watched) switched.previous = RunningActive(env, record.application_name);
+    switched.old_workers = steps.Run("switch front end", [&] {
+      // Cut off from here on, whether it switched is asked of nginx.
+      MarkDeploy(env.home, record.id, kSwitching);
+      return Activate(front, record, switched.started.appcfg, "deploy");
+    });
+  } catch (const Error& e) {
+    Abandon(env, record, steps.current(), e);
+  }
+  return switched;
+}
+
+// With --watch: the new instance serves while the previous one still runs;
+// if it fails (or an interrupt comes) in that time, nginx switches back.
+void WatchOrSwitchBack(LifecycleEnv& env, FrontEndEnv& front, Steps& steps, const Record& record,
+                       const Switched& switched, std::chrono::milliseconds watch) {
+  auto begun = env.clock.Now();
+  std::optional<WatchFailure> failed;
+  try {
+    failed = steps.Run("watch for " + FormatDuration(watch),
+                       [&] { return Watch(env, record, switched.started, watch); });
+  } catch (const Interrupted& e) {
+    failed = WatchFailure{
+        e.what(), std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - begun)};
+  }
+  if (failed) SwitchBack(env, front, record, switched.previous, *failed);
+}
+
+// The new instance serves for good: the old nginx workers finish, the
+// previous instances stop. An interrupt no longer undoes the deploy.
+void Finish(LifecycleEnv& env, FrontEndEnv& front, Steps& steps, const Record& record,
+            const Switched& switched, int keep) {
+  UndoScope finishing;
+  try {
+    steps.Run("let old nginx workers finish", [&] { Drain(env, front, switched.old_workers); });
+    steps.Run("stop previous instances", [&] { RetirePrevious(env, record, keep); });
+    ForgetSwitchedDeploys(env.home, record.application_name, record.id);
+    UnmarkDeploy(env.home, record.id);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{} now serves {}, but finishing the deploy failed: {}; `sarge {} "
+                            "check --repair` finishes it",
+                            record.id, record.application_name, e.what(), env.home.root.string()),
+                e.detail());
+  }
 }
 
 }  // namespace
@@ -411,35 +482,14 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
   ValidateDeployInput(options, config);
   Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
                   options.min_uptime.value_or(env.settings.min_uptime)};
-  int keep = options.keep.value_or(env.settings.deploy_keep);
   auto watch = options.watch.value_or(env.settings.deploy_watch);
   Steps steps(progress, "deploy " + config.application_name, watch.count() > 0 ? 8 : 7);
 
   Record record = steps.Run("create instance", [&] {
     return CreateInstance(env.home, options.config_json, env.settings, env.runner);
   });
-  std::set<int> old_workers;
-  std::optional<Record> previous;
-  Started started;
-  try {
-    MarkDeploy(env.home, record.id);
-    record.check_url = options.check_url;
-    SaveRecord(env.home, record);
-    env.say(fmt::format("new instance {}", record.id));
-    steps.Run("install source",
-              [&] { InstallSource(env, front.runner, options.source, record.id); });
-    started = StartReady(env, steps, "start", record, ready);
-    if (watch.count() > 0) previous = RunningActive(env, record.application_name);
-    old_workers = steps.Run("switch front end", [&] {
-      // Cut off from here on, whether it switched is asked of nginx.
-      MarkDeploy(env.home, record.id, kSwitching);
-      return Activate(front, record, started.appcfg, "deploy");
-    });
-  } catch (const Error& e) {
-    Abandon(env, record, steps.current(), e);
-  }
-  // From here the new instance serves: what is left only tidies up, unless
-  // a watch finds it failing and switches back.
+  Switched switched =
+      InstallStartSwitch(env, front, steps, options, ready, watch.count() > 0, record);
   try {
     MarkDeploy(env.home, record.id, kSwitched);
   } catch (const Error&) {
@@ -447,32 +497,8 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
     // instance that now serves: better no marker at all.
     UnmarkDeploy(env.home, record.id);
   }
-  if (watch.count() > 0) {
-    auto begun = env.clock.Now();
-    std::optional<WatchFailure> failed;
-    try {
-      failed = steps.Run("watch for " + FormatDuration(watch),
-                         [&] { return Watch(env, record, started, watch); });
-    } catch (const Interrupted& e) {
-      failed = WatchFailure{
-          e.what(), std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - begun)};
-    }
-    if (failed) SwitchBack(env, front, record, previous, *failed);
-  }
-  // The new instance serves for good: an interrupt no longer undoes the
-  // deploy, which finishes tidying up.
-  UndoScope finishing;
-  try {
-    steps.Run("let old nginx workers finish", [&] { Drain(env, front, old_workers); });
-    steps.Run("stop previous instances", [&] { RetirePrevious(env, record, keep); });
-    ForgetSwitchedDeploys(env.home, record.application_name, record.id);
-    UnmarkDeploy(env.home, record.id);
-  } catch (const Error& e) {
-    throw Error(fmt::format("{} now serves {}, but finishing the deploy failed: {}; `sarge {} "
-                            "check --repair` finishes it",
-                            record.id, record.application_name, e.what(), env.home.root.string()),
-                e.detail());
-  }
+  if (watch.count() > 0) WatchOrSwitchBack(env, front, steps, record, switched, watch);
+  Finish(env, front, steps, record, switched, options.keep.value_or(env.settings.deploy_keep));
   return record.id;
 }
 
