@@ -242,8 +242,10 @@ std::string ExitReason(LifecycleEnv& env, const std::string& id, const ProcessIn
   std::string what = exit.starts_with("exit status ") ? "it exited with status " + exit.substr(12)
                      : exit.starts_with("terminated by ") ? "it was " + exit
                                                           : "it exited";
+  // supervisord's "Exited too quickly" says nothing more than a known exit.
   if (info.state == "BACKOFF" || info.state == "FATAL")
-    return info.spawnerr.empty() ? what : fmt::format("{}: {}", what, info.spawnerr);
+    return !exit.empty() || info.spawnerr.empty() ? what
+                                                  : fmt::format("{}: {}", what, info.spawnerr);
   return fmt::format("{}, and supervisord started it again", what);
 }
 
@@ -310,7 +312,7 @@ void WatchStaysUp(LifecycleEnv& env, const std::string& id, int pid,
     auto up = std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - up_since);
     FailStart(
         env, id,
-        fmt::format("{} {} after it was up (it must stay up for {}: deploy.min_uptime, "
+        fmt::format("{}, {} after it was up (it must stay up for {}: deploy.min_uptime, "
                     "--min-uptime)",
                     ExitReason(env, id, info), FormatDuration(up), FormatDuration(min_uptime)));
   };

@@ -217,7 +217,7 @@ TEST_F(LifecycleTest, StartFailsWhenTheServerDiesWithinMinUptime) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
                  "web-abc123 did not start: it exited with status 7, and supervisord started it "
-                 "again 300 ms after it was up (it must stay up for 1 s: deploy.min_uptime, "
+                 "again, 300 ms after it was up (it must stay up for 1 s: deploy.min_uptime, "
                  "--min-uptime); it is stopped");
   }
   EXPECT_EQ(supervisor_.Count("stopProcess"), 1);
