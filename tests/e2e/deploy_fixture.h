@@ -107,6 +107,19 @@ class DeployTest : public HomeTest {
     return Source(version, kVersionServer, files);
   }
 
+  // An instance of "web" made by `new`, without routes, whose folder holds
+  // `server` and VERSION "v1": for what `start` does alone. Empty (with a
+  // test failure) if `new` failed.
+  std::string Unrouted(const std::string& server) {
+    json config = Config();
+    config.erase("urlmap");
+    const std::string id = home_.New(config);
+    if (id.empty()) return id;
+    home_.WriteServer(id, server);
+    WriteFile(home_ / id / "VERSION", "v1\n");
+    return id;
+  }
+
   Result Deploy(const json& config, const fs::path& source,
                 const std::vector<std::string>& extra = {}) const {
     std::vector<std::string> args = {"deploy", config.dump(), source.string()};

@@ -62,13 +62,8 @@ TEST_F(Readiness, AServerThatDiesSoonAfterAnsweringIsNeverSwitchedIn) {
 }
 
 TEST_F(Readiness, StartReturnsOnceTheServerStayedUpAndStatusThenSaysRunning) {
-  json config = Config();
-  config.erase("urlmap");
-  config.erase("nginx_options");
-  const std::string id = home_.New(config);
+  const std::string id = Unrouted(kVersionServer);
   ASSERT_FALSE(id.empty());
-  home_.WriteServer(id, kVersionServer);
-  WriteFile(home_ / id / "VERSION", "v1\n");
 
   auto t0 = Clock::now();
   Result r = home_.Sarge({"start", id, "--min-uptime", "1.5"});
@@ -126,11 +121,8 @@ server.serve_forever()
 )PY";
 
 TEST_F(Readiness, AServerThatDaemonizesFailsAndWhatItLeftIsStopped) {
-  json config = Config();
-  config.erase("urlmap");
-  const std::string id = home_.New(config);
+  const std::string id = Unrouted(kDaemonizingServer);
   ASSERT_FALSE(id.empty());
-  home_.WriteServer(id, kDaemonizingServer);
   Result r = home_.Sarge({"start", id});
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   const pid_t daemon = static_cast<pid_t>(ReadNumber(home_ / id / "daemon.pid"));
