@@ -185,13 +185,30 @@ std::string FailureReason(const ProcessInfo& info) {
   return fmt::format("it is {}", info.state);
 }
 
+// The ports the instance's listen services were given (appcfg.json).
+std::set<int> ListenPorts(const Home& home, const std::string& id) {
+  std::set<int> ports;
+  try {
+    nlohmann::json appcfg = ReadRuntimeConfig(home, id);
+    for (const auto& item : appcfg.items())
+      if (item.key().ends_with("_PORT") && item.value().is_number_integer())
+        ports.insert(item.value().get<int>());
+  } catch (const Error&) {
+    // Not configured: it listens nowhere of its own.
+  }
+  return ports;
+}
+
 // After a failed start: processes started from the instance's folder that
-// still listen, outside supervisord, mean the server daemonized (its
-// process exited, a child it forked went on): supervisord can neither stop
-// nor restart those. Stops them; returns what to say about it, or "".
+// still listen on its ports, outside supervisord, mean the server
+// daemonized (its process exited, a child it forked went on): supervisord
+// can neither stop nor restart those. Stops them; returns what to say
+// about it, or "".
 std::string StopWhatDaemonized(LifecycleEnv& env, const std::string& id) {
+  std::set<int> ports = ListenPorts(env.home, id);
+  if (ports.empty()) return {};
   int supervisor = std::atoi(ReadFileIfExists(env.home.PidFile()).value_or("0").c_str());
-  std::vector<int> left = StrayListeners(env.home.InstanceDir(id), supervisor);
+  std::vector<int> left = StrayListeners(env.home.InstanceDir(id), supervisor, ports);
   if (left.empty()) return {};
   for (int pid : left) {
     try {

@@ -110,8 +110,8 @@ std::optional<int> LiveServer(const Home& home, const std::string& id) {
 
 namespace {
 
-// The inodes of the sockets listening on TCP ports.
-std::set<std::string> ListeningSockets() {
+// The inodes of the sockets listening on TCP `ports`.
+std::set<std::string> ListeningSockets(const std::set<int>& ports) {
   std::set<std::string> inodes;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     std::optional<std::string> text;
@@ -127,7 +127,11 @@ std::set<std::string> ListeningSockets() {
       std::istringstream fields(line);
       std::string slot, local, remote, state, skip, inode;
       fields >> slot >> local >> remote >> state >> skip >> skip >> skip >> skip >> skip >> inode;
-      if (state == "0A") inodes.insert(inode);
+      // "0100007F:1F90": the port in hexadecimal after the colon.
+      auto colon = local.rfind(':');
+      if (state != "0A" || colon == std::string::npos) continue;
+      if (ports.contains(static_cast<int>(std::strtol(local.c_str() + colon + 1, nullptr, 16))))
+        inodes.insert(inode);
     }
   }
   return inodes;
@@ -175,8 +179,8 @@ bool Holds(const fs::path& proc, const std::set<std::string>& sockets) {
 
 }  // namespace
 
-std::vector<int> StrayListeners(const fs::path& dir, int supervisor) {
-  std::set<std::string> sockets = ListeningSockets();
+std::vector<int> StrayListeners(const fs::path& dir, int supervisor, const std::set<int>& ports) {
+  std::set<std::string> sockets = ListeningSockets(ports);
   std::vector<int> pids;
   if (sockets.empty()) return pids;
   std::error_code ec;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,10 +36,10 @@ std::optional<int> LiveServer(const Home& home, const std::string& id);
 void StopOrphan(Clock& clock, int pid, std::chrono::milliseconds grace);
 
 // The processes of this user running from `dir` (their working folder, or
-// a folder in it) that listen on a TCP port and are not `supervisor`'s
-// descendants: what a server that daemonized left behind, out of
-// supervisord's reach. Found through /proc/net/tcp, /proc/net/tcp6 and
-// /proc/PID/fd.
-std::vector<int> StrayListeners(const fs::path& dir, int supervisor);
+// a folder in it) that listen on one of the TCP `ports` and are not
+// `supervisor`'s descendants: what a server that daemonized left behind,
+// out of supervisord's reach. Found through /proc/net/tcp, /proc/net/tcp6
+// and /proc/PID/fd.
+std::vector<int> StrayListeners(const fs::path& dir, int supervisor, const std::set<int>& ports);
 
 }  // namespace sarge
