@@ -1,6 +1,9 @@
 // start and stop on the real supervisord: failures reported with the
 // server's output and left stopped, readiness timeouts, whole process groups
 // stopped.
+#include <signal.h>
+
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -99,6 +102,40 @@ TEST_F(StartStop, ServerThatExitsAtOnceFailsWithItsOutputAndIsNotRetried) {
   check = home_.Sarge({"check"});
   EXPECT_EQ(check.exit_code, 0) << Describe(check);
   EXPECT_EQ(check.out, "");
+}
+
+// A server's output shown under an error is escaped: a title-setting or
+// screen-clearing sequence it prints does not reach the operator's terminal.
+TEST_F(StartStop, TheLogTailUnderAnErrorIsEscaped) {
+  const std::string id = home_.New({{"application_name", "web"}});
+  home_.WriteServer(id, "#!/bin/sh\nprintf 'boom\\033]2;pwned\\007\\033[2J\\n'\nexit 3\n");
+  Result r = home_.Sarge({"start", id});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.err.find('\033'), std::string::npos) << Describe(r);
+  EXPECT_NE(r.err.find("\nboom\\x1b]2;pwned\\x07\\x1b[2J\n"), std::string::npos) << r.err;
+}
+
+// A will-start hook that leaves a background process behind and exits 0
+// has succeeded: the start does not wait for what it left (which holds its
+// output open), nor call it timed out.
+TEST_F(StartStop, AHookThatLeavesABackgroundChildDoesNotHoldTheStart) {
+  const fs::path hook = home_ / "etc/hook-bg";
+  WriteFile(hook,
+            "#!/bin/sh\nsleep 20 &\necho $! > " + (home_ / "hook-child.pid").string() +
+                "\necho started a helper\nexit 0\n",
+            0755);
+  {
+    std::ofstream out(home_ / "etc/sarge.yaml", std::ios::app);
+    out << "\nhooks:\n  timeout: 10\n  will-start: " << hook.string() << "\n";
+  }
+  const std::string id = home_.New({{"application_name", "web"}});
+  home_.WriteServer(id, kSilentServer);
+  auto t0 = Clock::now();
+  Result r = home_.Sarge({"start", id, "--min-uptime", "0"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_LT(Clock::now() - t0, 8s);
+  const pid_t child = static_cast<pid_t>(ReadNumber(home_ / "hook-child.pid"));
+  if (child > 0 && PidAlive(child)) ::kill(child, SIGKILL);  // leave nothing behind
 }
 
 TEST_F(StartStop, ListenServerThatNeverOpensItsPortTimesOutAndIsStopped) {
