@@ -263,7 +263,7 @@ class Checker {
   // be destroyed.
   void PutSiteBack(const Record& record, const NginxServes& nginx) {
     auto served = records_.find(nginx.id);
-    if (served == records_.end()) {
+    if (served == records_.end() || served->second.application_name != record.application_name) {
       RemoveSite(front_, record);
       return;
     }
@@ -329,9 +329,12 @@ class Checker {
   // them, and `destroy` would leave one serving from a deleted folder.
   void Orphans() {
     bool up = SupervisordUp();
+    // A supervisord that runs without answering (its socket removed, shutting
+    // down) still has its servers: those are not orphans.
+    int supervisor = std::atoi(ReadFileIfExists(home_.PidFile()).value_or("0").c_str());
     for (const auto& [id, record] : records_) {
       auto pid = LiveServer(home_, id);
-      if (!pid) continue;
+      if (!pid || (supervisor > 0 && DescendsFrom(*pid, supervisor))) continue;
       auto it = up ? live_->find(id) : live_->end();
       if (it != live_->end() && it->second.pid == *pid) continue;
       const std::string& name = id;  // a lambda cannot capture a binding (clang 14)

@@ -46,6 +46,7 @@ bool Pump(Fd fds[3], const Fd& exited, const std::string& input, CommandResult& 
   if (input.empty()) fds[0] = Fd();
   std::string* sinks[3] = {nullptr, &result.output, &result.errors};
   while (fds[1].valid() || fds[2].valid() || exited.valid()) {
+    ThrowIfInterrupted();  // noted before poll was entered
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
@@ -102,9 +103,13 @@ class SpawningRunner : public CommandRunner {
     sigaddset(&defaults, SIGPIPE);  // main() ignores it; the child should not
     for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, signal);  // interrupt.h
     posix_spawnattr_setsigdefault(&attr, &defaults);
-    // Its own process group, so that a timeout ends what it started too.
+    // Its own process group, so that a timeout ends what it started too;
+    // not on a terminal, where a group of its own would be a background one
+    // (a `sudo` there could not ask for its password).
+    bool own_group = ::isatty(STDIN_FILENO) == 0;
     posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGDEF | (own_group ? POSIX_SPAWN_SETPGROUP : 0));
     pid_t pid;
     int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -119,20 +124,20 @@ class SpawningRunner : public CommandRunner {
     try {
       finished = Pump(ours, exited, input, result, std::chrono::steady_clock::now() + timeout);
     } catch (const Interrupted&) {
-      Reap(pid, true);
+      Reap(pid, own_group ? -pid : pid);
       throw;
     }
     result.timed_out = !finished;
-    int status = Reap(pid, !finished);
+    int status = Reap(pid, finished ? 0 : own_group ? -pid : pid);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return result;
   }
 
  private:
-  // Waits for the child `pid`, after killing its process group if `kill`;
-  // returns its wait status.
-  static int Reap(pid_t pid, bool kill) {
-    if (kill) ::kill(-pid, SIGKILL);
+  // Waits for the child `pid`, after killing `kill` (its process group, or
+  // itself) unless 0; returns its wait status.
+  static int Reap(pid_t pid, pid_t kill) {
+    if (kill != 0) ::kill(kill, SIGKILL);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

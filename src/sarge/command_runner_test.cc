@@ -1,7 +1,9 @@
 #include "sarge/command_runner.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -55,7 +57,26 @@ TEST(CommandRunnerTest, ACommandThatLeavesABackgroundChildFinishesWhenItExits) {
 
 // On a timeout the command's whole process group is killed, not only the
 // command: nothing it started outlives it.
+// stdin from /dev/null while it lives: the runner gives a command a
+// process group of its own only off a terminal.
+class StdinNotATerminal {
+ public:
+  StdinNotATerminal() : saved_(::dup(STDIN_FILENO)) {
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ::dup2(null, STDIN_FILENO);
+    ::close(null);
+  }
+  ~StdinNotATerminal() {
+    ::dup2(saved_, STDIN_FILENO);
+    ::close(saved_);
+  }
+
+ private:
+  int saved_;
+};
+
 TEST(CommandRunnerTest, ATimeoutKillsWhatTheCommandStartedToo) {
+  StdinNotATerminal off_a_terminal;
   char dir[] = "/tmp/sarge-runner-XXXXXX";
   ASSERT_NE(::mkdtemp(dir), nullptr);
   std::string pid_file = std::string(dir) + "/child.pid";

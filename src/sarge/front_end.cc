@@ -14,6 +14,7 @@
 #include "sarge/activations.h"
 #include "sarge/error.h"
 #include "sarge/instance_config.h"
+#include "sarge/interrupt.h"
 #include "sarge/names.h"
 #include "sarge/runtime_config.h"
 
@@ -291,9 +292,18 @@ NginxServes AskNginx(FrontEndEnv& env, const std::string& app, const json& nginx
   if (!answer) return serves;
   serves.answered = true;
   char id[128];
-  if (answer->status == 200 &&
-      std::sscanf(answer->body.c_str(), "%127s %d", id, &serves.generation) == 2)
-    serves.id = id;
+  if (answer->status != 200 ||
+      std::sscanf(answer->body.c_str(), "%127s %d", id, &serves.generation) != 2)
+    return serves;
+  // Without a site answering APP.sarge.invalid (one written by an older
+  // sarge, or none loaded yet) nginx's default server answers: if that is
+  // another application's site, nothing is known of this one's.
+  std::string_view named(id);
+  if (named.size() != app.size() + 7 || !named.starts_with(app + "-")) {
+    serves.answered = false;
+    return serves;
+  }
+  serves.id = id;
   return serves;
 }
 
@@ -326,6 +336,9 @@ void CheckServerNamesFree(const Home& home, const std::string& app, const json& 
 
 std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcfg,
                        const std::string& by) {
+  // A switch is done or undone whole (its own failures restore the site
+  // file): an interrupt waits for the next step.
+  UndoScope switching;
   const std::string& app = record.application_name;
   CheckServerNamesFree(env.home, app, InstanceConfigFromJson(record.config).nginx_options);
   auto current = ReadActiveSite(env.home, app);
@@ -350,6 +363,7 @@ std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcf
 }
 
 std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
+  UndoScope switching;  // as Activate
   const std::string& app = active.application_name;
   auto site_now = ReadActiveSite(env.home, app);
   if (!site_now || site_now->id != active.id) return {};

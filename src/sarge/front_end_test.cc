@@ -1,6 +1,8 @@
 #include "sarge/front_end.h"
 
 #include <fmt/format.h>
+#include <tuple>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -151,6 +153,25 @@ TEST_F(ActivateTest, ReloadThatDoesNotTakeEffectIsAnErrorAndRestores) {
 
 // A wildcard, regular expression or missing server_name is confirmed
 // through the name sarge adds, which answers only for that application.
+// What nginx serves for an application is only known from an answer that
+// names one of its instances: without a site answering APP.sarge.invalid,
+// nginx's default server, maybe another application's site, answers.
+TEST_F(ActivateTest, AskNginxTrustsOnlyAnAnswerNamingAnInstanceOfTheApplication) {
+  json options = {{"listen", "127.0.0.1:8080"}};
+  for (const auto& [body, answered, id] : std::vector<std::tuple<std::string, bool, std::string>>{
+           {"web-abc123 4\n", true, "web-abc123"},
+           {"shop-abc123 4\n", false, ""},
+           {"web-api-abc123 4\n", false, ""},
+           {"not sarge", true, ""}}) {
+    env_.get = [&](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+      return HttpAnswer{200, body};
+    };
+    NginxServes serves = AskNginx(env_, "web", options);
+    EXPECT_EQ(serves.answered, answered) << body;
+    EXPECT_EQ(serves.id, id) << body;
+  }
+}
+
 TEST_F(ActivateTest, EverySiteAnswersToANameOfSargesOwn) {
   auto site_for = [&](const std::string& options) {
     std::string config = fmt::format(

@@ -152,12 +152,6 @@ int ParentOf(int pid) {
   return parent;
 }
 
-bool DescendsFrom(int pid, int ancestor) {
-  for (int depth = 0; pid > 1 && depth < 64; ++depth, pid = ParentOf(pid))
-    if (pid == ancestor) return true;
-  return false;
-}
-
 bool RunsFrom(const fs::path& proc, const fs::path& dir) {
   std::error_code ec;
   fs::path cwd = fs::read_symlink(proc / "cwd", ec);
@@ -178,6 +172,12 @@ bool Holds(const fs::path& proc, const std::set<std::string>& sockets) {
 }
 
 }  // namespace
+
+bool DescendsFrom(int pid, int ancestor) {
+  for (int depth = 0; pid > 1 && depth < 64; ++depth, pid = ParentOf(pid))
+    if (pid == ancestor) return true;
+  return false;
+}
 
 std::vector<int> StrayListeners(const fs::path& dir, int supervisor, const std::set<int>& ports) {
   std::set<std::string> sockets = ListeningSockets(ports);

@@ -35,6 +35,9 @@ std::optional<int> LiveServer(const Home& home, const std::string& id);
 // Error if it is still there after that.
 void StopOrphan(Clock& clock, int pid, std::chrono::milliseconds grace);
 
+// Whether `pid` is `ancestor` or one of its descendants (/proc's parents).
+bool DescendsFrom(int pid, int ancestor);
+
 // The processes of this user running from `dir` (their working folder, or
 // a folder in it) that listen on one of the TCP `ports` and are not
 // `supervisor`'s descendants: what a server that daemonized left behind,

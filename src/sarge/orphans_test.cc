@@ -67,6 +67,20 @@ TEST_F(OrphansTest, MissingOrMalformedFilesFindNothing) {
   }
 }
 
+TEST_F(OrphansTest, DescendsFromFollowsParents) {
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  EXPECT_TRUE(DescendsFrom(child, ::getpid()));
+  EXPECT_TRUE(DescendsFrom(child, child));
+  EXPECT_FALSE(DescendsFrom(::getpid(), child));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+}
+
 TEST_F(OrphansTest, StopOrphanEndsTheProcessAndAZombieCountsAsGone) {
   pid_t child = ::fork();
   ASSERT_GE(child, 0);

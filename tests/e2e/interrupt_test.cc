@@ -36,6 +36,27 @@ class Interrupt : public DeployTest {
       if (line.find("sarge: error: ") != std::string::npos) out.push_back(line);
     return out;
   }
+  // The nginx test command waits 5 s first: a window between the site
+  // file's change and nginx's reload.
+  void SlowNginxTest() {
+    const fs::path settings = home_ / "etc/sarge.yaml";
+    std::string text = ReadFile(settings);
+    const std::string line = "  test_command: " + nginx_.TestCommand() + "\n";
+    auto at = text.find(line);
+    ASSERT_NE(at, std::string::npos) << text;
+    WriteFile(settings, text.replace(at, line.size(),
+                                     "  test_command: sleep 5; " + nginx_.TestCommand() + "\n"));
+  }
+  // What a terminal showed, its "\r\n" made "\n".
+  static std::string Plain(std::string shown) {
+    std::erase(shown, '\r');
+    return shown;
+  }
+  // Whether the site file routes to the instance the deploy shown made.
+  bool SiteNamesTheNewInstance(const std::string& shown) const {
+    std::string id = NewInstanceId(Plain(shown));
+    return !id.empty() && Contains(SiteFile(), "active " + id + " ");
+  }
   void ExpectCheckClean() {
     Result check = home_.Sarge({"check"});
     EXPECT_EQ(check.exit_code, 0) << Describe(check);
@@ -117,25 +138,12 @@ TEST_F(Interrupt, SighupDuringARollbackLeavesTheCurrentInstanceServing) {
 TEST_F(Interrupt, AKillDuringTheSwitchNeverStopsTheInstanceNginxServes) {
   const std::string v1 = DeployOk(Config(), Version("v1"), {"--min-uptime", "0"});
   ASSERT_FALSE(v1.empty());
-  {
-    const fs::path settings = home_ / "etc/sarge.yaml";
-    std::string text = ReadFile(settings);
-    const std::string line = "  test_command: " + nginx_.TestCommand() + "\n";
-    auto at = text.find(line);
-    ASSERT_NE(at, std::string::npos) << text;
-    WriteFile(settings, text.replace(at, line.size(),
-                                     "  test_command: sleep 5; " + nginx_.TestCommand() + "\n"));
-  }
+  SlowNginxTest();
   fs::path v2 = Version("v2");
   Result r = RunOnTerminal(
       {home_.str(), "deploy", Config().dump(), v2.string(), "--min-uptime", "0"}, kPlainTerminal,
-      Once(
-          [&](std::string shown) {
-            std::erase(shown, '\r');  // a terminal ends lines with "\r\n"
-            std::string id = NewInstanceId(shown);
-            return !id.empty() && Contains(SiteFile(), "active " + id + " ");
-          },
-          [](pid_t pid, int) { ::kill(pid, SIGKILL); }));
+      Once([&](std::string shown) { return SiteNamesTheNewInstance(shown); },
+           [](pid_t pid, int) { ::kill(pid, SIGKILL); }));
   EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.out;
   const std::string id = NewInstanceId(r.out);
   ASSERT_FALSE(id.empty()) << r.out;
@@ -156,6 +164,25 @@ TEST_F(Interrupt, AKillDuringTheSwitchNeverStopsTheInstanceNginxServes) {
   EXPECT_EQ(Served(), "v1\n");
   EXPECT_TRUE(Contains(SiteFile(), "active " + v1 + " ")) << SiteFile();
   EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "RUNNING"}}));
+  ExpectCheckClean();
+}
+
+// SIGTERM while nginx switches: the switch is done whole (or undone by its
+// own failure), never cut between the site file and nginx's reload; once
+// it has switched, the deploy finishes.
+TEST_F(Interrupt, SigtermDuringTheSwitchLetsItFinish) {
+  const std::string v1 = DeployOk(Config(), Version("v1"), {"--min-uptime", "0"});
+  ASSERT_FALSE(v1.empty());
+  SlowNginxTest();
+  Result r = RunOnTerminal(
+      {home_.str(), "deploy", Config().dump(), Version("v2").string(), "--min-uptime", "0"},
+      kPlainTerminal,
+      Once([&](std::string shown) { return SiteNamesTheNewInstance(shown); },
+           [](pid_t pid, int) { ::kill(pid, SIGTERM); }));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const std::string id = NewInstanceId(Plain(r.out));
+  EXPECT_EQ(Served(), "v2\n");
+  EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "STOPPED"}, {id, "RUNNING"}}));
   ExpectCheckClean();
 }
 
