@@ -151,8 +151,6 @@ TEST_F(ActivateTest, ReloadThatDoesNotTakeEffectIsAnErrorAndRestores) {
   EXPECT_EQ(Site(), before);
 }
 
-// A wildcard, regular expression or missing server_name is confirmed
-// through the name sarge adds, which answers only for that application.
 // What nginx serves for an application is only known from an answer that
 // names one of its instances: without a site answering APP.sarge.invalid,
 // nginx's default server, maybe another application's site, answers.
@@ -163,8 +161,9 @@ TEST_F(ActivateTest, AskNginxTrustsOnlyAnAnswerNamingAnInstanceOfTheApplication)
            {"shop-abc123 4\n", false, ""},
            {"web-api-abc123 4\n", false, ""},
            {"not sarge", true, ""}}) {
-    env_.get = [&](const Url&, const std::string&) -> std::optional<HttpAnswer> {
-      return HttpAnswer{200, body};
+    std::string text = body;  // a lambda cannot capture a binding (clang 14)
+    env_.get = [text](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+      return HttpAnswer{200, text};
     };
     NginxServes serves = AskNginx(env_, "web", options);
     EXPECT_EQ(serves.answered, answered) << body;
@@ -172,6 +171,8 @@ TEST_F(ActivateTest, AskNginxTrustsOnlyAnAnswerNamingAnInstanceOfTheApplication)
   }
 }
 
+// A wildcard, regular expression or missing server_name is confirmed
+// through the name sarge adds, which answers only for that application.
 TEST_F(ActivateTest, EverySiteAnswersToANameOfSargesOwn) {
   auto site_for = [&](const std::string& options) {
     std::string config = fmt::format(
