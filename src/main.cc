@@ -2,6 +2,7 @@
 // an error into "sarge: error: …" and an exit status.
 #include <link.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -72,6 +73,10 @@ int main(int argc, char** argv) {
   // is an error to handle, not a reason to die. Children get the default
   // back (exec.cc, command_runner.cc).
   std::signal(SIGPIPE, SIG_IGN);
+  // sarge's modes are its own, whatever the caller's umask (under umask 000
+  // a home would be everyone's to change): it gives private files and
+  // folders their modes itself (home.cc, fs.h).
+  ::umask(022);
   // iostreams stay synchronised with stdio: `list` writes an instance at a
   // time, which stdio buffers as well, and unsynchronising costs every
   // command ~0.5 ms at start (eight new stream buffers, four of them wide).

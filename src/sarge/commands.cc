@@ -122,8 +122,8 @@ int DoInit(Args& a) {
 }
 
 int DoNew(Args& a) {
-  Home home = OpenHome(a.home, false);
-  std::cout << NewInstance(home, ReadConfigArgument(a.config_json, std::cin)) << "\n";
+  std::string config = ReadConfigArgument(a.config_json, std::cin);  // as the caller
+  std::cout << NewInstance(OpenHome(a.home, false), config) << "\n";
   return 0;
 }
 
@@ -188,8 +188,10 @@ int DoDeploy(Args& a) {
   options.min_uptime = DurationOption("--min-uptime", a.min_uptime);
   options.watch = DurationOption("--watch", a.watch);
   if (a.keep >= 0) options.keep = a.keep;
-  Home home = OpenHome(a.home, false);
+  // Read before the home is opened, as the caller: sarge run by root on an
+  // owner's home becomes the owner there (privilege.h).
   options.config_json = ReadConfigArgument(a.config_json, std::cin);
+  Home home = OpenHome(a.home, false);
   std::cout << DeployCommand(home, options) << "\n";
   return 0;
 }
@@ -258,7 +260,7 @@ const std::vector<Command>& Commands() {
            [](CLI::App& app, Args& a) {
              app.add_option("CONFIG_JSON", a.config_json,
                             R"(instance configuration, e.g. '{"application_name": "web"}', )"
-                            "or - to read it from standard input")
+                            "- to read it from standard input, or @FILE to read it from FILE")
                  ->required();
            },
        .handler = DoNew,
@@ -328,8 +330,9 @@ const std::vector<Command>& Commands() {
        .help = "roll out SOURCE: new instance, start, check, switch, stop the old",
        .setup =
            [](CLI::App& app, Args& a) {
-             app.add_option("CONFIG_JSON", a.config_json,
-                            "instance configuration, as for new (- reads it from standard input)")
+             app.add_option(
+                    "CONFIG_JSON", a.config_json,
+                    "instance configuration, as for new (- for standard input, @FILE for a file)")
                  ->required();
              app.add_option("SOURCE", a.source, "a folder (copied in) or a .tar.gz (unpacked)")
                  ->required();

@@ -16,6 +16,7 @@
 #include "sarge/instance_config.h"
 #include "sarge/interrupt.h"
 #include "sarge/names.h"
+#include "sarge/release.h"
 #include "sarge/runtime_config.h"
 
 namespace sarge {
@@ -24,7 +25,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr auto kUnpackTimeout = 600s;
 constexpr auto kCheckInterval = 100ms;
 constexpr int kLogTailLines = 20;
 
@@ -50,20 +50,9 @@ class Steps {
   std::string current_;
 };
 
-bool IsTarball(const fs::path& p) {
-  std::string name = p.filename().string();
-  return name.ends_with(".tar.gz") || name.ends_with(".tgz");
-}
-
 // Checks SOURCE and --check-url before anything is created.
 void ValidateDeployInput(const DeployOptions& options, const InstanceConfig& config) {
-  std::error_code ec;
-  if (!fs::exists(options.source, ec))
-    throw Error(fmt::format("source {} does not exist; give a folder or a .tar.gz",
-                            Quoted(options.source.string())));
-  if (!fs::is_directory(options.source, ec) && !IsTarball(options.source))
-    throw Error(fmt::format("source {} is neither a folder nor a .tar.gz file",
-                            Quoted(options.source.string())));
+  CheckSource(options.source);
   if (options.check_url.empty()) return;
   json sample = json::object();
   for (const auto& name : RuntimeNames(config.services))
@@ -72,52 +61,6 @@ void ValidateDeployInput(const DeployOptions& options, const InstanceConfig& con
   if (!ParseHttpUrl(url))
     throw Error(fmt::format("--check-url {} is not an http://HOST[:PORT]/PATH URL",
                             Quoted(options.check_url)));
-}
-
-// A tarball made of a release's folder (`tar -czf r.tar.gz release-42/`)
-// holds everything in one top-level folder: its content is moved up, so
-// that `server` is where sarge runs it from.
-void Unwrap(const fs::path& dir) {
-  if (fs::exists(dir / "server")) return;
-  std::vector<fs::path> entries;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) entries.push_back(entry.path());
-  if (ec || entries.size() != 1 || fs::is_symlink(entries[0]) || !fs::is_directory(entries[0]))
-    return;
-  fs::path top = dir / ".sarge-unwrap";  // its content may hold its own name
-  fs::rename(entries[0], top, ec);
-  for (auto it = fs::directory_iterator(top, ec); !ec && it != fs::end(it); it.increment(ec))
-    fs::rename(it->path(), dir / it->path().filename(), ec);
-  if (!ec) fs::remove(top, ec);
-  if (ec)
-    throw Error(fmt::format("cannot move the content of the archive's one folder up into {}: {}",
-                            dir.string(), ec.message()));
-}
-
-void InstallSource(LifecycleEnv& env, CommandRunner& runner, const fs::path& source,
-                   const std::string& id) {
-  fs::path dir = env.home.InstanceDir(id);
-  if (IsTarball(source)) {
-    CommandResult r = runner.Run(
-        {"tar", "-xzf", fs::absolute(source).string(), "-C", dir.string(), "--no-same-owner"},
-        kUnpackTimeout);
-    if (r.exit_code != 0)
-      throw Error(fmt::format("cannot unpack {}: tar exited with status {}",
-                              Quoted(source.string()), r.exit_code),
-                  r.Both());
-    Unwrap(dir);
-    return;
-  }
-  std::error_code ec;
-  if (FsFault("copy", dir)) ec = std::error_code(errno, std::generic_category());
-  if (!ec)
-    fs::copy(source, dir,
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks |
-                 fs::copy_options::overwrite_existing,
-             ec);
-  if (ec)
-    throw Error(fmt::format("cannot copy {} into {}: {}", Quoted(source.string()), dir.string(),
-                            ec.message()));
 }
 
 // The record's check URL with its $NAMEs filled in, and the URL parsed.
@@ -426,7 +369,7 @@ Switched InstallStartSwitch(LifecycleEnv& env, FrontEndEnv& front, Steps& steps,
     SaveRecord(env.home, record);
     env.say(fmt::format("new instance {}", record.id));
     steps.Run("install source",
-              [&] { InstallSource(env, front.runner, options.source, record.id); });
+              [&] { InstallSource(env.home, front.runner, options.source, record.id); });
     switched.started = StartReady(env, steps, "start", record, ready);
     if (watched) switched.previous = RunningActive(env, record.application_name);
     switched.old_workers = steps.Run("switch front end", [&] {

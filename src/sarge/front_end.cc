@@ -73,6 +73,24 @@ std::string FcgiLocation(const std::string& socket) {
       pass);
 }
 
+// A static route serves the instance's own files: a release whose folder
+// is a symlink out of it (to etc/, with every record's secrets) is refused.
+// What a server changes after the switch is its owner's business, and
+// nginx's workers cannot read etc/ or var/run/ (0700) anyway.
+void CheckStaticStaysInside(const fs::path& instance, const std::string& path,
+                            const std::string& what) {
+  std::error_code ec;
+  fs::path root = fs::canonical(instance, ec);
+  fs::path target = fs::weakly_canonical(instance / path, ec);
+  if (ec) return;  // missing: nginx answers 404, and nothing leaks
+  auto [end, at] = std::mismatch(root.begin(), root.end(), target.begin(), target.end());
+  if (end != root.end())
+    throw Error(fmt::format(
+        "{}.path {} leads out of the instance folder (to {}); a static route may serve only the "
+        "instance's own files",
+        what, Quoted(path), Quoted(target.string())));
+}
+
 std::string RenderRoute(const Home& home, const Record& record, const json& route,
                         const json& appcfg, size_t index) {
   std::string what = fmt::format("urlmap[{}]", index);
@@ -84,6 +102,7 @@ std::string RenderRoute(const Home& home, const Record& record, const json& rout
     if (!IsPathInside(path))
       throw Error(
           fmt::format("{}.path {} is not a folder inside the instance", what, Quoted(path)));
+    CheckStaticStaysInside(home.InstanceDir(record.id), path, what);
     // alias and location must agree on a trailing slash, or "/media../x"
     // would reach outside the folder.
     std::string alias = (home.InstanceDir(record.id) / path).string();

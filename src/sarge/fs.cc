@@ -93,12 +93,38 @@ int Fd::release() {
   return fd;
 }
 
-std::optional<std::string> ReadFileIfExists(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return std::nullopt;
+namespace {
+
+// Opens a file sarge reads: never through a symlink, and only a
+// regular file (a FIFO would block the command for ever, holding the home's
+// lock). -1 with errno ENOENT if it does not exist; throws otherwise.
+int OpenOwnFile(int dir_fd, const char* name, const fs::path& path) {
+  int fd = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0 && errno == ELOOP)
+    throw Error(fmt::format("{} is a symlink where sarge keeps a file of its own; remove it",
+                            path.string()));
+  if (fd < 0) {
+    if (errno == ENOENT) return -1;
     ThrowErrno("read", path);
   }
+  Fd owned(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) ThrowErrno("read", path);
+  if (!S_ISREG(st.st_mode))
+    throw Error(fmt::format(
+        "{} is not a regular file (a folder, FIFO, socket or device) where sarge keeps a file of "
+        "its own; remove it",
+        path.string()));
+  return owned.release();
+}
+
+}  // namespace
+
+Fd OpenOwnFile(const fs::path& path) { return Fd(OpenOwnFile(AT_FDCWD, path.c_str(), path)); }
+
+std::optional<std::string> ReadFileIfExists(const fs::path& path) {
+  Fd fd(OpenOwnFile(AT_FDCWD, path.c_str(), path));
+  if (!fd.valid()) return std::nullopt;
   std::string out;
   char buf[65536];
   for (;;) {
@@ -114,11 +140,8 @@ std::optional<std::string> ReadFileIfExists(const fs::path& path) {
 bool ReadReplacedFileAt(int dir_fd, const fs::path& dir, const std::string& name,
                         std::string& out) {
   out.clear();
-  Fd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return false;
-    ThrowErrno("read", dir / name);
-  }
+  Fd fd(OpenOwnFile(dir_fd, name.c_str(), dir / name));
+  if (!fd.valid()) return false;
   size_t chunk = std::max<size_t>(out.capacity(), 4096);
   for (;;) {
     size_t at = out.size();
@@ -243,6 +266,11 @@ fs::path MakeDirs(const fs::path& path, mode_t mode) {
   // and its parents before and after, as fs::create_directories makes.
   std::error_code ec;
   int error = ::mkdir(path.c_str(), 0777) == 0 ? 0 : errno;
+  if (error == EEXIST && fs::is_symlink(path, ec))
+    throw Error(
+        fmt::format("{} is a symlink where sarge keeps a folder; remove it (sarge HOME "
+                    "check --repair does)",
+                    path.string()));
   if (error == 0) {
     first_missing = path;
   } else if (error == EEXIST && fs::is_directory(path, ec)) {
@@ -268,7 +296,7 @@ void RemoveAll(const fs::path& path) {
 }
 
 FileLock::FileLock(const fs::path& path, const std::function<void()>& on_wait) {
-  fd_ = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  fd_ = Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
   if (!fd_.valid()) ThrowErrno("open lock file", path);
   if (::flock(fd_.get(), LOCK_EX | LOCK_NB) == 0) return;
   if (errno != EWOULDBLOCK) ThrowErrno("lock", path);

@@ -30,7 +30,15 @@ class Fd {
   int fd_ = -1;
 };
 
-// Returns the file's contents; throws Error naming the path if it cannot be read.
+// Opens a file of sarge's own in a home for reading (a record, a log):
+// never through a symlink, and only a regular file, so that nothing planted
+// there makes sarge read another file or wait for ever (a FIFO). Invalid if
+// it does not exist; throws Error naming the path for a symlink or anything
+// not a regular file, and for other errors.
+Fd OpenOwnFile(const fs::path& path);
+
+// Returns the file's contents; throws Error naming the path if it cannot be
+// read. Opened as OpenOwnFile does.
 std::string ReadFile(const fs::path& path);
 
 // Like ReadFile, but returns nullopt when the file does not exist.
@@ -45,8 +53,9 @@ bool ReadReplacedFileAt(int dir_fd, const fs::path& dir, const std::string& name
 
 // Replaces `path` with `content` atomically: writes "<path>.tmp-<pid>", fsyncs
 // it and renames it over `path`. A reader, or a crash, sees the old or the
-// new file, never a half-written one. `mode` is the new file's mode.
-void WriteFileAtomic(const fs::path& path, std::string_view content, mode_t mode = 0644);
+// new file, never a half-written one. `mode` is the new file's mode: by
+// default the owner's only, as everything under etc/ holds configuration.
+void WriteFileAtomic(const fs::path& path, std::string_view content, mode_t mode = 0600);
 
 // Whether a replaced file must survive a power loss. kRebuilt is for a file
 // sarge computes again from the records whenever it finds it missing or
@@ -64,7 +73,7 @@ enum class Durability { kSynced, kRebuilt };
 // and `path` is as it was.
 class AtomicFile {
  public:
-  AtomicFile(const fs::path& path, std::string_view content, mode_t mode = 0644,
+  AtomicFile(const fs::path& path, std::string_view content, mode_t mode = 0600,
              Durability durability = Durability::kSynced);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
@@ -83,7 +92,7 @@ void UseUnnamedTemporaryFilesForTest(bool on);
 
 // WriteFileAtomic unless the file already holds exactly `content`.
 // Returns true when it wrote.
-bool WriteFileAtomicIfChanged(const fs::path& path, std::string_view content, mode_t mode = 0644);
+bool WriteFileAtomicIfChanged(const fs::path& path, std::string_view content, mode_t mode = 0600);
 
 // True for the temporary names WriteFileAtomic uses, so scans can skip them.
 bool IsTempFileName(std::string_view name);

@@ -1,7 +1,6 @@
 #include "sarge/home.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -11,6 +10,8 @@
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -18,6 +19,7 @@
 #include "sarge/front_end.h"
 #include "sarge/names.h"
 #include "sarge/orphans.h"
+#include "sarge/privilege.h"
 #include "sarge/records.h"
 #include "sarge/supervisor_config.h"
 
@@ -70,6 +72,8 @@ Home OpenHome(const std::string& given, bool for_init) {
         fmt::format("home {} is not a folder; give the home folder, or a new path for "
                     "`sarge PATH init` to create",
                     Quoted(path.string())));
+  // Before anything of the home is read: the owner's files are input.
+  if (exists) ActAsOwner(path);
   std::string text = path.string();
   if (text.size() > 1 && text.back() == '/') text.pop_back();
   if (!std::all_of(text.begin(), text.end(), IsHomePathChar))
@@ -108,35 +112,9 @@ std::string Home::SupervisordDied() const {
       pid);
 }
 
-namespace {
-
-// The user name of `uid`. /etc/passwd is read first, directly: a static
-// binary's getpwuid goes through NSS (nsswitch.conf, two nscd connection
-// attempts, then the same file), which costs every command more than the
-// rest of its logging. Users only NSS knows (LDAP) still get their names.
-std::string UserName(uid_t uid) {
-  if (FILE* file = std::fopen("/etc/passwd", "re")) {
-    std::string name;
-    passwd entry;
-    passwd* found = nullptr;
-    char buffer[1024];
-    while (::fgetpwent_r(file, &entry, buffer, sizeof buffer, &found) == 0)
-      if (found->pw_uid == uid) {
-        name = found->pw_name;
-        break;
-      }
-    std::fclose(file);
-    if (!name.empty()) return name;
-  }
-  const passwd* pw = ::getpwuid(uid);
-  return pw ? pw->pw_name : std::to_string(uid);
-}
-
-}  // namespace
-
 void LogAction(const Home& home, const std::string& what) {
   const char* sudo_user = std::getenv("SUDO_USER");
-  std::string user = UserName(::geteuid());
+  std::string user = ActingUser();
   if (sudo_user) user += fmt::format(" (sudo by {})", sudo_user);
   // One line per action whatever `what` holds (paths and messages come from input).
   std::string text;
@@ -144,8 +122,12 @@ void LogAction(const Home& home, const std::string& what) {
     text +=
         c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, static_cast<char>(c));
   std::string line = fmt::format("{} user={}: {}\n", UtcNow(), user, text);
-  Fd fd(::open(home.ActionLog().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
-  if (fd.valid()) (void)!::write(fd.get(), line.data(), line.size());
+  Fd fd(::open(home.ActionLog().c_str(),
+               O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640));
+  // Only a regular file: a FIFO planted there must not hold the command.
+  struct stat st {};
+  if (fd.valid() && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode))
+    (void)!::write(fd.get(), line.data(), line.size());
 }
 
 void InitHome(const Home& home, const fs::path& sarge_binary) {
@@ -154,11 +136,28 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
   if (supervisord.empty() || supervisorctl.empty())
     throw Error("supervisord is not installed; install it with: apt-get install supervisor");
 
-  for (const auto& dir :
-       {home.root / "bin", home.Etc(), home.RecordsDir(), home.ProgramsDir(), home.PortsDir(),
-        home.NginxSitesDir(), home.LogDir(), home.TmpDir(), home.DataDir()})
-    MakeDirs(dir);
-  MakeDirs(home.RunDir(), 0700);
+  // The modes are set, not left to the umask, and put right on every init:
+  // etc/ and var/run/ hold configuration values (secrets among them), var/
+  // what the servers keep; the home and bin/ are for anyone to read, and the
+  // instance folders (static routes) for nginx.
+  const std::pair<fs::path, mode_t> dirs[] = {{home.root, 0755},
+                                              {home.root / "bin", 0755},
+                                              {home.Etc(), 0700},
+                                              {home.RecordsDir(), 0700},
+                                              {home.ProgramsDir(), 0700},
+                                              {home.PortsDir(), 0700},
+                                              {home.NginxSitesDir(), 0700},
+                                              {home.root / "var", 0755},
+                                              {home.LogDir(), 0750},
+                                              {home.RunDir(), 0700},
+                                              {home.TmpDir(), 0700},
+                                              {home.DataDir(), 0700}};
+  for (const auto& [dir, mode] : dirs) {
+    MakeDirs(dir, mode);
+    if (::chmod(dir.c_str(), mode) != 0)
+      throw Error(fmt::format("cannot set the mode of {} to {:04o}: {}", dir.string(), mode,
+                              std::strerror(errno)));
+  }
 
   WriteFileAtomicIfChanged(home.Bin("sarge"), SargeShortcut(home, sarge_binary), 0755);
   WriteFileAtomicIfChanged(home.Bin("supervisord"), SupervisordShortcut(home, supervisord), 0755);
@@ -167,9 +166,8 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
   WriteSupervisordConf(home);
   WriteFileAtomicIfChanged(home.NginxSitesConf(), NginxSitesConf(home));
   struct stat st {};
-  const passwd* owner = ::stat(home.root.c_str(), &st) == 0 ? ::getpwuid(st.st_uid) : nullptr;
-  WriteFileAtomicIfChanged(home.SystemdUnitFile(),
-                           SystemdUnit(home, owner ? owner->pw_name : std::to_string(st.st_uid)));
+  uid_t owner = ::stat(home.root.c_str(), &st) == 0 ? st.st_uid : ::geteuid();
+  WriteFileAtomicIfChanged(home.SystemdUnitFile(), SystemdUnit(home, UserName(owner)));
   if (!fs::exists(home.SettingsFile())) WriteFileAtomic(home.SettingsFile(), DefaultSettingsYaml());
   LogAction(home, "init");
 }

@@ -1,6 +1,10 @@
 #include "sarge/instance_config.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <istream>
 #include <set>
 
@@ -487,13 +491,36 @@ InstanceConfig ParseInstanceConfig(std::string_view text) {
   return config;
 }
 
-std::string ReadConfigArgument(const std::string& argument, std::istream& in) {
-  if (argument != "-") return argument;
-  // One byte past the limit is enough to refuse it; the rest is never read.
+namespace {
+
+// One byte past the limit is enough to refuse it; the rest is never read.
+std::string ReadLimited(std::istream& in) {
   std::string text(kMaxConfigBytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
-  if (in.bad()) throw Error("cannot read the instance configuration from standard input");
+  return text;
+}
+
+}  // namespace
+
+std::string ReadConfigArgument(const std::string& argument, std::istream& in) {
+  if (argument == "-") {
+    std::string text = ReadLimited(in);
+    if (in.bad()) throw Error("cannot read the instance configuration from standard input");
+    return text;
+  }
+  if (!argument.starts_with('@')) return argument;
+  std::string path = argument.substr(1);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(fmt::format(
+        "cannot read the instance configuration from {}: it is a folder; give a JSON file",
+        Quoted(path)));
+  std::ifstream file(path, std::ios::binary);
+  std::string text = ReadLimited(file);
+  if (!file.is_open() || file.bad())
+    throw Error(fmt::format("cannot read the instance configuration from {}: {}", Quoted(path),
+                            std::strerror(errno)));
   return text;
 }
 

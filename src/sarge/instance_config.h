@@ -45,9 +45,12 @@ inline constexpr size_t kMaxConfigBytes = 1 << 20;
 // one line however hostile the text.
 InstanceConfig ParseInstanceConfig(std::string_view text);
 
-// The text of a CONFIG_JSON argument: the argument itself, or for "-" what
-// `in` holds (standard input). Reads at most kMaxConfigBytes + 1 bytes, so
-// a huge input is refused by ParseInstanceConfig without being read whole.
+// The text of a CONFIG_JSON argument: the argument itself, for "-" what
+// `in` holds (standard input), for "@FILE" what FILE holds (so that secrets
+// need not be on a command line, which every local user can see). Reads at
+// most kMaxConfigBytes + 1 bytes, so a huge input is refused by
+// ParseInstanceConfig without being read whole. Throws Error naming FILE
+// if it cannot be read.
 std::string ReadConfigArgument(const std::string& argument, std::istream& in);
 
 // Validates an already parsed JSON value (a stored record's "config").

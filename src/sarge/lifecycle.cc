@@ -627,7 +627,12 @@ void DestroyInstance(LifecycleEnv& env, const Record& record) {
 std::string TailFile(const fs::path& path, int lines) {
   // Only the end of the file matters; logs can be large.
   constexpr off_t kWindow = 64 * 1024;
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd;
+  try {
+    fd = OpenOwnFile(path);
+  } catch (const Error& e) {
+    return fmt::format("({})", e.what());
+  }
   if (!fd.valid()) return {};
   off_t size = ::lseek(fd.get(), 0, SEEK_END);
   off_t from = std::max<off_t>(0, size - kWindow);

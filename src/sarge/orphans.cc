@@ -75,7 +75,8 @@ void RememberServer(const Home& home, const std::string& id) {
   // temporary file (nor one left if launch is killed mid-write). A reader
   // that sees it half-written finds no orphan, which is what it was.
   std::string line = fmt::format("{} {}\n", pid, stat->start_ticks);
-  Fd fd(::open(ServerPidFile(home, id).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  Fd fd(::open(ServerPidFile(home, id).c_str(),
+               O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
   if (fd.valid()) (void)!::write(fd.get(), line.data(), line.size());
 }
 

@@ -117,7 +117,8 @@ class RecordsDir {
   // ignored: the Read that follows reports it.
   void ReadAhead(const std::string& id) const {
     ++records_read_ahead;
-    Fd fd(::openat(::dirfd(dir_), (id + ".json").c_str(), O_RDONLY | O_CLOEXEC));
+    Fd fd(::openat(::dirfd(dir_), (id + ".json").c_str(),
+                   O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (fd.valid()) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_WILLNEED);
   }
 

@@ -224,7 +224,7 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
   std::string text = appcfg.dump(2) + "\n";
   std::optional<AtomicFile> appcfg_file;
   if (ReadFileIfExists(home.AppCfgFile(record.id)) != text)
-    appcfg_file.emplace(home.AppCfgFile(record.id), text, 0644, Durability::kRebuilt);
+    appcfg_file.emplace(home.AppCfgFile(record.id), text, 0600, Durability::kRebuilt);
   if (record.ports != ports_before) SaveRecord(home, record);
   if (appcfg_file) appcfg_file->Commit();
   undo.Commit();

@@ -156,7 +156,7 @@ void ShowLog(const Home& home, const std::string& id, int lines, bool follow, st
   LoadRecord(home, id);  // a clear error for an unknown id
   fs::path path = home.InstanceLog(id);
   // One open file for the tail and the follow, so no line falls between.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd = OpenOwnFile(path);
   off_t offset = 0;
   if (fd.valid()) {
     off_t size = ::lseek(fd.get(), 0, SEEK_END);
@@ -179,7 +179,7 @@ void ShowLog(const Home& home, const std::string& id, int lines, bool follow, st
         // Rotation by rename: what was written to the old file before
         // supervisord reopened its log, then the new file from its start.
         if (fd.valid()) CopyUpTo(fd.get(), offset, -1, out);
-        fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        fd = OpenOwnFile(path);
         offset = 0;
         continue;
       }

@@ -413,8 +413,7 @@ std::vector<Row> HomeRows() {
           "is mounted read-only")
           .On(Home::kReadOnly),
       Row("HomeOfAnotherUser", {"new", "{}"},
-          "cannot open lock file {home}/var/run/sarge.lock: Permission denied; run sarge as the "
-          "user that owns the home")
+          "{home} belongs to root; run sarge as root (sudo -u root sarge {home} …)")
           .On(Home::kOtherUser),
       Row("DiskFullOnNew", {"new", R"({"application_name": "web"})"},
           "cannot write {home}/etc/instances/web-{random}.json: No space left on device; free "
