@@ -1,8 +1,11 @@
 #include "sarge/check.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -46,6 +49,7 @@ class Checker {
       : env_(env), front_(front), home_(env.home), repair_(repair) {}
 
   std::vector<Finding> Run() {
+    Planted();
     TempFiles();
     SupervisordConf();
     Records();
@@ -76,7 +80,49 @@ class Checker {
   }
   void Found(std::string problem) { findings_.push_back({std::move(problem), "", false}); }
 
-  std::string Rel(const fs::path& p) const { return fs::relative(p, home_.root).string(); }
+  std::string Rel(const fs::path& p) const { return p.lexically_relative(home_.root).string(); }
+
+  // What a server, or anyone with the owner's rights, may have put where
+  // sarge keeps its own files and folders: a symlink (sarge would read,
+  // write or remove another file through it) or a FIFO, socket or device
+  // (reading it would hold the command). Sarge opens none of them (fs.h);
+  // --repair removes them, and the next command makes its own again. The
+  // servers' own folders (var/tmp/ID/, var/data/NAME/) are theirs.
+  void Planted() {
+    std::error_code ec;
+    for (const fs::path& top : {home_.root / "bin", home_.Etc(), home_.root / "var"}) {
+      if (const char* kind = OddKind(top)) PlantedAt(top, kind);
+      for (auto it = fs::recursive_directory_iterator(top, ec); !ec && it != fs::end(it);
+           it.increment(ec)) {
+        const fs::path& path = it->path();
+        fs::path parent = path.parent_path();
+        if (parent == home_.TmpDir() || parent == home_.DataDir()) it.disable_recursion_pending();
+        // Sarge's own symlinks: port claims and the notes made before them.
+        bool claim =
+            parent == home_.PortsDir() || (parent.parent_path() == home_.RunDir() &&
+                                           path.filename().string().starts_with("claiming-"));
+        if (path == home_.Socket() || claim) continue;
+        if (const char* kind = OddKind(path)) PlantedAt(path, kind);
+      }
+    }
+  }
+  static const char* OddKind(const fs::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return nullptr;
+    if (S_ISLNK(st.st_mode)) return "a symlink";
+    if (S_ISFIFO(st.st_mode)) return "a FIFO";
+    if (S_ISSOCK(st.st_mode)) return "a socket";
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return "a device";
+    return nullptr;
+  }
+  void PlantedAt(const fs::path& path, const char* kind) {
+    Found(fmt::format("{} is {} where sarge keeps its own files; something planted it", Rel(path),
+                      kind),
+          fmt::format("removed {}", Rel(path)), [&] {
+            if (Unlink(path) != 0)
+              throw Error(fmt::format("cannot remove {}: {}", path.string(), std::strerror(errno)));
+          });
+  }
 
   // WriteFileAtomic's temporary files: a writer holds the lock, as we do, so
   // any that exists was left by a command that was killed.

@@ -310,8 +310,12 @@ std::optional<WatchFailure> Watch(LifecycleEnv& env, const Record& record, const
     if (env.process(started.pid) != ProcessState::kRunning)
       return failure(WhyItExited(env, record.id, started.pid));
     if (check && now >= next_check) {
-      if (std::string problem = AskCheck(*check); !problem.empty())
+      if (std::string problem = AskCheck(*check); !problem.empty()) {
+        // A server that died during the request: its exit is the cause to tell.
+        if (env.process(started.pid) != ProcessState::kRunning)
+          return failure(WhyItExited(env, record.id, started.pid));
         return failure(fmt::format("its check {} gave {}", Quoted(check->text), problem));
+      }
       next_check = now + 1s;
     }
     env.clock.Sleep(kCheckInterval);

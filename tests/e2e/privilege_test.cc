@@ -228,6 +228,23 @@ TEST_F(OwnerHome, SymlinksTheOwnerPlantsReachNothingOfRoots) {
       << Describe(start);
   EXPECT_EQ(ReadFile(secret), "root's secret\n");
   EXPECT_TRUE(fs::is_empty(root_dir));
+
+  // check names each, --repair removes them, and the owner's home works.
+  Result check = Root({"check"});
+  EXPECT_EQ(check.exit_code, 1) << Describe(check);
+  for (const std::string& planted :
+       std::vector<std::string>{"var/log/sarge.log", "var/log/" + id + ".log", "var/run/" + id})
+    EXPECT_TRUE(Contains(check.out, "problem: " + planted +
+                                        " is a symlink where sarge keeps its own files; something "
+                                        "planted it\n"))
+        << planted << "\n"
+        << Describe(check);
+  Result repair = Root({"check", "--repair"});
+  EXPECT_TRUE(Contains(repair.out, "repaired: var/run/" + id)) << Describe(repair);
+  Result again = AsOwner({(dir_ / "sarge").string(), home_.string(), "start", id});
+  EXPECT_EQ(again.exit_code, 0) << Describe(again);
+  EXPECT_EQ(ReadFile(secret), "root's secret\n");
+  EXPECT_EQ(NotOwners(), std::vector<std::string>{});
 }
 
 // The defect: root killed a root process whose pid and start time the app
