@@ -314,18 +314,19 @@ TEST_F(OwnerHome, AReleaseBringsNoPrivileges) {
   tar = RunProgram(
       {FindOnPath("tar"), "-czf", (dir_ / "dev.tar.gz").string(), "-C", release.string(), "."});
   ASSERT_EQ(tar.exit_code, 0) << Describe(tar);
-  fs::remove(release / "null");
-  ASSERT_EQ(::mkfifo((release / "pipe").c_str(), 0644), 0);
-  for (const auto& [source, entry, kind] :
-       std::vector<std::tuple<fs::path, std::string, std::string>>{
-           {dir_ / "dev.tar.gz", "null", "a device node"}, {release, "pipe", "a FIFO"}}) {
+  auto refused = [&](const fs::path& source, const std::string& entry, const std::string& kind) {
     Result r = Root({"deploy", config, source.string()});
     EXPECT_EQ(r.exit_code, 1) << Describe(r);
     EXPECT_TRUE(Contains(r.err, "the release holds '" + entry + "', " + kind +
                                     "; a release may hold only files, folders and symlinks: "
                                     "remove it from the release"))
         << Describe(r);
-  }
+  };
+  refused(dir_ / "dev.tar.gz", "null", "a device node");
+  refused(release, "null", "a device node");
+  fs::remove(release / "null");
+  ASSERT_EQ(::mkfifo((release / "pipe").c_str(), 0644), 0);
+  refused(release, "pipe", "a FIFO");
   EXPECT_EQ(NotOwners(), std::vector<std::string>{});
 }
 
