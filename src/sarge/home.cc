@@ -159,6 +159,15 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
                               std::strerror(errno)));
   }
 
+  // Files a home made before sarge set its own modes (records 0644) become
+  // the owner's only, as sarge writes them now.
+  std::error_code ec;
+  for (const fs::path& top : {home.Etc(), home.RunDir()})
+    for (auto it = fs::recursive_directory_iterator(top, ec); !ec && it != fs::end(it);
+         it.increment(ec))
+      if (it->is_regular_file(ec) && !it->is_symlink(ec))
+        ::chmod(it->path().c_str(), static_cast<mode_t>(it->status().permissions()) & 0700);
+
   WriteFileAtomicIfChanged(home.Bin("sarge"), SargeShortcut(home, sarge_binary), 0755);
   WriteFileAtomicIfChanged(home.Bin("supervisord"), SupervisordShortcut(home, supervisord), 0755);
   WriteFileAtomicIfChanged(home.Bin("supervisorctl"), SupervisorctlShortcut(home, supervisorctl),

@@ -398,6 +398,18 @@ TEST_P(Modes, DoNotDependOnTheCallersUmask) {
   };
   for (const auto& [path, mode] : want)
     EXPECT_EQ(ModeOf(home.root() / path), mode) << path << " under umask " << GetParam();
+
+  // A home made before sarge set its modes: init puts them right.
+  const fs::path record = home / ("etc/instances/" + id + ".json");
+  ::chmod(record.c_str(), 0644);
+  ::chmod((home / "etc").c_str(), 0755);
+  ::chmod((home / "var/data").c_str(), 0777);
+  r = RunProgram({"/bin/sh", "-c", std::string("umask ") + GetParam() + " && exec \"$0\" \"$@\"",
+                  SARGE_BINARY, home.str(), "init"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(ModeOf(record), 0600u);
+  EXPECT_EQ(ModeOf(home / "etc"), 0700u);
+  EXPECT_EQ(ModeOf(home / "var/data"), 0700u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Umask, Modes, ::testing::Values("000", "077"));
