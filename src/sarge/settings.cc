@@ -377,10 +377,12 @@ deploy:
 # block, then uncomment and adapt this section to let sarge test and reload
 # nginx. pid_file (nginx's master pid) is required with reload_command: after
 # a reload sarge waits, at most drain_timeout seconds, for the old workers to
-# finish their requests before it stops an old instance.
+# finish their requests before it stops an old instance. sarge runs as the
+# home's owner; nginx is root's: bootstrap-sarge lets the owner run exactly
+# these two commands as root through sudo (docs/configuration.md).
 # nginx:
-#   test_command: nginx -t -q
-#   reload_command: nginx -s reload
+#   test_command: sudo -n /usr/sbin/nginx -t -q
+#   reload_command: sudo -n /usr/sbin/nginx -s reload
 #   pid_file: /run/nginx.pid
 #   drain_timeout: 30
 )";
