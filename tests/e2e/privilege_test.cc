@@ -330,6 +330,22 @@ TEST_F(OwnerHome, AReleaseBringsNoPrivileges) {
   EXPECT_EQ(NotOwners(), std::vector<std::string>{});
 }
 
+// Root's own release, out of the owner's reach: said before anything is made.
+TEST_F(OwnerHome, ASourceTheOwnerCannotReadIsRefusedUpFront) {
+  ASSERT_EQ(Root({"init"}).exit_code, 0);
+  const fs::path private_dir = dir_ / "root-only";
+  fs::create_directory(private_dir);
+  ::chmod(private_dir.c_str(), 0700);
+  WriteFile(private_dir / "server", kHttpServer, 0755);
+  Result r = Root({"deploy", R"({"application_name": "web"})", private_dir.string()});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.err, "sarge: error: source '" + private_dir.string() + "' cannot be read by " +
+                       user_ +
+                       ", whom sarge runs as for this home: Permission denied; put it where that "
+                       "user can read it\n");
+  EXPECT_TRUE(fs::is_empty(home_ / "etc/instances"));
+}
+
 // The same as root in a home of root's: tar makes the device node, and the
 // walk after it refuses it.
 TEST(RootHome, ADeviceNodeInATarballIsRefusedAndNothingIsLeft) {
