@@ -28,6 +28,7 @@ install(FILES ${SARGE_GENERATED_DOCS}/sarge.1.gz DESTINATION ${CMAKE_INSTALL_MAN
 install(FILES ${SARGE_GENERATED_DOCS}/sarge.bash-completion
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME sarge)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/configuration.md
+              ${CMAKE_SOURCE_DIR}/docs/security.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 set(CPACK_GENERATOR DEB)

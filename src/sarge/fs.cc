@@ -217,7 +217,12 @@ AtomicFile::AtomicFile(const fs::path& path, std::string_view content, mode_t mo
     }
     if (linked) return;
   }
-  Fd fd(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  // A new file, never one planted under the temporary name (a symlink):
+  // one left by a killed command of the same pid is removed first.
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  Fd fd(::open(tmp_.c_str(), kFlags, mode));
+  if (!fd.valid() && errno == EEXIST && ::unlink(tmp_.c_str()) == 0)
+    fd = Fd(::open(tmp_.c_str(), kFlags, mode));
   if (!fd.valid()) ThrowErrno("write", path);
   try {
     WriteAll(fd.get(), content, path);

@@ -230,7 +230,12 @@ TEST_F(OwnerHome, SymlinksTheOwnerPlantsReachNothingOfRoots) {
   EXPECT_TRUE(fs::is_empty(root_dir));
 
   // check names each, --repair removes them, and the owner's home works.
+  ASSERT_EQ(OwnerShell("mkfifo '" + (home_ / "bin/planted").string() + "'").exit_code, 0);
   Result check = Root({"check"});
+  EXPECT_TRUE(Contains(check.out,
+                       "problem: bin/planted is a FIFO where sarge keeps its own "
+                       "files; something planted it\n"))
+      << Describe(check);
   EXPECT_EQ(check.exit_code, 1) << Describe(check);
   for (const std::string& planted :
        std::vector<std::string>{"var/log/sarge.log", "var/log/" + id + ".log", "var/run/" + id})

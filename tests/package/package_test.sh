@@ -58,7 +58,7 @@ grep -qE '^ +[0-9]+ bytes, +[0-9]+ lines +md5sums *$' <<<"$(dpkg-deb -I "$deb")"
   fail "the package has no md5sums: $(dpkg-deb -I "$deb")"
 
 # Mode, owner and path of everything in it: sarge, its man page, its
-# completion, two documents, and nothing else (no test binaries).
+# completion, three documents, and nothing else (no test binaries).
 expect_eq "dpkg-deb -c" "drwxr-xr-x root/root ./usr/
 drwxr-xr-x root/root ./usr/bin/
 -rwxr-xr-x root/root ./usr/bin/sarge
@@ -70,6 +70,7 @@ drwxr-xr-x root/root ./usr/share/doc/
 drwxr-xr-x root/root ./usr/share/doc/sarge/
 -rw-r--r-- root/root ./usr/share/doc/sarge/README.md
 -rw-r--r-- root/root ./usr/share/doc/sarge/configuration.md
+-rw-r--r-- root/root ./usr/share/doc/sarge/security.md
 drwxr-xr-x root/root ./usr/share/man/
 drwxr-xr-x root/root ./usr/share/man/man1/
 -rw-r--r-- root/root ./usr/share/man/man1/sarge.1.gz" \
