@@ -86,22 +86,33 @@ class Checker {
   // sarge keeps its own files and folders: a symlink (sarge would read,
   // write or remove another file through it) or a FIFO, socket or device
   // (reading it would hold the command). Sarge opens none of them (fs.h);
-  // --repair removes them, and the next command makes its own again. The
-  // servers' own folders (var/tmp/ID/, var/data/NAME/) are theirs.
+  // --repair removes them, and the next command makes its own again.
   void Planted() {
     std::error_code ec;
     for (const fs::path& top : {home_.root / "bin", home_.Etc(), home_.root / "var"}) {
-      if (const char* kind = OddKind(top)) PlantedAt(top, kind);
+      if (const char* kind = OddKind(top)) {
+        PlantedAt(top, kind);
+        continue;
+      }
       for (auto it = fs::recursive_directory_iterator(top, ec); !ec && it != fs::end(it);
            it.increment(ec)) {
         const fs::path& path = it->path();
         fs::path parent = path.parent_path();
-        if (parent == home_.TmpDir() || parent == home_.DataDir()) it.disable_recursion_pending();
-        // Sarge's own symlinks: port claims and the notes made before them.
+        // The servers' folders are theirs; these and the logs' folder an
+        // operator may put on another disk (a symlink).
+        if (parent == home_.TmpDir() || parent == home_.DataDir()) {
+          it.disable_recursion_pending();
+          if (parent == home_.DataDir()) continue;
+        }
+        if (path == home_.LogDir()) continue;
+        // Sarge's own symlinks: port claims and the notes made before them;
+        // supervisord's socket, and the one it binds before renaming it.
         bool claim =
             parent == home_.PortsDir() || (parent.parent_path() == home_.RunDir() &&
                                            path.filename().string().starts_with("claiming-"));
-        if (path == home_.Socket() || claim) continue;
+        bool socket = parent == home_.RunDir() &&
+                      path.filename().string().starts_with(home_.Socket().filename().string());
+        if (socket || claim) continue;
         if (const char* kind = OddKind(path)) PlantedAt(path, kind);
       }
     }

@@ -81,8 +81,11 @@ void CheckStaticStaysInside(const fs::path& instance, const std::string& path,
                             const std::string& what) {
   std::error_code ec;
   fs::path root = fs::canonical(instance, ec);
-  fs::path target = fs::weakly_canonical(instance / path, ec);
-  if (ec) return;  // missing: nginx answers 404, and nothing leaks
+  if (ec == std::errc::no_such_file_or_directory) return;  // nothing to serve
+  // A missing end is no error: nginx answers 404, and nothing leaks.
+  fs::path target = ec ? fs::path() : fs::weakly_canonical(instance / path, ec);
+  if (ec)
+    throw Error(fmt::format("{}.path {} cannot be resolved: {}", what, Quoted(path), ec.message()));
   auto [end, at] = std::mismatch(root.begin(), root.end(), target.begin(), target.end());
   if (end != root.end())
     throw Error(fmt::format(

@@ -264,14 +264,14 @@ bool WriteFileAtomicIfChanged(const fs::path& path, std::string_view content, mo
 
 bool IsTempFileName(std::string_view name) { return name.find(".tmp-") != std::string_view::npos; }
 
-fs::path MakeDirs(const fs::path& path, mode_t mode) {
+fs::path MakeDirs(const fs::path& path, mode_t mode, bool symlink_ok) {
   if (FsFault("create", path)) ThrowErrno("create", path);
   fs::path first_missing;
   // Usually only the last folder is missing: one mkdir, and no stat of it
   // and its parents before and after, as fs::create_directories makes.
   std::error_code ec;
   int error = ::mkdir(path.c_str(), 0777) == 0 ? 0 : errno;
-  if (error == EEXIST && fs::is_symlink(path, ec))
+  if (error == EEXIST && !symlink_ok && fs::is_symlink(path, ec))
     throw Error(
         fmt::format("{} is a symlink where sarge keeps a folder; remove it (sarge HOME "
                     "check --repair does)",

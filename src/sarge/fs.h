@@ -98,9 +98,11 @@ bool WriteFileAtomicIfChanged(const fs::path& path, std::string_view content, mo
 bool IsTempFileName(std::string_view name);
 
 // Creates `path` and its parents, then gives it `mode` (0755 is left to the
-// umask); throws Error on failure. Returns the highest folder it created,
-// empty when `path` was there already.
-fs::path MakeDirs(const fs::path& path, mode_t mode = 0755);
+// umask); throws Error on failure, and for a symlink at `path` unless
+// `symlink_ok` (a folder an operator may put on another disk: var/log,
+// var/data/NAME). Returns the highest folder it created, empty when `path`
+// was there already.
+fs::path MakeDirs(const fs::path& path, mode_t mode = 0755, bool symlink_ok = false);
 
 // Removes `path` recursively if it exists; throws Error on failure.
 void RemoveAll(const fs::path& path);

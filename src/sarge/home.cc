@@ -66,6 +66,7 @@ Home OpenHome(const std::string& given, bool for_init) {
         fmt::format("home {} is a symlink to {}, which does not exist; create that folder "
                     "first, or give another path",
                     Quoted(path.string()), Quoted(fs::read_symlink(path, ec).string())));
+  const fs::path given_path = path;
   if (exists) path = fs::canonical(path, ec);
   if (exists && !fs::is_directory(path, ec))
     throw Error(
@@ -73,7 +74,7 @@ Home OpenHome(const std::string& given, bool for_init) {
                     "`sarge PATH init` to create",
                     Quoted(path.string())));
   // Before anything of the home is read: the owner's files are input.
-  if (exists) ActAsOwner(path);
+  ActAsOwner(given_path, path);
   std::string text = path.string();
   if (text.size() > 1 && text.back() == '/') text.pop_back();
   if (!std::all_of(text.begin(), text.end(), IsHomePathChar))
@@ -150,10 +151,11 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
                                               {home.root / "var", 0755},
                                               {home.LogDir(), 0750},
                                               {home.RunDir(), 0700},
-                                              {home.TmpDir(), 0700},
+                                              // fcgi sockets: nginx's workers pass
+                                              {home.TmpDir(), 0711},
                                               {home.DataDir(), 0700}};
   for (const auto& [dir, mode] : dirs) {
-    MakeDirs(dir, mode);
+    MakeDirs(dir, mode, dir == home.LogDir());  // logs may be on another disk
     if (::chmod(dir.c_str(), mode) != 0)
       throw Error(fmt::format("cannot set the mode of {} to {:04o}: {}", dir.string(), mode,
                               std::strerror(errno)));

@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -74,6 +77,22 @@ std::vector<gid_t> GroupsOf(const Account& account) {
                           what, std::strerror(errno)));
 }
 
+// What root's environment passes on to the owner's programs (hooks, tar,
+// `run`): the terminal's and the locale's, no tokens, no root's folders.
+void KeepOnlyHarmlessEnvironment() {
+  static constexpr std::string_view kKept[] = {"PATH", "TERM",     "LANG",    "LANGUAGE",
+                                               "TZ",   "NO_COLOR", "COLUMNS", "SUDO_USER"};
+  std::vector<std::string> unset;
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    bool kept = name.starts_with("LC_") ||
+                std::find(std::begin(kKept), std::end(kKept), name) != std::end(kKept);
+    if (!kept) unset.emplace_back(name);
+  }
+  for (const auto& name : unset) ::unsetenv(name.c_str());
+}
+
 void BecomeAccount(const fs::path& home, uid_t uid, const Account& owner) {
   std::vector<gid_t> groups = GroupsOf(owner);
   if (::setgroups(groups.size(), groups.data()) != 0) CannotSwitch(home, owner.name, "setgroups");
@@ -84,10 +103,44 @@ void BecomeAccount(const fs::path& home, uid_t uid, const Account& owner) {
   if (::setuid(0) == 0 || ::geteuid() != uid || ::getegid() != owner.gid)
     throw Error(fmt::format("cannot drop root for {}, the owner of {}; nothing was done",
                             owner.name, home.string()));
+  KeepOnlyHarmlessEnvironment();
   ::setenv("HOME", owner.dir.c_str(), 1);
   ::setenv("USER", owner.name.c_str(), 1);
   ::setenv("LOGNAME", owner.name.c_str(), 1);
   g_switched = true;
+}
+
+// Root keeps root only on a home nobody else can put another folder in
+// place of: every entry on its path (each symlink, each folder above the
+// home) root's, and each folder above it writable by root alone or sticky
+// (as /tmp), as sshd's StrictModes asks of a user's files. Otherwise a
+// user who owns a folder on the way could swap the home between sarge's
+// look at it and its use, and have root run that user's hooks.
+void CheckRootsPath(const fs::path& home, const fs::path& path) {
+  fs::path prefix;
+  for (auto part = path.begin(); part != path.end(); ++part) {
+    prefix /= *part;
+    struct stat st {};
+    if (::lstat(prefix.c_str(), &st) != 0) {
+      if (errno == ENOENT) return;  // `init` makes the rest, as root
+      throw Error(fmt::format("cannot use home {}: {}: {}", home.string(), prefix.string(),
+                              std::strerror(errno)));
+    }
+    if (st.st_uid != 0) {
+      std::string user = UserName(st.st_uid);
+      throw Error(fmt::format(
+          "{} is on the path of home {} and belongs to {}, who could put another folder in its "
+          "place; run sarge as {}, or keep a home of root's on a path only root can change",
+          prefix.string(), home.string(), user, user));
+    }
+    bool above = std::next(part) != path.end();
+    if (above && S_ISDIR(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH)) &&
+        !(st.st_mode & S_ISVTX))
+      throw Error(fmt::format(
+          "{} is on the path of home {} and others may change it (mode {:04o}); keep a home of "
+          "root's on a path only root can change (chmod go-w {})",
+          prefix.string(), home.string(), st.st_mode & 07777, prefix.string()));
+  }
 }
 
 }  // namespace
@@ -97,11 +150,21 @@ std::string UserName(uid_t uid) {
   return account ? account->name : std::to_string(uid);
 }
 
-void ActAsOwner(const fs::path& home) {
-  struct stat st {};
-  if (::stat(home.c_str(), &st) != 0)
-    throw Error(fmt::format("cannot use home {}: {}", Quoted(home.string()), std::strerror(errno)));
+void ActAsOwner(const fs::path& given, const fs::path& home) {
   uid_t me = ::geteuid();
+  struct stat st {};
+  if (::stat(home.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      throw Error(
+          fmt::format("cannot use home {}: {}", Quoted(home.string()), std::strerror(errno)));
+    if (me == 0) CheckRootsPath(home, given);  // a home `init` is to make, root's
+    return;
+  }
+  if (me == 0 && st.st_uid == 0) {
+    CheckRootsPath(home, given);
+    CheckRootsPath(home, home);
+    return;
+  }
   if (st.st_uid == me) return;
   auto owner = FindAccount(st.st_uid);
   if (!owner)

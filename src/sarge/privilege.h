@@ -11,12 +11,15 @@
 
 namespace sarge {
 
-// Becomes the owner of `home` (an existing, resolved folder) if the caller
-// is root and the owner is not: supplementary groups, gid and uid of the
-// owner's passwd entry, and HOME, USER, LOGNAME for what sarge runs. A home
-// owned by the caller, or by root when root calls, is used as is. Throws
-// Error for anyone else ("HOME belongs to OWNER; run sarge as OWNER …").
-void ActAsOwner(const std::filesystem::path& home);
+// Becomes the owner of `home` (resolved; `given`: the absolute path it was
+// given as) if the caller is root and the owner is not: supplementary
+// groups, gid and uid of the owner's passwd entry, and HOME, USER, LOGNAME
+// for what sarge runs. A home owned by the caller is used as is; root keeps
+// root on a home of its own (or one `init` is to make) only if every entry
+// on both paths is root's and no folder above it is writable by others.
+// Throws Error for anyone else ("HOME belongs to OWNER; run sarge as OWNER
+// …").
+void ActAsOwner(const std::filesystem::path& given, const std::filesystem::path& home);
 
 // "root (as OWNER)" after ActAsOwner switched, else the name of the
 // effective user: who did an action, for var/log/sarge.log.

@@ -89,54 +89,55 @@ std::optional<std::string> DeviceTarRefused(const std::string& errors) {
   return std::nullopt;
 }
 
-// A tarball made of a release's folder (`tar -czf r.tar.gz release-42/`)
-// holds everything in one top-level folder: its content is moved up, so
-// that `server` is where sarge runs it from.
-void Unwrap(const fs::path& dir) {
-  if (fs::exists(dir / "server")) return;
+// Moves what `staging` holds up into `dir`, and removes `staging`. A
+// tarball made of a release's folder (`tar -czf r.tar.gz release-42/`)
+// holds everything in one top-level folder and no `server`: that folder's
+// content is moved up instead, so that `server` is where sarge runs it from.
+void MoveUp(const fs::path& staging, const fs::path& dir) {
   std::vector<fs::path> entries;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) entries.push_back(entry.path());
-  if (ec || entries.size() != 1 || fs::is_symlink(entries[0]) || !fs::is_directory(entries[0]))
-    return;
-  fs::path top = dir / ".sarge-unwrap";  // its content may hold its own name
-  fs::rename(entries[0], top, ec);
-  for (auto it = fs::directory_iterator(top, ec); !ec && it != fs::end(it); it.increment(ec))
+  for (const auto& entry : fs::directory_iterator(staging, ec)) entries.push_back(entry.path());
+  fs::path from = staging;
+  if (!ec && entries.size() == 1 && !fs::exists(staging / "server") &&
+      !fs::is_symlink(entries[0]) && fs::is_directory(entries[0]))
+    from = entries[0];
+  for (auto it = fs::directory_iterator(from, ec); !ec && it != fs::end(it); it.increment(ec))
     fs::rename(it->path(), dir / it->path().filename(), ec);
-  if (!ec) fs::remove(top, ec);
+  if (!ec) fs::remove_all(staging, ec);
   if (ec)
-    throw Error(fmt::format("cannot move the content of the archive's one folder up into {}: {}",
-                            dir.string(), ec.message()));
+    throw Error(fmt::format("cannot move the release into {}: {}", dir.string(), ec.message()));
 }
 
-void Unpack(CommandRunner& runner, const fs::path& source, const fs::path& dir) {
+void Unpack(CommandRunner& runner, const fs::path& source, const fs::path& staging) {
   // --no-same-owner and --no-same-permissions: what comes out is this
   // user's, with this process's umask, even when root unpacks.
-  CommandResult r = runner.Run({"tar", "-xzf", fs::absolute(source).string(), "-C", dir.string(),
-                                "--no-same-owner", "--no-same-permissions"},
+  CommandResult r = runner.Run({"tar", "-xzf", fs::absolute(source).string(), "-C",
+                                staging.string(), "--no-same-owner", "--no-same-permissions"},
                                kUnpackTimeout);
-  if (auto entry = DeviceTarRefused(r.errors)) Refuse(dir, dir / *entry, "a device node");
+  if (auto entry = DeviceTarRefused(r.errors)) Refuse(staging, staging / *entry, "a device node");
   if (r.exit_code != 0)
     throw Error(fmt::format("cannot unpack {}: tar exited with status {}", Quoted(source.string()),
                             r.exit_code),
                 r.Both());
-  MakeSafe(dir, true);
-  Unwrap(dir);
 }
 
-void Copy(const fs::path& source, const fs::path& dir) {
+void Copy(const fs::path& source, const fs::path& staging) {
   MakeSafe(source, false);  // before anything is copied
   std::error_code ec;
-  if (FsFault("copy", dir)) ec = std::error_code(errno, std::generic_category());
+  if (FsFault("copy", staging)) ec = std::error_code(errno, std::generic_category());
   if (!ec)
-    fs::copy(source, dir,
+    fs::copy(source, staging,
              fs::copy_options::recursive | fs::copy_options::copy_symlinks |
                  fs::copy_options::overwrite_existing,
              ec);
   if (ec)
-    throw Error(fmt::format("cannot copy {} into {}: {}", Quoted(source.string()), dir.string(),
-                            ec.message()));
-  MakeSafe(dir, true);
+    throw Error(fmt::format("cannot copy {} into {}: {}", Quoted(source.string()),
+                            staging.parent_path().string(), ec.message()));
+}
+
+void SetMode(const fs::path& dir, mode_t mode) {
+  if (::chmod(dir.c_str(), mode) != 0)
+    throw Error(fmt::format("cannot set the mode of {}: {}", dir.string(), std::strerror(errno)));
 }
 
 }  // namespace
@@ -164,10 +165,28 @@ void CheckSource(const fs::path& source) {
 
 void InstallSource(const Home& home, CommandRunner& runner, const fs::path& source,
                    const std::string& id) {
-  if (IsTarball(source))
-    Unpack(runner, source, home.InstanceDir(id));
-  else
-    Copy(source, home.InstanceDir(id));
+  // Until the release is made safe, nobody else may reach it: a device node
+  // or a setuid program is a danger from the moment it exists. tar and copy
+  // set the modes of the folder they fill (a tarball's "./"), so they fill
+  // one inside the instance's, which stays the owner's only meanwhile.
+  fs::path dir = home.InstanceDir(id);
+  fs::path staging = dir / ".sarge-release";
+  SetMode(dir, 0700);
+  if (MakeDir(staging, 0700) != 0)
+    throw Error(fmt::format("cannot create {}: {}", staging.string(), std::strerror(errno)));
+  try {
+    if (IsTarball(source))
+      Unpack(runner, source, staging);
+    else
+      Copy(source, staging);
+    MakeSafe(staging, true);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    throw;
+  }
+  MoveUp(staging, dir);
+  SetMode(dir, 0755);  // nginx's workers read static routes there
 }
 
 }  // namespace sarge

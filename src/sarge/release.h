@@ -18,9 +18,10 @@ bool IsTarball(const fs::path& source);
 void CheckSource(const fs::path& source);
 
 // Copies (folder) or unpacks (tarball, with tar) `source` into instance
-// `id`'s folder, then makes what came out safe: setuid, setgid and
-// group and world write bits dropped, every entry this process's (the home's owner's).
-// A device node, FIFO or socket is refused with an Error naming the entry,
+// `id`'s folder, through a folder only the owner can reach, and makes what
+// came out safe before anyone else can: setuid, setgid, group and world
+// write bits dropped, every entry this process's (the home's owner's). A
+// device node, FIFO or socket is refused with an Error naming the entry,
 // before a folder is copied and after a tarball is unpacked (the caller
 // removes the instance folder). A tarball holding one top folder and no
 // `server` has that folder's content moved up.

@@ -54,6 +54,8 @@ TEST_F(ReleaseTest, AFolderLosesSetuidSetgidAndOthersWriteBits) {
   EXPECT_EQ(ModeOf(dir / "bin/group"), 0755u);
   EXPECT_EQ(ModeOf(dir / "shared"), 0644u);
   EXPECT_EQ(ModeOf(dir / "bin"), 0755u);
+  EXPECT_EQ(ModeOf(dir), 0755u);
+  EXPECT_FALSE(fs::exists(dir / ".sarge-release"));
   EXPECT_EQ(ModeOf(source_ / "bin/escalate"), 04755u);  // the source is left alone
 }
 

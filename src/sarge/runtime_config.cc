@@ -113,8 +113,8 @@ class Undo {
 
 // MakeDirs(dir), with the removal of the first folder it had to create
 // (and so of everything under it) as an undo step.
-void MakeDirsUndoably(const fs::path& dir, Undo& undo) {
-  fs::path first_missing = MakeDirs(dir);
+void MakeDirsUndoably(const fs::path& dir, Undo& undo, bool symlink_ok = false) {
+  fs::path first_missing = MakeDirs(dir, 0755, symlink_ok);
   if (!first_missing.empty())
     undo.Add([first_missing] {
       std::error_code ec;
@@ -184,7 +184,7 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
       }
       case ServiceType::kPersistentFolder: {
         fs::path dir = home.DataDir() / service.name;
-        MakeDirsUndoably(dir, undo);
+        MakeDirsUndoably(dir, undo, true);  // may be on another disk
         appcfg[name + "_PATH"] = dir.string();
         break;
       }

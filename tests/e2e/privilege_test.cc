@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -187,6 +188,38 @@ TEST_F(OwnerHome, SomeoneElseIsToldWhoToRunSargeAs) {
                        user_ + " (sudo -u " + user_ + " sarge " + home_.string() + " …)\n");
 }
 
+// A home root keeps root on must not be one the owner can swap: through a
+// folder of the owner's, or a symlink it planted towards root's folders.
+TEST_F(OwnerHome, RootKeepsRootOnlyOnAPathOnlyRootCanChange) {
+  const fs::path inner = home_ / "inner";
+  Result r = Root({"init"});  // the owner's home, as the owner
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const std::string refusal = " is on the path of home {} and belongs to " + user_ +
+                              ", who could put another folder in its place; run sarge as " + user_ +
+                              ", or keep a home of root's on a path only root can change\n";
+  auto expected = [&](const fs::path& home) {
+    std::string line = refusal;
+    line.replace(line.find("{}"), 2, home.string());
+    return "sarge: error: " + home_.string() + line;
+  };
+  r = RunProgram({(dir_ / "sarge").string(), inner.string(), "init"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.err, expected(inner));
+  EXPECT_FALSE(fs::exists(inner));
+
+  const fs::path root_dir = dir_ / "root-only";
+  fs::create_directory(root_dir);
+  ::chmod(root_dir.c_str(), 0700);
+  ASSERT_EQ(
+      OwnerShell("ln -s '" + root_dir.string() + "' '" + (home_ / "link").string() + "'").exit_code,
+      0);
+  r = RunProgram({(dir_ / "sarge").string(), (home_ / "link").string(), "init"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.err, expected(root_dir));
+  EXPECT_TRUE(fs::is_empty(root_dir));
+  EXPECT_EQ(ModeOf(root_dir), 0700u);
+}
+
 TEST_F(OwnerHome, RootDoesNotRunTheHomesSupervisordShortcut) {
   ASSERT_EQ(Root({"init"}).exit_code, 0);
   Result r = RunProgram({(home_ / "bin/supervisord").string()});
@@ -257,38 +290,57 @@ TEST_F(OwnerHome, SymlinksTheOwnerPlantsReachNothingOfRoots) {
 TEST_F(OwnerHome, AForgedServerPidKillsNoProcessOfRoots) {
   InitAndStartSupervisord();
   std::string id = NewWeb();
-  // A process of root's running from the instance's own folder: only its
-  // user tells it from the server.
-  pid_t victim = ::fork();
-  if (victim == 0) {
-    (void)!::chdir((home_ / id).c_str());
-    ::execl("/bin/sleep", "sleep", "60", nullptr);
-    ::_exit(127);
-  }
-  ASSERT_GT(victim, 0);
-  ASSERT_TRUE(
-      WaitFor([&] { return Contains(ReadFile(fmt("/proc/{}/cmdline", victim)), "sleep"); }, 5s));
-  std::string stat = ReadFile(fmt("/proc/{}/stat", victim));
-  std::string after = stat.substr(stat.rfind(')') + 2);
-  std::vector<std::string> fields;
-  for (size_t at = 0; at < after.size();) {
-    size_t end = after.find(' ', at);
-    fields.push_back(after.substr(at, end - at));
-    at = end == std::string::npos ? after.size() : end + 1;
-  }
-  ASSERT_GT(fields.size(), 19u);
-  Result forged = OwnerShell("mkdir -p '" + (home_ / "var/run" / id).string() + "' && echo '" +
-                             std::to_string(victim) + " " + fields[19] + "' >'" +
-                             (home_ / "var/run" / id / "server.pid").string() + "'");
-  ASSERT_EQ(forged.exit_code, 0) << Describe(forged);
-  for (const char* command : {"stop", "destroy"}) {
-    Result r = Root({command, id});
-    EXPECT_EQ(r.exit_code, 0) << command << ": " << Describe(r);
-  }
-  Result check = Root({"check"});
-  EXPECT_TRUE(PidAlive(victim)) << Describe(check);
-  ::kill(victim, SIGKILL);
-  ::waitpid(victim, nullptr, 0);
+  // `sleep 60` as `uid`, from `cwd`; killed at the end whatever happens.
+  std::vector<pid_t> started;
+  auto spawn = [&](uid_t uid, gid_t gid, const fs::path& cwd) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      if (::chdir(cwd.c_str()) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(126);
+      ::execl("/bin/sleep", "sleep", "60", nullptr);
+      ::_exit(127);
+    }
+    started.push_back(pid);
+    return pid;
+  };
+  struct KillAll {
+    std::vector<pid_t>& pids;
+    ~KillAll() {
+      for (pid_t pid : pids) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+      }
+    }
+  } kill_all{started};
+  // What launch would write for `pid`: its pid and start time.
+  auto forge = [&](pid_t pid) {
+    EXPECT_TRUE(
+        WaitFor([&] { return Contains(ReadFile(fmt("/proc/{}/cmdline", pid)), "sleep"); }, 5s));
+    std::string stat = ReadFile(fmt("/proc/{}/stat", pid));
+    std::string after = stat.substr(stat.rfind(')') + 2);
+    std::vector<std::string> fields;
+    for (size_t at = 0; at < after.size();) {
+      size_t end = after.find(' ', at);
+      fields.push_back(after.substr(at, end - at));
+      at = end == std::string::npos ? after.size() : end + 1;
+    }
+    ASSERT_GT(fields.size(), 19u);
+    Result r = OwnerShell("mkdir -p '" + (home_ / "var/run" / id).string() + "' && echo '" +
+                          std::to_string(pid) + " " + fields[19] + "' >'" +
+                          (home_ / "var/run" / id / "server.pid").string() + "'");
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  };
+  // Root's process in the instance's folder: only its user tells it from
+  // the server. The owner's, elsewhere: only its working folder does.
+  pid_t roots = spawn(0, 0, home_ / id);
+  pid_t owners = spawn(uid_, gid_, dir_);
+  forge(roots);
+  Result stop = Root({"stop", id});
+  EXPECT_EQ(stop.exit_code, 0) << Describe(stop);
+  forge(owners);
+  Result destroy = Root({"destroy", id});
+  EXPECT_EQ(destroy.exit_code, 0) << Describe(destroy);
+  EXPECT_TRUE(PidAlive(roots));
+  EXPECT_TRUE(PidAlive(owners));
 }
 
 // A tarball or folder: its setuid program loses the bit, a device node or
@@ -413,7 +465,7 @@ TEST_P(Modes, DoNotDependOnTheCallersUmask) {
       {"var/log", 0750},
       {"var/log/sarge.log", 0640},
       {"var/log/" + id + ".log", 0640},
-      {"var/tmp", 0700},
+      {"var/tmp", 0711},
       {"var/data", 0700},
       {id, 0755},
   };
