@@ -510,6 +510,34 @@ TEST(FifoLog, AServerThatReplacesItsLogWithAFifoFailsItsStartPromptly) {
   EXPECT_EQ(logs.exit_code, 1) << Describe(logs);
 }
 
+// What an operator puts on another disk: the logs' folder and a persistent
+// folder may be symlinks, which start follows and check does not report.
+TEST(OtherDisk, LogsAndPersistentFoldersMayBeSymlinks) {
+  TempHome home;
+  ASSERT_TRUE(home.Init());
+  const fs::path disk = home.root().string() + "-disk";
+  fs::create_directories(disk / "log");
+  fs::create_directories(disk / "store");
+  fs::rename(home / "var/log", disk / "log/home");
+  fs::create_symlink(disk / "log/home", home / "var/log");
+  fs::create_symlink(disk / "store", home / "var/data/store");
+  ASSERT_TRUE(home.StartSupervisord());
+  std::string id = home.New(
+      {{"application_name", "web"},
+       {"services", {{"web", {{"type", "listen"}}}, {"store", {{"type", "persistent-folder"}}}}}});
+  ASSERT_FALSE(id.empty());
+  home.WriteServer(id, kHttpServer);
+  Result start = home.Sarge({"start", id});
+  EXPECT_EQ(start.exit_code, 0) << Describe(start);
+  Result check = home.Sarge({"check"});
+  EXPECT_EQ(check.exit_code, 0) << Describe(check);
+  EXPECT_EQ(home.AppCfg(id)["STORE_PATH"], (home / "var/data/store").string());
+  EXPECT_TRUE(fs::exists(disk / "log/home" / (id + ".log")));
+  home.StopSupervisord();
+  std::error_code ec;
+  fs::remove_all(disk, ec);
+}
+
 // A release's folder linked to etc/ would publish every record's secrets.
 TEST(StaticRoute, ThatLeadsOutOfTheInstanceIsRefused) {
   TempHome home;
