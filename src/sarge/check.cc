@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "sarge/deploy.h"
+#include "sarge/deploy_marker.h"
 #include "sarge/error.h"
 #include "sarge/fs.h"
 #include "sarge/names.h"
@@ -129,10 +130,7 @@ class Checker {
   void PlantedAt(const fs::path& path, const char* kind) {
     Found(fmt::format("{} is {} where sarge keeps its own files; something planted it", Rel(path),
                       kind),
-          fmt::format("removed {}", Rel(path)), [&] {
-            if (Unlink(path) != 0)
-              throw Error(fmt::format("cannot remove {}: {}", path.string(), std::strerror(errno)));
-          });
+          fmt::format("removed {}", Rel(path)), [&] { RemoveFile(path); });
   }
 
   // WriteFileAtomic's temporary files: a writer holds the lock, as we do, so
@@ -458,14 +456,6 @@ class Checker {
 };
 
 }  // namespace
-
-fs::path DeployMarker(const Home& home, const std::string& id) {
-  return home.RunDir() / "deploys" / id;
-}
-
-bool IsDeploySwitched(const Home& home, const std::string& id) {
-  return ReadFileIfExists(DeployMarker(home, id)).value_or("") == kSwitched;
-}
 
 std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair) {
   return Checker(env, front, repair).Run();

@@ -38,13 +38,4 @@ struct Finding {
 // made; the rest is reported with what to do.
 std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair);
 
-// The marker a deploy keeps while it runs: var/run/deploys/ID. It holds
-// kSwitching from just before the site file changes, and kSwitched once
-// nginx serves the new instance. Whether a deploy cut off while switching
-// did switch is asked of nginx itself.
-fs::path DeployMarker(const Home& home, const std::string& id);
-inline constexpr std::string_view kSwitching = "switching\n";
-inline constexpr std::string_view kSwitched = "switched\n";
-bool IsDeploySwitched(const Home& home, const std::string& id);
-
 }  // namespace sarge

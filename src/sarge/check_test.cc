@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "sarge/deploy.h"
+#include "sarge/deploy_marker.h"
 #include "sarge/fs.h"
 #include "sarge/progress.h"
 #include "sarge/records.h"

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "sarge/activations.h"
-#include "sarge/check.h"
+#include "sarge/deploy_marker.h"
 #include "sarge/duration.h"
 #include "sarge/error.h"
 #include "sarge/hooks.h"
@@ -176,21 +176,6 @@ void RetirePrevious(LifecycleEnv& env, const Record& current, int keep) {
 }
 
 namespace {
-
-// While a deploy runs, var/run/deploys/ID says so: a deploy that is killed
-// or fails part-way leaves it, and `check --repair` finishes or undoes what
-// it began. Once the front end has switched it says "switched".
-void MarkDeploy(const Home& home, const std::string& id, std::string_view phase = "") {
-  fs::path marker = DeployMarker(home, id);
-  MakeDirs(marker.parent_path());
-  WriteFileAtomic(marker, phase);
-}
-
-void UnmarkDeploy(const Home& home, const std::string& id) {
-  if (Unlink(DeployMarker(home, id)) != 0 && errno != ENOENT)
-    throw Error(
-        fmt::format("cannot remove {}: {}", DeployMarker(home, id).string(), std::strerror(errno)));
-}
 
 // Forgets the switched deploys of `app` other than `keep_id`: the front end
 // has moved on since (a later deploy, a rollback, an activate), so what they

@@ -391,8 +391,7 @@ std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
   if (!site_now || site_now->id != active.id) return {};
   fs::path site = SiteFile(env.home, app);
   auto previous = ReadFileIfExists(site);
-  if (Unlink(site) != 0)
-    throw Error(fmt::format("cannot remove {}: {}", site.string(), std::strerror(errno)));
+  RemoveFile(site);
   std::set<int> workers;
   if (!TestAndReload(env, site, previous, "removed", &workers)) {
     NoteInHistory(env, [&] { NoteDeactivation(env.home, app); });

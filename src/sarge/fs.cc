@@ -67,6 +67,10 @@ bool FsFault(std::string_view step, const fs::path& path) {
 
 int Unlink(const fs::path& path) { return FsFault("unlink", path) ? -1 : ::unlink(path.c_str()); }
 
+void RemoveFile(const fs::path& path) {
+  if (Unlink(path) != 0 && errno != ENOENT) ThrowErrno("remove", path);
+}
+
 int Symlink(const std::string& target, const fs::path& link) {
   return FsFault("symlink", link) ? -1 : ::symlink(target.c_str(), link.c_str());
 }

@@ -107,6 +107,10 @@ fs::path MakeDirs(const fs::path& path, mode_t mode = 0755, bool symlink_ok = fa
 // Removes `path` recursively if it exists; throws Error on failure.
 void RemoveAll(const fs::path& path);
 
+// Removes the file `path` through the fault seam below; one already gone is
+// no error. Throws Error naming it, with what to do, otherwise.
+void RemoveFile(const fs::path& path);
+
 // unlink(2), symlink(2) and mkdir(2) through the fault seam below: -1 with
 // errno set on failure, as the system calls.
 int Unlink(const fs::path& path);

@@ -614,9 +614,7 @@ void DestroyInstance(LifecycleEnv& env, const Record& record) {
     if (!StopOrphanOf(env, id))
       env.say("supervisord is not running; removing the instance's files only");
   }
-  if (Unlink(env.home.ProgramFile(id)) != 0 && errno != ENOENT)
-    throw Error(fmt::format("cannot remove {}: {}", env.home.ProgramFile(id).string(),
-                            std::strerror(errno)));
+  RemoveFile(env.home.ProgramFile(id));
   ReleasePorts(env.home, record);
   RemoveAll(env.home.RuntimeDir(id));
   RemoveAll(env.home.TmpDir() / id);

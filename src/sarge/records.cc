@@ -269,10 +269,6 @@ void SetAutostart(const Home& home, const std::string& id, bool autostart) {
   SaveRecord(home, record);
 }
 
-void RemoveRecord(const Home& home, const std::string& id) {
-  if (Unlink(home.RecordFile(id)) != 0 && errno != ENOENT)
-    throw Error(
-        fmt::format("cannot remove {}: {}", home.RecordFile(id).string(), std::strerror(errno)));
-}
+void RemoveRecord(const Home& home, const std::string& id) { RemoveFile(home.RecordFile(id)); }
 
 }  // namespace sarge
