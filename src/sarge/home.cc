@@ -131,16 +131,14 @@ void LogAction(const Home& home, const std::string& what) {
     (void)!::write(fd.get(), line.data(), line.size());
 }
 
-void InitHome(const Home& home, const fs::path& sarge_binary) {
-  std::string supervisord = FindProgram("supervisord");
-  std::string supervisorctl = FindProgram("supervisorctl");
-  if (supervisord.empty() || supervisorctl.empty())
-    throw Error("supervisord is not installed; install it with: apt-get install supervisor");
+namespace {
 
-  // The modes are set, not left to the umask, and put right on every init:
-  // etc/ and var/run/ hold configuration values (secrets among them), var/
-  // what the servers keep; the home and bin/ are for anyone to read, and the
-  // instance folders (static routes) for nginx.
+// Makes the home's folders, or puts their modes right: set, not left to the
+// umask. etc/ and var/run/ hold configuration values (secrets among them),
+// var/ what the servers keep; the home and bin/ are for anyone to read, and
+// the instance folders (static routes) for nginx. Files an older home made
+// before sarge set its own modes (records 0644) become the owner's only.
+void SetModes(const Home& home) {
   const std::pair<fs::path, mode_t> dirs[] = {{home.root, 0755},
                                               {home.root / "bin", 0755},
                                               {home.Etc(), 0700},
@@ -161,14 +159,23 @@ void InitHome(const Home& home, const fs::path& sarge_binary) {
                               std::strerror(errno)));
   }
 
-  // Files a home made before sarge set its own modes (records 0644) become
-  // the owner's only, as sarge writes them now.
   std::error_code ec;
   for (const fs::path& top : {home.Etc(), home.RunDir()})
     for (auto it = fs::recursive_directory_iterator(top, ec); !ec && it != fs::end(it);
          it.increment(ec))
       if (it->is_regular_file(ec) && !it->is_symlink(ec))
         ::chmod(it->path().c_str(), static_cast<mode_t>(it->status().permissions()) & 0700);
+}
+
+}  // namespace
+
+void InitHome(const Home& home, const fs::path& sarge_binary) {
+  std::string supervisord = FindProgram("supervisord");
+  std::string supervisorctl = FindProgram("supervisorctl");
+  if (supervisord.empty() || supervisorctl.empty())
+    throw Error("supervisord is not installed; install it with: apt-get install supervisor");
+
+  SetModes(home);
 
   WriteFileAtomicIfChanged(home.Bin("sarge"), SargeShortcut(home, sarge_binary), 0755);
   WriteFileAtomicIfChanged(home.Bin("supervisord"), SupervisordShortcut(home, supervisord), 0755);

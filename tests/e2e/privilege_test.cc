@@ -403,6 +403,14 @@ TEST_F(OwnerHome, ASourceTheOwnerCannotReadIsRefusedUpFront) {
   EXPECT_TRUE(fs::is_empty(home_ / "etc/instances"));
 }
 
+// A release folder beside `home` (HOME-release), with the e2e HTTP server.
+fs::path ReleaseBeside(const TempHome& home) {
+  const fs::path release = home.root().string() + "-release";
+  fs::create_directories(release);
+  WriteFile(release / "server", kHttpServer, 0755);
+  return release;
+}
+
 // The same as root in a home of root's: tar makes the device node, and the
 // walk after it refuses it.
 TEST(RootHome, ADeviceNodeInATarballIsRefusedAndNothingIsLeft) {
@@ -413,10 +421,8 @@ TEST(RootHome, ADeviceNodeInATarballIsRefusedAndNothingIsLeft) {
   TempHome home;
   ASSERT_TRUE(home.Init());
   ASSERT_TRUE(home.StartSupervisord());
-  const fs::path release = home.root().string() + "-release";
-  fs::create_directories(release);
-  WriteFile(release / "server", kHttpServer, 0755);
-  ASSERT_EQ(::mknod((release / "disk").c_str(), S_IFBLK | 0666, makedev(7, 0)), 0);
+  const fs::path release = ReleaseBeside(home);
+  ASSERT_EQ(::mknod((release / "disk").c_str(), S_IFBLK | 0600, makedev(7, 0)), 0);
   const fs::path tarball = release.string() + ".tar.gz";
   Result tar =
       RunProgram({FindOnPath("tar"), "-czf", tarball.string(), "-C", release.string(), "."});
@@ -543,9 +549,7 @@ TEST(StaticRoute, ThatLeadsOutOfTheInstanceIsRefused) {
   TempHome home;
   ASSERT_TRUE(home.Init());
   ASSERT_TRUE(home.StartSupervisord());
-  const fs::path release = home.root().string() + "-release";
-  fs::create_directories(release);
-  WriteFile(release / "server", kHttpServer, 0755);
+  const fs::path release = ReleaseBeside(home);
   fs::create_symlink("../etc", release / "public");
   json config = {{"application_name", "web"},
                  {"services", {{"web", {{"type", "listen"}}}}},
