@@ -26,6 +26,8 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr auto kCheckInterval = 100ms;
+// How long a failed check waits to see whether the server is exiting.
+constexpr auto kExitGrace = 500ms;
 constexpr int kLogTailLines = 20;
 
 // Numbers the steps of a deploy or rollback on the progress display, so an
@@ -296,9 +298,13 @@ std::optional<WatchFailure> Watch(LifecycleEnv& env, const Record& record, const
       return failure(WhyItExited(env, record.id, started.pid));
     if (check && now >= next_check) {
       if (std::string problem = AskCheck(*check); !problem.empty()) {
-        // A server that died during the request: its exit is the cause to tell.
-        if (env.process(started.pid) != ProcessState::kRunning)
-          return failure(WhyItExited(env, record.id, started.pid));
+        // A server that dies closes its sockets before /proc shows it
+        // exited: given a moment, its exit is the cause to tell.
+        for (auto until = env.clock.Now() + kExitGrace; env.clock.Now() < until;
+             env.clock.Sleep(kCheckInterval)) {
+          if (env.process(started.pid) != ProcessState::kRunning)
+            return failure(WhyItExited(env, record.id, started.pid));
+        }
         return failure(fmt::format("its check {} gave {}", Quoted(check->text), problem));
       }
       next_check = now + 1s;

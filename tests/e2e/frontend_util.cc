@@ -271,17 +271,28 @@ Fetched GetWithHost(int port, const std::string& host, const std::string& path, 
 const char* const kVersionServer = R"PY(#!/usr/bin/python3 -u
 # deploy test server: GET / answers the file VERSION, GET /health the status
 # in the file HEALTH (default 200). With a file DIE_AFTER (seconds), it exits
-# with status 1 that long after it starts serving.
-import http.server, os, threading
+# with status 1 that long after it starts serving. With a file DIE_ON_CHECK
+# (N), the Nth GET /health gets no answer: the server closes its socket and
+# exits with status 1 0.2 s later, as a server whose exit takes a while.
+import http.server, os, threading, time
 
 version = open("VERSION").read().strip()
 health = int(open("HEALTH").read()) if os.path.exists("HEALTH") else 200
+die_on_check = int(open("DIE_ON_CHECK").read()) if os.path.exists("DIE_ON_CHECK") else 0
+checks = 0
 host, port = os.environ["WEB_HOST"], int(os.environ["WEB_PORT"])
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        global checks
         if self.path == "/health":
+            checks += 1
+            if checks == die_on_check:
+                print("dying on purpose", flush=True)
+                threading.Thread(target=server.shutdown).start()
+                self.close_connection = True
+                return
             status, body = health, "health %d\n" % health
         else:
             status, body = 200, version + "\n"
@@ -308,7 +319,10 @@ if os.path.exists("DIE_AFTER"):
         print("dying on purpose", flush=True)
         os._exit(1)
     threading.Timer(float(open("DIE_AFTER").read()), die).start()
-server.serve_forever()
+server.serve_forever(poll_interval=0.05 if die_on_check else 0.5)
+server.server_close()
+time.sleep(0.2)
+os._exit(1)
 )PY";
 
 const char* const kFcgiServer = R"PY(#!/usr/bin/python3 -u

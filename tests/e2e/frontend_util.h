@@ -82,6 +82,8 @@ Fetched GetWithHost(int port, const std::string& host, const std::string& path =
 // GET / answers the content of the file VERSION; GET /health answers the
 // status in the file HEALTH (default 200). Threaded, large backlog. With a
 // file DIE_AFTER (seconds), exits with status 1 that long after it listens.
+// With a file DIE_ON_CHECK (N), the Nth GET /health gets no answer, and the
+// server closes its socket and exits with status 1 0.2 s later.
 extern const char* const kVersionServer;
 
 // python3, stdlib only: a FastCGI responder on the unix socket

@@ -200,6 +200,29 @@ TEST_F(Readiness, WatchSwitchesBackWhenTheNewInstanceDiesAfterTheSwitch) {
   EXPECT_EQ(States(), (std::map<std::string, std::string>{{v1, "STOPPED"}, {v3, "RUNNING"}}));
 }
 
+// A server that dies closes its sockets before /proc shows it exited: the
+// check that found no answer in that moment is not the cause to report.
+TEST_F(Readiness, WatchBlamesTheExitOfAServerWhoseSocketCloseCameFirst) {
+  const std::string v1 = DeployOk(Config(), Version("v1"));
+  ASSERT_FALSE(v1.empty());
+  // Check 1 is the health wait; 2 opens the watch; 3, a second later, dies.
+  fs::path v2_source = Source("v2", kVersionServer, {{"VERSION", "v2\n"}, {"DIE_ON_CHECK", "3\n"}});
+  Result r = Deploy(
+      Config(), v2_source,
+      {"--check-url", "http://127.0.0.1:$WEB_PORT/health", "--min-uptime", "0", "--watch", "20s"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  const std::string v2 = NewInstanceId(r.err);
+  ASSERT_FALSE(v2.empty()) << r.err;
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex("sarge: error: " + v2 +
+                        " failed [0-9.]+ s after the switch \\(--watch\\): it exited with "
+                        "status 1[^\n]*; switched back: " +
+                        v1 + " serves web again, and " + v2 + " was removed\n")))
+      << r.err;
+  ExpectGone(v2);
+  EXPECT_EQ(Served(), "v1\n");
+}
+
 // The defect: rollback picked the instance created before the active one.
 TEST_F(Readiness, RollbackReturnsToTheInstanceThatServedBefore) {
   const std::string v41 = DeployOk(Config(), Version("v41"), {"--min-uptime", "0"});
