@@ -1,6 +1,5 @@
 #include "sarge/front_end.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "sarge/instance_config.h"
 #include "sarge/interrupt.h"
 #include "sarge/names.h"
+#include "sarge/process.h"
 #include "sarge/runtime_config.h"
 
 namespace sarge {
@@ -418,39 +418,16 @@ std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
 }
 
 std::set<int> NginxWorkers(const fs::path& pid_file) {
-  std::set<int> workers;
   auto text = ReadFileIfExists(pid_file);
-  if (!text) return workers;
-  int master = std::atoi(text->c_str());
-  if (master <= 0) return workers;
-  DIR* proc = ::opendir("/proc");
-  if (!proc) return workers;
-  while (dirent* entry = ::readdir(proc)) {
-    int pid = std::atoi(entry->d_name);
-    if (pid <= 0) continue;
-    std::optional<std::string> stat;
-    try {
-      stat = ReadFileIfExists(fmt::format("/proc/{}/stat", pid));
-    } catch (const Error&) {
-      // It exited while we looked.
-    }
-    if (!stat) continue;
-    // "pid (comm) state ppid ...": comm may hold spaces, so parse after the last ')'.
-    auto close = stat->rfind(')');
-    int ppid = 0;
-    if (close != std::string::npos &&
-        std::sscanf(stat->c_str() + close + 1, " %*c %d", &ppid) == 1 && ppid == master)
-      workers.insert(pid);
-  }
-  ::closedir(proc);
-  return workers;
+  int master = text ? std::atoi(text->c_str()) : 0;
+  return master > 0 ? ChildrenOf(master) : std::set<int>{};
 }
 
 bool WaitForExit(Clock& clock, const std::set<int>& pids, std::chrono::seconds timeout) {
   auto deadline = clock.Now() + timeout;
   for (;;) {
     bool any = false;
-    for (int pid : pids) any = any || ::kill(pid, 0) == 0 || errno == EPERM;
+    for (int pid : pids) any = any || PidExists(pid);
     if (!any) return true;
     if (clock.Now() >= deadline) return false;
     clock.Sleep(20ms);

@@ -18,8 +18,8 @@
 #include "sarge/error.h"
 #include "sarge/front_end.h"
 #include "sarge/names.h"
-#include "sarge/orphans.h"
 #include "sarge/privilege.h"
+#include "sarge/process.h"
 #include "sarge/records.h"
 #include "sarge/supervisor_config.h"
 
@@ -106,7 +106,7 @@ std::string Home::SupervisordDied() const {
   }
   int pid = 0;
   if (!text || std::from_chars(text->data(), text->data() + text->size(), pid).ec != std::errc() ||
-      pid <= 1 || ProcessRuns(pid))
+      pid <= 1 || ProbeProcess(pid) == ProcessState::kRunning)
     return "";
   return fmt::format(
       " (it died: pid {} is gone; what it ran may still run, and bin/supervisord replaces it)",

@@ -406,31 +406,6 @@ bool AcceptsConnections(const std::string& host, int port) {
   return ok;
 }
 
-ProcessState ProbeProcess(int pid) {
-  if (pid <= 0) return ProcessState::kGone;
-  std::string path = fmt::format("/proc/{}/stat", pid);
-  char buf[512];
-  ssize_t n = -1;
-  if (Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); fd.valid())
-    n = ::read(fd.get(), buf, sizeof buf);
-  if (n <= 0) {
-    // Gone, reaped between the open and the read, or a /proc that does not
-    // show it (not mounted, hidepid): kill(pid, 0) tells whether it exists,
-    // though not whether it has exited.
-    bool exists = ::kill(pid, 0) == 0 || errno == EPERM;
-    return exists ? ProcessState::kRunning : ProcessState::kGone;
-  }
-  // "pid (comm) state ...": comm may hold spaces and parentheses. Z is a
-  // zombie; X (dead) is seen only while it is being reaped.
-  std::string_view stat(buf, static_cast<size_t>(n));
-  auto close = stat.rfind(')');
-  if (close == std::string_view::npos || close + 2 >= stat.size()) return ProcessState::kRunning;
-  char state = stat[close + 2];
-  return state == 'Z'   ? ProcessState::kExited
-         : state == 'X' ? ProcessState::kGone
-                        : ProcessState::kRunning;
-}
-
 std::string WhyItExited(LifecycleEnv& env, const std::string& id, int pid) {
   return ExitReason(env, id, AfterExit(env, id, pid));
 }

@@ -9,6 +9,7 @@
 #include "sarge/clock.h"
 #include "sarge/command_runner.h"
 #include "sarge/home.h"
+#include "sarge/process.h"
 #include "sarge/records.h"
 #include "sarge/runtime_config.h"
 #include "sarge/settings.h"
@@ -20,12 +21,7 @@ namespace sarge {
 using ConnectProbe = std::function<bool(const std::string& host, int port)>;
 bool AcceptsConnections(const std::string& host, int port);
 
-// What became of process `pid`: gone, still running, or exited and waiting
-// to be reaped by its parent (a zombie, which kill(pid, 0) still finds).
-enum class ProcessState { kGone, kRunning, kExited };
 using ProcessProbe = std::function<ProcessState(int pid)>;
-// One read of /proc/PID/stat; kill(pid, 0) where /proc does not show it.
-ProcessState ProbeProcess(int pid);
 
 // The outside world a lifecycle operation touches; tests put fakes here.
 struct LifecycleEnv {

@@ -1,6 +1,5 @@
 #include "sarge/lifecycle.h"
 
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -456,47 +455,6 @@ TEST(TailFileTest, ReturnsTheLastLines) {
   EXPECT_EQ(TailFile(log, 10), "1\n2\n3\n4\n5");
   WriteFileAtomic(log, "no newline at end");
   EXPECT_EQ(TailFile(log, 2), "no newline at end");
-}
-
-TEST(ProcessProbeTest, AnExitedChildIsAZombieUntilReaped) {
-  EXPECT_EQ(ProbeProcess(::getpid()), ProcessState::kRunning);
-  EXPECT_EQ(ProbeProcess(0), ProcessState::kGone);
-  EXPECT_EQ(ProbeProcess(-1), ProcessState::kGone);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) ::_exit(0);
-  // Waits for the child to exit without reaping it.
-  siginfo_t info{};
-  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
-  EXPECT_EQ(ProbeProcess(child), ProcessState::kExited);
-  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
-  EXPECT_EQ(ProbeProcess(child), ProcessState::kGone);
-}
-
-// A command name with spaces and parentheses does not fool the parse.
-TEST(ProcessProbeTest, ACommandNameWithParenthesesIsParsed) {
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::alarm(30);  // whatever becomes of the test
-    ::prctl(PR_SET_NAME, "a) Z (b");
-    (void)!::write(ready[1], "!", 1);
-    ::pause();
-    ::_exit(0);
-  }
-  ::close(ready[1]);
-  char byte;
-  EXPECT_EQ(::read(ready[0], &byte, 1), 1);  // renamed
-  ::close(ready[0]);
-  EXPECT_EQ(ReadFile(fmt::format("/proc/{}/comm", child)), "a) Z (b\n");
-  EXPECT_EQ(ProbeProcess(child), ProcessState::kRunning);
-  ::kill(child, SIGKILL);
-  siginfo_t info{};
-  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
-  EXPECT_EQ(ProbeProcess(child), ProcessState::kExited);
-  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
 }
 
 }  // namespace

@@ -17,50 +17,18 @@
 #include "sarge/error.h"
 #include "sarge/fs.h"
 #include "sarge/names.h"
+#include "sarge/process.h"
 
 namespace sarge {
-namespace {
-
 using namespace std::chrono_literals;
 
-// What /proc/PID/stat says of a process that exists: its state letter
-// (field 3) and start time (field 22, clock ticks after boot). The command
-// name (field 2) may hold spaces and parentheses, so fields are counted
-// from the last ')'.
-struct ProcStat {
-  char state = '?';
-  unsigned long long start_ticks = 0;
-};
+namespace {
 
-std::optional<ProcStat> ReadProcStat(int pid) {
-  std::optional<std::string> stat;
-  try {
-    stat = ReadFileIfExists(fmt::format("/proc/{}/stat", pid));
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-  size_t pos = stat ? stat->rfind(") ") : std::string::npos;
-  if (pos == std::string::npos || pos + 2 >= stat->size()) return std::nullopt;
-  ProcStat out;
-  out.state = (*stat)[pos + 2];
-  ++pos;  // at the space before field 3
-  // Each pass finds the space before field `field`.
-  for (int field = 4; field <= 22; ++field) {
-    pos = stat->find(' ', pos + 1);
-    if (pos == std::string::npos) return std::nullopt;
-  }
-  const char* begin = stat->data() + pos + 1;
-  auto [end, ec] = std::from_chars(begin, stat->data() + stat->size(), out.start_ticks);
-  if (ec != std::errc() || end == begin) return std::nullopt;
-  return out;
-}
+// Whether `pid` exists and is not a zombie (an orphan's new parent may be
+// slow to reap it, or, in a container, never do so).
+bool ProcessRuns(int pid) { return ProbeProcess(pid) == ProcessState::kRunning; }
 
 }  // namespace
-
-bool ProcessRuns(int pid) {
-  auto stat = ReadProcStat(pid);
-  return stat && stat->state != 'Z';
-}
 
 fs::path ServerPidFile(const Home& home, const std::string& id) {
   return home.RuntimeDir(id) / "server.pid";
@@ -140,17 +108,8 @@ std::set<std::string> ListeningSockets(const std::set<int>& ports) {
 
 // The parent of `pid`, or 0.
 int ParentOf(int pid) {
-  std::optional<std::string> stat;
-  try {
-    stat = ReadFileIfExists(fmt::format("/proc/{}/stat", pid));
-  } catch (const Error&) {
-    return 0;
-  }
-  size_t close = stat ? stat->rfind(") ") : std::string::npos;
-  int parent = 0;
-  if (close == std::string::npos || std::sscanf(stat->c_str() + close + 2, "%*c %d", &parent) != 1)
-    return 0;
-  return parent;
+  auto stat = ReadProcStat(pid);
+  return stat ? stat->parent : 0;
 }
 
 bool RunsFrom(const fs::path& proc, const fs::path& dir) {

@@ -15,10 +15,6 @@
 
 namespace sarge {
 
-// Whether `pid` exists and is not a zombie (an orphan's new parent may be
-// slow to reap it, or, in a container, never do so).
-bool ProcessRuns(int pid);
-
 // var/run/ID/server.pid: "PID STARTTIME\n", STARTTIME from /proc/PID/stat.
 fs::path ServerPidFile(const Home& home, const std::string& id);
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "sarge/fs.h"
+#include "sarge/process.h"
 #include "sarge/test_util.h"
 
 namespace sarge {
@@ -90,10 +91,10 @@ TEST_F(OrphansTest, StopOrphanEndsTheProcessAndAZombieCountsAsGone) {
     ::_exit(0);
   }
   ::setpgid(child, child);
-  ASSERT_TRUE(ProcessRuns(child));
+  ASSERT_EQ(ProbeProcess(child), ProcessState::kRunning);
   // Not reaped until after StopOrphan: it stays a zombie meanwhile.
   StopOrphan(RealClock(), child, 2s);
-  EXPECT_FALSE(ProcessRuns(child));
+  EXPECT_EQ(ProbeProcess(child), ProcessState::kExited);  // a zombie
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFSIGNALED(status));
