@@ -8,13 +8,16 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "sarge/commands.h"
+#include "sarge/env.h"
 #include "sarge/error.h"
 #include "sarge/interrupt.h"
 #include "sarge/names.h"
+#include "sarge/rpc_supervisor.h"
 
 // Only in the static build (CMakeLists.txt): a sanitizer's run time sets
 // itself up from .preinit_array as well.
@@ -80,8 +83,17 @@ int main(int argc, char** argv) {
   // iostreams stay synchronised with stdio: `list` writes an instance at a
   // time, which stdio buffers as well, and unsynchronising costs every
   // command ~0.5 ms at start (eight new stream buffers, four of them wide).
+  // The one place the real outside world is wired (env.h).
+  sarge::World world{
+      sarge::RealClock(), sarge::RealCommandRunner(), sarge::RealSystem(), sarge::StderrProgress(),
+      [](const sarge::Home& home) -> std::unique_ptr<sarge::Supervisor> {
+        return std::make_unique<sarge::RpcSupervisor>(
+            home.Socket(),
+            fmt::format("supervisord is not running for {}{}; start it with {}", home.root.string(),
+                        home.SupervisordDied(), home.StartSupervisordHint()));
+      }};
   try {
-    return sarge::RunCommandLine(argc, argv);
+    return sarge::RunCommandLine(argc, argv, world);
   } catch (const sarge::UsageError& e) {
     PrintError(e.what(), "");
     return 2;

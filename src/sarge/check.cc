@@ -46,8 +46,7 @@ std::vector<ConfFile> ConfFiles(const fs::path& dir) {
 
 class Checker {
  public:
-  Checker(LifecycleEnv& env, FrontEndEnv& front, bool repair)
-      : env_(env), front_(front), home_(env.home), repair_(repair) {}
+  Checker(Env& env, bool repair) : env_(env), home_(env.home), repair_(repair) {}
 
   std::vector<Finding> Run() {
     Planted();
@@ -280,7 +279,7 @@ class Checker {
     // What nginx answers decides, when it can be asked: a deploy killed
     // between writing the site file and nginx's reload has not switched.
     NginxServes nginx =
-        AskNginx(front_, record.application_name, NginxOptionsOf(site ? site->id : id));
+        AskNginx(env_, record.application_name, NginxOptionsOf(site ? site->id : id));
     bool serves = nginx.answered ? nginx.id == id : site && site->id == id;
     if (serves) {
       Found(fmt::format("a deploy of {} was interrupted after the switch", id),
@@ -319,10 +318,10 @@ class Checker {
   void PutSiteBack(const Record& record, const NginxServes& nginx) {
     auto served = records_.find(nginx.id);
     if (served == records_.end() || served->second.application_name != record.application_name) {
-      RemoveSite(front_, record);
+      RemoveSite(env_, record);
       return;
     }
-    Activate(front_, served->second, ReadRuntimeConfig(home_, served->first),
+    Activate(env_, served->second, ReadRuntimeConfig(home_, served->first),
              "check --repair (a deploy cut off while switching)");
   }
 
@@ -398,7 +397,7 @@ class Checker {
                         "that died left it); `sarge {} stop {}` stops it",
                         name, server, home_.root.string(), name),
             fmt::format("stopped {}'s server (pid {})", name, server),
-            [&] { StopOrphan(env_.clock, server, std::chrono::seconds(30)); });
+            [&] { StopOrphan(env_, server, std::chrono::seconds(30)); });
     }
   }
 
@@ -414,7 +413,7 @@ class Checker {
                         app, site->id, app));
         continue;
       }
-      NginxServes nginx = AskNginx(front_, app, NginxOptionsOf(site->id));
+      NginxServes nginx = AskNginx(env_, app, NginxOptionsOf(site->id));
       if (nginx.answered && nginx.id != site->id)
         Found(fmt::format(
             "{} routes {} to {}, but nginx serves {}; `sarge {} activate {}` makes "
@@ -443,8 +442,7 @@ class Checker {
            std::all_of(name.end() - 6, name.end(), [](unsigned char c) { return std::isalnum(c); });
   }
 
-  LifecycleEnv& env_;
-  FrontEndEnv& front_;
+  Env& env_;
   const Home& home_;
   bool repair_;
   std::vector<Finding> findings_;
@@ -457,8 +455,31 @@ class Checker {
 
 }  // namespace
 
-std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair) {
-  return Checker(env, front, repair).Run();
+std::vector<Finding> CheckHome(Env& env, bool repair) { return Checker(env, repair).Run(); }
+
+int CheckCommand(Env& env, bool repair, std::ostream& out) {
+  const Home& home = env.home;
+  int left = 0;
+  for (const Finding& f : CheckHome(env, repair)) {
+    // Findings name files and programs the home holds: whatever bytes
+    // their names have stay on one line.
+    if (f.repair.empty()) {
+      ++left;
+      out << "problem: " << Printable(f.problem) << "\n";
+    } else {
+      out << "repaired: " << Printable(f.problem) << ": " << Printable(f.repair) << "\n";
+      LogAction(home, "check --repair: " + f.repair);
+    }
+  }
+  out.flush();
+  if (left == 0) {
+    env.Say(fmt::format("{} is consistent", home.root.string()));
+    return 0;
+  }
+  throw Error(fmt::format(
+      "{} {} found in {}; {}", left, left == 1 ? "problem" : "problems", home.root.string(),
+      repair ? "the lines above say what to do"
+             : fmt::format("`sarge {} check --repair` fixes what it can", home.root.string())));
 }
 
 }  // namespace sarge

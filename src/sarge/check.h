@@ -2,6 +2,7 @@
 // interrupted command left behind, finished or undone.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,11 @@ struct Finding {
 //    serves is never stopped.
 // With `repair`, fixes what can be fixed without losing anything a person
 // made; the rest is reported with what to do.
-std::vector<Finding> CheckHome(LifecycleEnv& env, FrontEndEnv& front, bool repair);
+std::vector<Finding> CheckHome(Env& env, bool repair);
+
+// `check`: prints each finding on `out`, with `repair` fixing what it can
+// (noted in the action log). Returns 0 if the home is consistent; throws
+// Error if problems remain.
+int CheckCommand(Env& env, bool repair, std::ostream& out);
 
 }  // namespace sarge

@@ -31,29 +31,27 @@ class CheckTest : public ::testing::Test {
     source_ = temp_.dir.path() / "src";
     fs::create_directory(source_);
     WriteFileAtomic(source_ / "server", "#!/bin/sh\n", 0755);
-    testing::WireFakeProbes(env_, front_, supervisor_);
-    front_.settings.nginx_reload_command = "reload";
+    env_.settings.nginx_reload_command = "reload";
   }
   const Home& home() { return temp_.home; }
   std::string Deploy1() {
-    return Deploy(env_, front_, DeployOptions{kWebConfig, source_, "", 5s, 2, {}, {}}, progress_);
+    return Deploy(env_, DeployOptions{kWebConfig, source_, "", 5s, 2, {}, {}});
   }
   std::vector<std::string> Problems(bool repair = false) {
     std::vector<std::string> out;
-    for (const auto& f : CheckHome(env_, front_, repair))
+    for (const auto& f : CheckHome(env_, repair))
       out.push_back(f.repair.empty() ? f.problem : f.problem + " => " + f.repair);
     return out;
   }
 
-  testing::TempHome temp_;
+  testing::FakeWorld world_;
+  testing::TempHome& temp_ = world_.temp;
+  testing::FakeSupervisor& supervisor_ = world_.supervisor;
+  testing::FakeClock& clock_ = world_.clock;
+  testing::FakeCommandRunner& runner_ = world_.runner;
+  Env& env_ = world_.env;
+  std::ostringstream& said_ = world_.said;
   fs::path source_;
-  testing::FakeSupervisor supervisor_{temp_.home};
-  testing::FakeClock clock_;
-  testing::FakeCommandRunner runner_;
-  LifecycleEnv env_{temp_.home, Settings{}, supervisor_, clock_};
-  FrontEndEnv front_{temp_.home, Settings{}, runner_, clock_};
-  std::ostringstream said_;
-  PlainProgress progress_{said_, clock_};
 };
 
 TEST_F(CheckTest, AHomeAfterDeploysIsConsistent) {
@@ -133,7 +131,9 @@ TEST_F(CheckTest, AStopKilledWhileSupervisordStopsIsFinished) {
   stopping.state = "STOPPING";
   stopping.pid = 4343;
   supervisor_.loaded[id] = stopping;
-  env_.process = [](int pid) { return pid != 4343 ? ProcessState::kRunning : ProcessState::kGone; };
+  world_.system.process = [](int pid) {
+    return pid != 4343 ? ProcessState::kRunning : ProcessState::kGone;
+  };
   // No problem: the repair finishes the stop and unloads it quietly.
   EXPECT_THAT(Problems(), IsEmpty());
   EXPECT_THAT(Problems(true), IsEmpty());
@@ -158,7 +158,7 @@ TEST_F(CheckTest, AStoppedProgramKeptLoadedIsNoProblemAndARepairUnloadsIt) {
 TEST_F(CheckTest, ADeployKilledBeforeTheSwitchIsUndone) {
   std::string v1 = Deploy1();
   // A second deploy that got as far as starting its instance.
-  Record v2 = CreateInstance(home(), kWebConfig, env_.settings, runner_);
+  Record v2 = CreateInstance(env_, kWebConfig);
   fs::create_directories(DeployMarker(home(), v2.id).parent_path());
   WriteFileAtomic(DeployMarker(home(), v2.id), "");
   WriteFileAtomic(home().ServerFile(v2.id), "#!/bin/sh\n", 0755);
@@ -177,13 +177,13 @@ TEST_F(CheckTest, ADeployKilledBeforeTheSwitchIsUndone) {
 // the site file is put back, v2 destroyed.
 TEST_F(CheckTest, ADeployKilledWhileSwitchingIsDecidedByWhatNginxServes) {
   std::string v1 = Deploy1();
-  Record v2 = CreateInstance(home(), kWebConfig, env_.settings, runner_);
+  Record v2 = CreateInstance(env_, kWebConfig);
   WriteFileAtomic(DeployMarker(home(), v2.id), kSwitching);
   WriteFileAtomic(home().ServerFile(v2.id), "#!/bin/sh\n", 0755);
   nlohmann::json appcfg = StartInstance(env_, v2, 5s).appcfg;
   WriteFileAtomic(home().NginxSite("web"), RenderSite(home(), v2, appcfg, 2));
   std::string served = fmt::format("{} 1\n", v1);
-  front_.get = [&](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+  world_.system.get = [&](const Url&, const std::string&) -> std::optional<HttpAnswer> {
     return HttpAnswer{200, served};
   };
   // check alone says the site file and nginx disagree.
@@ -223,8 +223,7 @@ TEST_F(CheckTest, ASwitchedDeployThatTheFrontEndMovedOnFromOnlyLosesItsMarker) {
   std::string v2 = Deploy1();
   // v2's deploy switched, then was cut short; a rollback moved back to v1.
   WriteFileAtomic(DeployMarker(home(), v2), kSwitched);
-  Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}},
-           progress_);  // forgets v2's marker itself
+  Rollback(env_, RollbackOptions{"web", "", 5s, {}});  // forgets v2's marker itself
   EXPECT_FALSE(fs::exists(DeployMarker(home(), v2)));
   WriteFileAtomic(DeployMarker(home(), v2), kSwitched);
   EXPECT_THAT(Problems(true),

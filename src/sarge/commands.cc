@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,19 +14,25 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "sarge/check.h"
 #include "sarge/command_docs.h"
 #include "sarge/deploy.h"
 #include "sarge/duration.h"
+#include "sarge/env.h"
 #include "sarge/error.h"
 #include "sarge/exec.h"
 #include "sarge/help.h"
 #include "sarge/home.h"
 #include "sarge/instance_config.h"
-#include "sarge/instances.h"
+#include "sarge/lifecycle.h"
+#include "sarge/listing.h"
 #include "sarge/names.h"
 #include "sarge/progress.h"
 #include "sarge/records.h"
+#include "sarge/runtime_config.h"
+#include "sarge/settings.h"
 #include "sarge/status.h"
+#include "sarge/supervisor_config.h"
 
 namespace sarge {
 namespace {
@@ -94,7 +101,7 @@ struct Command {
   const char* name;
   const char* help;
   void (*setup)(CLI::App&, Args&);
-  int (*handler)(Args&);
+  int (*handler)(Args&, World&);
   bool hidden = false;
   const char* group = "";    // heading it is listed under in `sarge --help`
   const char* example = "";  // what follows `sarge /var/local/gardensale NAME`
@@ -113,74 +120,108 @@ void IdForceArgs(CLI::App& app, Args& a) {
   app.add_flag("--force", a.force, "also the instance that serves its application");
 }
 
-int DoInit(Args& a) {
+// What a command holds while it runs: its Env over the home, and, as the
+// command needs, the home's lock and a connection to its supervisord.
+enum class Needs {
+  kNothing,         // reads only: list, status, logs, run, launch
+  kLock,            // new, configure, check
+  kSupervisorConf,  // destroy, resume: the lock, and supervisord.conf rewritten
+  kSupervisord,     // and supervisord answering, checked before anything changes
+};
+class Session {
+ public:
+  // With `id`, an unknown instance fails first, with its own error.
+  Session(World& world, Home home, Needs needs, const std::string& id = "")
+      : home_(std::move(home)),
+        supervisor_(world.supervisor(home_)),
+        env_(MakeEnv(world, home_, *supervisor_)) {
+    if (needs != Needs::kNothing) lock_.emplace(LockHome(env_));
+    if (!id.empty()) LoadRecord(home_, id);
+    // In case a killed command left it narrowed (supervisor_config.h).
+    if (needs >= Needs::kSupervisorConf) WriteSupervisordConf(home_);
+    if (needs == Needs::kSupervisord) supervisor_->Connect();
+    env_.settings = LoadSettings(home_);
+  }
+  Env& env() { return env_; }
+
+ private:
+  static Env MakeEnv(World& world, const Home& home, Supervisor& supervisor) {
+    return Env{home,         Settings{},   supervisor,    world.clock,
+               world.runner, world.system, world.progress};
+  }
+  Home home_;
+  std::unique_ptr<Supervisor> supervisor_;
+  Env env_;
+  std::optional<FileLock> lock_;
+};
+
+int DoInit(Args& a, World& w) {
   Home home = OpenHome(a.home, true);
   InitHome(home, fs::read_symlink("/proc/self/exe"));
-  StderrProgress().Say(fmt::format("home {} is ready; start supervisord with {}",
-                                   home.root.string(), home.Bin("supervisord").string()));
+  w.progress.Say(fmt::format("home {} is ready; start supervisord with {}", home.root.string(),
+                             home.Bin("supervisord").string()));
   return 0;
 }
 
-int DoNew(Args& a) {
+int DoNew(Args& a, World& w) {
   std::string config = ReadConfigArgument(a.config_json, std::cin);  // as the caller
-  std::cout << NewInstance(OpenHome(a.home, false), config) << "\n";
+  ParseInstanceConfig(config);  // bad input fails before the lock is taken
+  Session session(w, OpenHome(a.home, false), Needs::kLock);
+  std::cout << NewCommand(session.env(), config) << "\n";
   return 0;
 }
 
-int DoList(Args& a) {
-  WriteListing(OpenHome(a.home, false), std::cout);
+int DoList(Args& a, World& w) {
+  Session session(w, OpenHome(a.home, false), Needs::kNothing);
+  WriteListing(session.env().home, session.env().supervisor, std::cout);
   return 0;
 }
 
-int DoConfigure(Args& a) {
-  std::cout << ConfigureInstance(OpenHome(a.home, false), a.id).dump(2) << "\n";
+int DoConfigure(Args& a, World& w) {
+  CheckSafeName("instance id", a.id);
+  Session session(w, OpenHome(a.home, false), Needs::kLock);
+  std::cout << ConfigureCommand(session.env(), a.id).dump(2) << "\n";
   return 0;
 }
 
-int DoStart(Args& a) {
+int DoStart(Args& a, World& w) {
   auto min_uptime = DurationOption("--min-uptime", a.min_uptime);
-  StartInstanceCommand(OpenHome(a.home, false), a.id, Timeout(a), min_uptime);
+  CheckSafeName("instance id", a.id);
+  Session session(w, OpenHome(a.home, false), Needs::kSupervisord, a.id);
+  StartCommand(session.env(), a.id, Timeout(a), min_uptime);
   return 0;
 }
 
-int DoStatus(Args& a) {
-  Home home = OpenHome(a.home, false);
-  nlohmann::json listing = ListInstances(home);
-  if (!a.id.empty()) {
-    LoadRecord(home, a.id);  // a clear error for an unknown id
-    nlohmann::json only = nlohmann::json::array();
-    for (auto& i : listing["instances"])
-      if (i["id"] == a.id) only.push_back(std::move(i));
-    listing["instances"] = std::move(only);
-  }
-  nlohmann::json rows = StatusRows(home, listing, std::time(nullptr));
-  if (a.json_output)
-    std::cout << rows.dump(2) << "\n";
-  else
-    std::cout << StatusTable(rows, DetectTerminal(STDOUT_FILENO).colour);
-  // States it could not know: said, and not a success.
-  if (!listing.contains("supervisord")) return 0;
-  std::cout.flush();
-  StderrProgress().Say(fmt::format("supervisord is not running{}; start it with {}",
-                                   home.SupervisordDied(), home.StartSupervisordHint()));
-  return 1;
+int DoStatus(Args& a, World& w) {
+  Session session(w, OpenHome(a.home, false), Needs::kNothing);
+  return StatusCommand(session.env(), a.id, a.json_output, DetectTerminal(STDOUT_FILENO).colour,
+                       std::cout);
 }
 
-int DoLogs(Args& a) {
-  ShowLog(OpenHome(a.home, false), a.id, a.lines, a.follow, std::cout);
+int DoLogs(Args& a, World& w) {
+  Session session(w, OpenHome(a.home, false), Needs::kNothing);
+  ShowLog(session.env(), a.id, a.lines, a.follow, std::cout);
   return 0;
 }
 
-int DoCheck(Args& a) { return CheckCommand(OpenHome(a.home, false), a.repair); }
+int DoCheck(Args& a, World& w) {
+  Session session(w, OpenHome(a.home, false), Needs::kLock);
+  return CheckCommand(session.env(), a.repair, std::cout);
+}
 
-int DoResume(Args& a) { return ResumeCommand(OpenHome(a.home, false)) == 0 ? 0 : 1; }
+int DoResume(Args& a, World& w) {
+  Session session(w, OpenHome(a.home, false), Needs::kSupervisorConf);
+  return ResumeCommand(session.env()) == 0 ? 0 : 1;
+}
 
-int DoActivate(Args& a) {
-  ActivateCommand(OpenHome(a.home, false), a.id);
+int DoActivate(Args& a, World& w) {
+  CheckSafeName("instance id", a.id);
+  Session session(w, OpenHome(a.home, false), Needs::kSupervisord, a.id);
+  ActivateCommand(session.env(), a.id);
   return 0;
 }
 
-int DoDeploy(Args& a) {
+int DoDeploy(Args& a, World& w) {
   DeployOptions options;
   options.source = a.source;
   options.check_url = a.check_url;
@@ -191,38 +232,52 @@ int DoDeploy(Args& a) {
   // Read before the home is opened, as the caller: sarge run by root on an
   // owner's home becomes the owner there (privilege.h).
   options.config_json = ReadConfigArgument(a.config_json, std::cin);
+  // Bad input fails before the lock and the action log.
   Home home = OpenHome(a.home, false);
-  std::cout << DeployCommand(home, options) << "\n";
+  CheckDeployInput(home, options);
+  Session session(w, home, Needs::kSupervisord);
+  std::cout << DeployCommand(session.env(), options) << "\n";
   return 0;
 }
 
-int DoRollback(Args& a) {
+int DoRollback(Args& a, World& w) {
   RollbackOptions options{a.app, a.to, Timeout(a), DurationOption("--min-uptime", a.min_uptime)};
-  std::cout << RollbackCommand(OpenHome(a.home, false), options) << "\n";
+  CheckSafeName("application name", options.app);
+  if (!options.to.empty()) CheckSafeName("instance id", options.to);
+  Session session(w, OpenHome(a.home, false), Needs::kSupervisord);
+  std::cout << RollbackCommand(session.env(), options) << "\n";
   return 0;
 }
 
-int DoStop(Args& a) {
-  StopInstanceCommand(OpenHome(a.home, false), a.id, a.force);
+int DoStop(Args& a, World& w) {
+  CheckSafeName("instance id", a.id);
+  Session session(w, OpenHome(a.home, false), Needs::kSupervisord, a.id);
+  StopCommand(session.env(), a.id, a.force);
   return 0;
 }
 
-int DoDestroy(Args& a) {
-  DestroyInstanceCommand(OpenHome(a.home, false), a.id, a.force);
+int DoDestroy(Args& a, World& w) {
+  CheckSafeName("instance id", a.id);
+  Session session(w, OpenHome(a.home, false), Needs::kSupervisorConf, a.id);
+  DestroyCommand(session.env(), a.id, a.force);
   return 0;
 }
 
-int DoRun(Args& a) {
-  RunInInstance(OpenHome(a.home, false), a.id, a.words, ::isatty(STDIN_FILENO) == 1);
+int DoRun(Args& a, World& w) {
+  Session session(w, OpenHome(a.home, false), Needs::kNothing);
+  RunInInstance(session.env(), a.id, a.words, ::isatty(STDIN_FILENO) == 1);
 }
 
-int DoLaunch(Args& a) { LaunchServer(OpenHome(a.home, false), a.id); }
+int DoLaunch(Args& a, World& w) {
+  Session session(w, OpenHome(a.home, false), Needs::kNothing);
+  LaunchServer(session.env(), a.id);
+}
 
 const std::vector<Command>& Commands();
 
 // The command table as CLI11 sees it, rendered for the man page or the
 // bash completion.
-int DoGenerateDocs(Args& a) {
+int DoGenerateDocs(Args& a, World&) {
   CLI::App app{"sarge", "sarge"};
   app.set_version_flag("--version", std::string("sarge ") + SARGE_VERSION);
   Args scratch;
@@ -567,7 +622,7 @@ void RefuseExtras(const Command& command, const CLI::App& app) {
 }
 
 // Parses the command's own arguments, `words` after its name, and runs it.
-int RunCommand(const Command& command, Args& args, std::vector<std::string> words) {
+int RunCommand(const Command& command, Args& args, World& world, std::vector<std::string> words) {
   CLI::App app{command.help, command.name};
   command.setup(app, args);
   if (!app.get_prefix_command()) app.allow_extras();  // refused below, in sarge's words
@@ -587,7 +642,7 @@ int RunCommand(const Command& command, Args& args, std::vector<std::string> word
   }
   if (!app.get_prefix_command()) RefuseExtras(command, app);
   args.words = app.remaining();  // run's command
-  return command.handler(args);
+  return command.handler(args, world);
 }
 
 // `sarge COMMAND …` without a home: help for it, or the home is missing.
@@ -601,7 +656,7 @@ int CommandWithoutHome(const Command& command, const std::vector<std::string>& w
 
 }  // namespace
 
-int RunCommandLine(int argc, char** argv) {
+int RunCommandLine(int argc, char** argv, World& world) {
   std::vector<std::string> words(argv + 1, argv + argc);
   if (words.empty())
     throw UsageError(
@@ -613,7 +668,8 @@ int RunCommandLine(int argc, char** argv) {
   const Command* first = FindCommand(words[0]);
   Args args;
   if (first && first->name == std::string("generate-docs"))  // needs no home
-    return RunCommand(*first, args, std::vector<std::string>(words.begin() + 1, words.end()));
+    return RunCommand(*first, args, world,
+                      std::vector<std::string>(words.begin() + 1, words.end()));
   if (first && (words.size() == 1 || (!FindCommand(words[1]) && words[1] != "help")))
     return CommandWithoutHome(*first, words);
   args.home = words[0];
@@ -623,7 +679,8 @@ int RunCommandLine(int argc, char** argv) {
   if (auto status = HelpOrVersion(words, 1)) return *status;
   const Command* command = FindCommand(words[1]);
   if (!command) UnknownCommand(words[1]);
-  return RunCommand(*command, args, std::vector<std::string>(words.begin() + 2, words.end()));
+  return RunCommand(*command, args, world,
+                    std::vector<std::string>(words.begin() + 2, words.end()));
 }
 
 }  // namespace sarge

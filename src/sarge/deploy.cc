@@ -80,20 +80,20 @@ std::optional<CheckUrl> CheckUrlOf(const Record& record, const json& appcfg) {
 
 // One request to the check URL: empty if it answered 2xx or 3xx, else what
 // it gave.
-std::string AskCheck(const CheckUrl& check) {
-  auto answer = HttpGet(check.url, "", 2s);
+std::string AskCheck(Env& env, const CheckUrl& check) {
+  auto answer = env.system.Get(check.url, "", 2s);
   if (!answer) return "no answer";
   if (answer->status >= 200 && answer->status < 400) return {};
   return fmt::format("HTTP {}", answer->status);
 }
 
-void CheckHealth(LifecycleEnv& env, const Record& record, const json& appcfg,
+void CheckHealth(Env& env, const Record& record, const json& appcfg,
                  std::chrono::steady_clock::time_point deadline) {
   auto check = CheckUrlOf(record, appcfg);
   if (!check) return;  // start already waited for its ports
   std::string last;
   while (env.clock.Now() < deadline) {
-    last = AskCheck(*check);
+    last = AskCheck(env, *check);
     if (last.empty()) return;
     env.clock.Sleep(kCheckInterval);
   }
@@ -110,7 +110,7 @@ struct Readiness {
 // then wait until it is ready: its check URL answers and it stays up for
 // min_uptime after that (the step "wait until healthy").
 template <typename Steps>
-Started StartReady(LifecycleEnv& env, Steps& steps, const std::string& start, Record& record,
+Started StartReady(Env& env, Steps& steps, const std::string& start, Record& record,
                    const Readiness& ready) {
   auto deadline = env.clock.Now() + ready.timeout;
   Started started = steps.Run(start, [&] { return StartInstance(env, record, ready.timeout); });
@@ -121,11 +121,11 @@ Started StartReady(LifecycleEnv& env, Steps& steps, const std::string& start, Re
   return started;
 }
 
-void Drain(LifecycleEnv& env, FrontEndEnv& front, const std::set<int>& workers) {
+void Drain(Env& env, const std::set<int>& workers) {
   if (workers.empty()) return;
-  auto timeout = std::chrono::seconds(front.settings.nginx_drain_timeout);
-  if (!WaitForExit(env.clock, workers, timeout))
-    env.say(fmt::format("old nginx workers still busy after {} s; going on", timeout.count()));
+  auto timeout = std::chrono::seconds(env.settings.nginx_drain_timeout);
+  if (!WaitForExit(env, workers, timeout))
+    env.Say(fmt::format("old nginx workers still busy after {} s; going on", timeout.count()));
 }
 
 std::vector<Record> InstancesOf(const Home& home, const std::string& app) {
@@ -163,15 +163,15 @@ void OrderForRollback(const Home& home, const std::string& app, std::vector<Reco
 
 }  // namespace
 
-void RetirePrevious(LifecycleEnv& env, const Record& current, int keep) {
+void RetirePrevious(Env& env, const Record& current, int keep) {
   auto others = InstancesOf(env.home, current.application_name);
   std::erase_if(others, [&](const Record& r) { return r.id == current.id; });
   for (const auto& r : others)
-    if (StopInstance(env, r.id)) env.say(fmt::format("stopped {}", r.id));
+    if (StopInstance(env, r.id)) env.Say(fmt::format("stopped {}", r.id));
   OrderForRollback(env.home, current.application_name, others);
   for (size_t i = static_cast<size_t>(std::max(keep, 0)); i < others.size(); ++i) {
     DestroyInstance(env, others[i]);
-    env.say(fmt::format("destroyed {} (keeping {} previous)", others[i].id, keep));
+    env.Say(fmt::format("destroyed {} (keeping {} previous)", others[i].id, keep));
     LogAction(env.home, fmt::format("destroy {} (keeping {} previous of {})", others[i].id, keep,
                                     current.application_name));
   }
@@ -200,7 +200,7 @@ void ForgetSwitchedDeploys(const Home& home, const std::string& app, const std::
 // Removes the new instance of a deploy that is undone, and its marker;
 // says, rather than throws, what fails. Returns the last lines of its log
 // ("last lines of PATH:\n…"), or "" if it wrote none.
-std::string RemoveNewInstance(LifecycleEnv& env, const Record& record) {
+std::string RemoveNewInstance(Env& env, const Record& record) {
   try {
     StopInstance(env, record.id);
   } catch (const Error&) {
@@ -212,13 +212,13 @@ std::string RemoveNewInstance(LifecycleEnv& env, const Record& record) {
     DestroyInstance(env, record);
     UnmarkDeploy(env.home, record.id);
   } catch (const Error& e) {
-    env.say(fmt::format("could not remove {}: {}", record.id, e.what()));
+    env.Say(fmt::format("could not remove {}: {}", record.id, e.what()));
   }
   return tail.empty() ? "" : fmt::format("last lines of {}:\n{}", log.string(), tail);
 }
 
 // Undoes a deploy that failed before the switch, and explains why.
-[[noreturn]] void Abandon(LifecycleEnv& env, const Record& record, const std::string& step,
+[[noreturn]] void Abandon(Env& env, const Record& record, const std::string& step,
                           const Error& cause) {
   UndoScope undo;
   std::string tail = RemoveNewInstance(env, record);
@@ -237,15 +237,15 @@ void CheckDeployInput(const Home& home, const DeployOptions& options) {
   CheckServerNamesFree(home, config.application_name, config.nginx_options);
 }
 
-Record CreateInstance(const Home& home, std::string_view config_json, const Settings& settings,
-                      CommandRunner& runner) {
+Record CreateInstance(Env& env, std::string_view config_json) {
+  const Home& home = env.home;
   InstanceConfig config = ParseInstanceConfig(config_json);
   std::string id;
   do {
     id = NewInstanceId(config.application_name);
   } while (fs::exists(home.RecordFile(id)) || fs::exists(home.InstanceDir(id)));
   Record record{id, config.application_name, UtcNow(), config.ToJson(), {}, {}};
-  RunHooks(home, settings, runner, hook::kInitializing, record);
+  RunHooks(home, env.settings, env.runner, hook::kInitializing, record);
   // The folder first, the record last: a record always has its folder.
   if (MakeDir(home.InstanceDir(id), 0755) != 0)
     throw Error(
@@ -263,7 +263,7 @@ namespace {
 
 // The instance that serves `app` now, if it runs: what a deploy watching
 // its new instance switches back to.
-std::optional<Record> RunningActive(LifecycleEnv& env, const std::string& app) {
+std::optional<Record> RunningActive(Env& env, const std::string& app) {
   auto site = ReadActiveSite(env.home, app);
   if (!site) return std::nullopt;
   try {
@@ -284,7 +284,7 @@ struct WatchFailure {
 // After the switch, with the previous instance still running: watches the
 // new instance's server for `duration`, and asks its check URL about once
 // a second.
-std::optional<WatchFailure> Watch(LifecycleEnv& env, const Record& record, const Started& started,
+std::optional<WatchFailure> Watch(Env& env, const Record& record, const Started& started,
                                   std::chrono::milliseconds duration) {
   auto check = CheckUrlOf(record, started.appcfg);
   auto begin = env.clock.Now();
@@ -294,15 +294,15 @@ std::optional<WatchFailure> Watch(LifecycleEnv& env, const Record& record, const
                                                 env.clock.Now() - begin)};
   };
   for (auto now = begin; now < begin + duration; now = env.clock.Now()) {
-    if (env.process(started.pid) != ProcessState::kRunning)
+    if (env.system.Process(started.pid) != ProcessState::kRunning)
       return failure(WhyItExited(env, record.id, started.pid));
     if (check && now >= next_check) {
-      if (std::string problem = AskCheck(*check); !problem.empty()) {
+      if (std::string problem = AskCheck(env, *check); !problem.empty()) {
         // A server that dies closes its sockets before /proc shows it
         // exited: given a moment, its exit is the cause to tell.
         for (auto until = env.clock.Now() + kExitGrace; env.clock.Now() < until;
              env.clock.Sleep(kCheckInterval)) {
-          if (env.process(started.pid) != ProcessState::kRunning)
+          if (env.system.Process(started.pid) != ProcessState::kRunning)
             return failure(WhyItExited(env, record.id, started.pid));
         }
         return failure(fmt::format("its check {} gave {}", Quoted(check->text), problem));
@@ -316,8 +316,8 @@ std::optional<WatchFailure> Watch(LifecycleEnv& env, const Record& record, const
 
 // A watched deploy whose new instance failed after the switch: switches
 // back to `previous`, destroys the new instance and says why.
-[[noreturn]] void SwitchBack(LifecycleEnv& env, FrontEndEnv& front, const Record& record,
-                             const std::optional<Record>& previous, const WatchFailure& failed) {
+[[noreturn]] void SwitchBack(Env& env, const Record& record, const std::optional<Record>& previous,
+                             const WatchFailure& failed) {
   UndoScope undo;
   std::string why = fmt::format("{} failed {} after the switch (--watch): {}", record.id,
                                 FormatDuration(failed.after), failed.problem);
@@ -327,9 +327,8 @@ std::optional<WatchFailure> Watch(LifecycleEnv& env, const Record& record, const
                     "serves",
                     why, record.application_name, record.id));
   try {
-    Drain(env, front,
-          Activate(front, *previous, ReadRuntimeConfig(env.home, previous->id),
-                   "deploy --watch (switched back)"));
+    Drain(env, Activate(env, *previous, ReadRuntimeConfig(env.home, previous->id),
+                        "deploy --watch (switched back)"));
   } catch (const Error& e) {
     throw Error(fmt::format("{}; switching back to {} failed: {}; {} still serves", why,
                             previous->id, e.what(), record.id),
@@ -354,23 +353,22 @@ struct Switched {
 
 // The steps up to the switch: install the source, start, wait until ready,
 // switch nginx. Any failure undoes them all (Abandon).
-Switched InstallStartSwitch(LifecycleEnv& env, FrontEndEnv& front, Steps& steps,
-                            const DeployOptions& options, const Readiness& ready, bool watched,
-                            Record& record) {
+Switched InstallStartSwitch(Env& env, Steps& steps, const DeployOptions& options,
+                            const Readiness& ready, bool watched, Record& record) {
   Switched switched;
   try {
     MarkDeploy(env.home, record.id);
     record.check_url = options.check_url;
     SaveRecord(env.home, record);
-    env.say(fmt::format("new instance {}", record.id));
+    env.Say(fmt::format("new instance {}", record.id));
     steps.Run("install source",
-              [&] { InstallSource(env.home, front.runner, options.source, record.id); });
+              [&] { InstallSource(env.home, env.runner, options.source, record.id); });
     switched.started = StartReady(env, steps, "start", record, ready);
     if (watched) switched.previous = RunningActive(env, record.application_name);
     switched.old_workers = steps.Run("switch front end", [&] {
       // Cut off from here on, whether it switched is asked of nginx.
       MarkDeploy(env.home, record.id, kSwitching);
-      return Activate(front, record, switched.started.appcfg, "deploy");
+      return Activate(env, record, switched.started.appcfg, "deploy");
     });
   } catch (const Error& e) {
     Abandon(env, record, steps.current(), e);
@@ -380,8 +378,8 @@ Switched InstallStartSwitch(LifecycleEnv& env, FrontEndEnv& front, Steps& steps,
 
 // With --watch: the new instance serves while the previous one still runs;
 // if it fails (or an interrupt comes) in that time, nginx switches back.
-void WatchOrSwitchBack(LifecycleEnv& env, FrontEndEnv& front, Steps& steps, const Record& record,
-                       const Switched& switched, std::chrono::milliseconds watch) {
+void WatchOrSwitchBack(Env& env, Steps& steps, const Record& record, const Switched& switched,
+                       std::chrono::milliseconds watch) {
   auto begun = env.clock.Now();
   std::optional<WatchFailure> failed;
   try {
@@ -391,16 +389,15 @@ void WatchOrSwitchBack(LifecycleEnv& env, FrontEndEnv& front, Steps& steps, cons
     failed = WatchFailure{
         e.what(), std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - begun)};
   }
-  if (failed) SwitchBack(env, front, record, switched.previous, *failed);
+  if (failed) SwitchBack(env, record, switched.previous, *failed);
 }
 
 // The new instance serves for good: the old nginx workers finish, the
 // previous instances stop. An interrupt no longer undoes the deploy.
-void Finish(LifecycleEnv& env, FrontEndEnv& front, Steps& steps, const Record& record,
-            const Switched& switched, int keep) {
+void Finish(Env& env, Steps& steps, const Record& record, const Switched& switched, int keep) {
   UndoScope finishing;
   try {
-    steps.Run("let old nginx workers finish", [&] { Drain(env, front, switched.old_workers); });
+    steps.Run("let old nginx workers finish", [&] { Drain(env, switched.old_workers); });
     steps.Run("stop previous instances", [&] { RetirePrevious(env, record, keep); });
     ForgetSwitchedDeploys(env.home, record.application_name, record.id);
     UnmarkDeploy(env.home, record.id);
@@ -414,20 +411,17 @@ void Finish(LifecycleEnv& env, FrontEndEnv& front, Steps& steps, const Record& r
 
 }  // namespace
 
-std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options,
-                   Progress& progress) {
+std::string Deploy(Env& env, const DeployOptions& options) {
   InstanceConfig config = ParseInstanceConfig(options.config_json);
   ValidateDeployInput(options, config);
   Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
                   options.min_uptime.value_or(env.settings.min_uptime)};
   auto watch = options.watch.value_or(env.settings.deploy_watch);
-  Steps steps(progress, "deploy " + config.application_name, watch.count() > 0 ? 8 : 7);
+  Steps steps(env.progress, "deploy " + config.application_name, watch.count() > 0 ? 8 : 7);
 
-  Record record = steps.Run("create instance", [&] {
-    return CreateInstance(env.home, options.config_json, env.settings, env.runner);
-  });
-  Switched switched =
-      InstallStartSwitch(env, front, steps, options, ready, watch.count() > 0, record);
+  Record record =
+      steps.Run("create instance", [&] { return CreateInstance(env, options.config_json); });
+  Switched switched = InstallStartSwitch(env, steps, options, ready, watch.count() > 0, record);
   try {
     MarkDeploy(env.home, record.id, kSwitched);
   } catch (const Error&) {
@@ -435,8 +429,8 @@ std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& o
     // instance that now serves: better no marker at all.
     UnmarkDeploy(env.home, record.id);
   }
-  if (watch.count() > 0) WatchOrSwitchBack(env, front, steps, record, switched, watch);
-  Finish(env, front, steps, record, switched, options.keep.value_or(env.settings.deploy_keep));
+  if (watch.count() > 0) WatchOrSwitchBack(env, steps, record, switched, watch);
+  Finish(env, steps, record, switched, options.keep.value_or(env.settings.deploy_keep));
   return record.id;
 }
 
@@ -468,7 +462,7 @@ void CheckRoutesKept(const Home& home, const Record& record) {
 
 }  // namespace
 
-void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record) {
+void ActivateInstance(Env& env, Record& record) {
   std::string state = "STOPPED";  // what supervisord has not loaded is stopped
   try {
     state = env.supervisor.GetProcessInfo(record.id).state;
@@ -479,7 +473,7 @@ void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record) {
     throw Error(fmt::format("{} is {}, not running; start it first: sarge {} start {}", record.id,
                             state, env.home.root.string(), record.id));
   CheckRoutesKept(env.home, record);
-  Drain(env, front, Activate(front, record, ReadRuntimeConfig(env.home, record.id), "activate"));
+  Drain(env, Activate(env, record, ReadRuntimeConfig(env.home, record.id), "activate"));
   ForgetSwitchedDeploys(env.home, record.application_name, record.id);
 }
 
@@ -523,8 +517,7 @@ Record RollbackTarget(const Home& home, const std::string& app, const Record& ac
 
 }  // namespace
 
-std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const RollbackOptions& options,
-                     Progress& progress) {
+std::string Rollback(Env& env, const RollbackOptions& options) {
   const std::string& app = options.app;
   CheckSafeName("application name", app);
   auto site = ReadActiveSite(env.home, app);
@@ -544,12 +537,12 @@ std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const RollbackOption
   Record target = RollbackTarget(env.home, app, active, all, options.to);
   Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
                   options.min_uptime.value_or(env.settings.min_uptime)};
-  Steps steps(progress, "rollback " + app, 4);
+  Steps steps(env.progress, "rollback " + app, 4);
   std::set<int> old_workers;
   try {
     Started started = StartReady(env, steps, "start " + target.id, target, ready);
     old_workers = steps.Run("switch front end",
-                            [&] { return Activate(front, target, started.appcfg, "rollback"); });
+                            [&] { return Activate(env, target, started.appcfg, "rollback"); });
   } catch (const Error& e) {
     UndoScope undo;
     try {
@@ -563,7 +556,7 @@ std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const RollbackOption
   UndoScope finishing;  // switched: what is left finishes
   try {
     steps.Run("stop " + active.id, [&] {
-      Drain(env, front, old_workers);
+      Drain(env, old_workers);
       StopInstance(env, active.id);
     });
     ForgetSwitchedDeploys(env.home, app, target.id);
@@ -574,6 +567,40 @@ std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const RollbackOption
         e.detail());
   }
   return target.id;
+}
+
+std::string NewCommand(Env& env, std::string_view config_json) {
+  std::string id = CreateInstance(env, config_json).id;
+  LogAction(env.home, "new " + id);
+  return id;
+}
+
+std::string DeployCommand(Env& env, const DeployOptions& options) {
+  CatchInterrupts();  // Ctrl-C undoes the deploy as a failure would
+  std::string id;
+  try {
+    id = Deploy(env, options);
+  } catch (const Error& e) {
+    LogAction(env.home,
+              fmt::format("deploy from {} failed: {}", options.source.string(), e.what()));
+    throw;
+  }
+  LogAction(env.home, fmt::format("deploy {} from {}", id, options.source.string()));
+  return id;
+}
+
+std::string RollbackCommand(Env& env, const RollbackOptions& options) {
+  CatchInterrupts();  // Ctrl-C undoes the rollback as a failure would
+  std::string id = Rollback(env, options);
+  LogAction(env.home, fmt::format("rollback {} to {}", options.app, id));
+  return id;
+}
+
+void ActivateCommand(Env& env, const std::string& id) {
+  Record record = LoadRecord(env.home, id);
+  RunStep(env.progress, Step{"activate " + id}, [&] { ActivateInstance(env, record); });
+  LogAction(env.home, fmt::format("activate {} for {}", record.id, record.application_name));
+  env.Say(fmt::format("{} now serves {}", record.id, record.application_name));
 }
 
 }  // namespace sarge

@@ -37,8 +37,7 @@ void CheckDeployInput(const Home& home, const DeployOptions& options);
 // Creates an instance with `config_json`, without taking the home's lock
 // (the caller holds it), after the initializing hooks agree. Returns its
 // record. Throws Error on bad input or a failing hook, having created nothing.
-Record CreateInstance(const Home& home, std::string_view config_json, const Settings& settings,
-                      CommandRunner& runner);
+Record CreateInstance(Env& env, std::string_view config_json);
 
 // New instance, install source, start, wait until healthy (the check URL
 // answers 2xx or 3xx and the server stays up for min_uptime), activate,
@@ -49,24 +48,33 @@ Record CreateInstance(const Home& home, std::string_view config_json, const Sett
 // destroyed and the front end is untouched; the Error says which step
 // failed and why. Returns the new instance's id. Each step is shown on
 // `progress` as "deploy APP [i/N] NAME".
-std::string Deploy(LifecycleEnv& env, FrontEndEnv& front, const DeployOptions& options,
-                   Progress& progress);
+std::string Deploy(Env& env, const DeployOptions& options);
 
 // Stops every other instance of `current`'s application and destroys those
 // beyond `keep`: the instances that served most recently are kept first
 // (activations.h), then the newest.
-void RetirePrevious(LifecycleEnv& env, const Record& current, int keep);
+void RetirePrevious(Env& env, const Record& current, int keep);
 
 // Starts the instance that served the application before the current one
 // (or `options.to`), checks it as deploy does, activates it and stops the
 // current one. Returns its id. Each step is shown on `progress` as
 // "rollback APP [i/4] NAME".
-std::string Rollback(LifecycleEnv& env, FrontEndEnv& front, const RollbackOptions& options,
-                     Progress& progress);
+std::string Rollback(Env& env, const RollbackOptions& options);
 
 // Activates a running instance (the `activate` command): switch the front
 // end, wait for the old workers. Throws Error if it is not running, or if
 // it has no urlmap routes while the application's active instance has some.
-void ActivateInstance(LifecycleEnv& env, FrontEndEnv& front, Record& record);
+void ActivateInstance(Env& env, Record& record);
+
+// The commands, given an Env whose supervisord answered (new's need not);
+// each notes what it did in the action log. `new` creates an instance (the
+// input checked before the lock: ParseInstanceConfig) and returns its id;
+// deploy (its input checked with CheckDeployInput first) and rollback
+// return the id that serves. Ctrl-C undoes a deploy or rollback as a
+// failure would.
+std::string NewCommand(Env& env, std::string_view config_json);
+std::string DeployCommand(Env& env, const DeployOptions& options);
+std::string RollbackCommand(Env& env, const RollbackOptions& options);
+void ActivateCommand(Env& env, const std::string& id);
 
 }  // namespace sarge

@@ -24,25 +24,22 @@ class DeployTest : public ::testing::Test {
     source_ = temp_.dir.path() / "src";
     fs::create_directory(source_);
     WriteFileAtomic(source_ / "server", "#!/bin/sh\n", 0755);
-    testing::WireFakeProbes(env_, front_, supervisor_);
-    front_.settings.nginx_reload_command = "reload";
+    env_.settings.nginx_reload_command = "reload";
   }
   const Home& home() { return temp_.home; }
   std::string Deploy1(std::optional<int> keep = std::nullopt) {
-    return Deploy(env_, front_, DeployOptions{kWebConfig, source_, "", 5s, keep, {}, {}},
-                  progress_);
+    return Deploy(env_, DeployOptions{kWebConfig, source_, "", 5s, keep, {}, {}});
   }
   std::string Active() { return ReadActiveSite(home(), "web")->id; }
 
-  testing::TempHome temp_;
+  testing::FakeWorld world_;
+  testing::TempHome& temp_ = world_.temp;
+  testing::FakeSupervisor& supervisor_ = world_.supervisor;
+  testing::FakeClock& clock_ = world_.clock;
+  testing::FakeCommandRunner& runner_ = world_.runner;
+  Env& env_ = world_.env;
+  std::ostringstream& said_ = world_.said;
   fs::path source_;
-  testing::FakeSupervisor supervisor_{temp_.home};
-  testing::FakeClock clock_;
-  testing::FakeCommandRunner runner_;
-  LifecycleEnv env_{temp_.home, Settings{}, supervisor_, clock_};
-  FrontEndEnv front_{temp_.home, Settings{}, runner_, clock_};
-  std::ostringstream said_;
-  PlainProgress progress_{said_, clock_};
 };
 
 TEST_F(DeployTest, NewInstanceServesAndThePreviousOneStops) {
@@ -111,8 +108,7 @@ TEST_F(DeployTest, EachStepIsNamedAndTimed) {
 
 TEST_F(DeployTest, BadSourceChangesNothing) {
   try {
-    Deploy(env_, front_,
-           DeployOptions{kWebConfig, temp_.dir.path() / "missing", "", 5s, {}, {}, {}}, progress_);
+    Deploy(env_, DeployOptions{kWebConfig, temp_.dir.path() / "missing", "", 5s, {}, {}, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "source '" + (temp_.dir.path() / "missing").string() +
@@ -127,7 +123,7 @@ TEST_F(DeployTest, ASourceThatCannotBeUnpackedIsQuotedAndChangesNothing) {
   WriteFileAtomic(bad, "not gzip\n");
   runner_.result = CommandResult{2, "", "gzip: stdin: not in gzip format\n", false};
   try {
-    Deploy(env_, front_, DeployOptions{kWebConfig, bad, "", 5s, {}, {}, {}}, progress_);
+    Deploy(env_, DeployOptions{kWebConfig, bad, "", 5s, {}, {}, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("deploy failed at 'install source': cannot unpack '" +
@@ -171,18 +167,18 @@ TEST_F(DeployTest, AnyFailingSupervisordCallLeavesAConsistentHome) {
 TEST_F(DeployTest, RollbackServesThePreviousInstanceAndStopsTheCurrent) {
   std::string v1 = Deploy1();
   std::string v2 = Deploy1();
-  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_), v1);
+  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", "", 5s, {}}), v1);
   EXPECT_EQ(Active(), v1);
   EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
   EXPECT_FALSE(supervisor_.loaded.contains(v2));  // stopped, so unloaded
   // Back again: v2 served before v1.
-  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_), v2);
+  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", "", 5s, {}}), v2);
 }
 
 TEST_F(DeployTest, RollbackOfTheFirstDeployIsAClearError) {
   std::string v1 = Deploy1();
   try {
-    Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_);
+    Rollback(env_, RollbackOptions{"web", "", 5s, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -195,9 +191,9 @@ TEST_F(DeployTest, RollbackOfTheFirstDeployIsAClearError) {
 TEST_F(DeployTest, RollbackReturnsToWhatServedBeforeNotToWhatWasCreatedBefore) {
   std::string v41 = Deploy1();
   std::string v42 = Deploy1();
-  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_), v41);
+  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", "", 5s, {}}), v41);
   std::string v43 = Deploy1();
-  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_), v41);
+  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", "", 5s, {}}), v41);
   EXPECT_EQ(Active(), v41);
   EXPECT_NE(v42, v43);
 }
@@ -206,10 +202,10 @@ TEST_F(DeployTest, RollbackToGoesToTheInstanceNamed) {
   std::string v1 = Deploy1();
   std::string v2 = Deploy1();
   std::string v3 = Deploy1();
-  EXPECT_EQ(Rollback(env_, front_, RollbackOptions{"web", v1, 5s, {}}, progress_), v1);
+  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", v1, 5s, {}}), v1);
   EXPECT_EQ(Active(), v1);
   try {
-    Rollback(env_, front_, RollbackOptions{"web", v1, 5s, {}}, progress_);
+    Rollback(env_, RollbackOptions{"web", v1, 5s, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), v1 + " already serves web");
@@ -219,7 +215,7 @@ TEST_F(DeployTest, RollbackToGoesToTheInstanceNamed) {
 
 TEST_F(DeployTest, RollbackWithoutADeployIsAClearError) {
   try {
-    Rollback(env_, front_, RollbackOptions{"web", "", 5s, {}}, progress_);
+    Rollback(env_, RollbackOptions{"web", "", 5s, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "application 'web' has no active instance to roll back from");
@@ -232,7 +228,7 @@ TEST_F(DeployTest, ActivateRefusesAStoppedAndUnloadedInstance) {
   ASSERT_FALSE(supervisor_.loaded.contains(v1));
   Record record = LoadRecord(home(), v1);
   try {
-    ActivateInstance(env_, front_, record);
+    ActivateInstance(env_, record);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), v1 + " is STOPPED, not running; start it first: sarge " +
@@ -243,7 +239,7 @@ TEST_F(DeployTest, ActivateRefusesAStoppedAndUnloadedInstance) {
 TEST_F(DeployTest, RollbackOfAMistypedApplicationSuggestsTheRightOne) {
   Deploy1();
   try {
-    Rollback(env_, front_, RollbackOptions{"wbe", "", 5s, {}}, progress_);
+    Rollback(env_, RollbackOptions{"wbe", "", 5s, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),

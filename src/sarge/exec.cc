@@ -10,6 +10,8 @@
 
 #include "sarge/error.h"
 #include "sarge/instance_config.h"
+#include "sarge/orphans.h"
+#include "sarge/runtime_config.h"
 
 extern char** environ;
 
@@ -79,6 +81,42 @@ void ExecInInstance(const Home& home, const std::string& id, const std::vector<s
   std::signal(SIGPIPE, SIG_DFL);  // main() ignores it; the server must not inherit that
   ::execve(args[0], args.data(), envp.data());
   throw Error(fmt::format("cannot run {}: {}", argv[0], std::strerror(errno)));
+}
+
+namespace {
+
+// The runtime configuration as last written, computing it again if it never
+// was or cannot be read (appcfg.json is not fsynced: a power loss can leave
+// it empty).
+nlohmann::json RuntimeConfigFor(Env& env, Record& record) {
+  if (auto text = ReadFileIfExists(env.home.AppCfgFile(record.id))) {
+    try {
+      return nlohmann::json::parse(*text);
+    } catch (const nlohmann::json::exception&) {
+      // Rewritten below.
+    }
+  }
+  FileLock lock = LockHome(env);
+  record = LoadRecord(env.home, record.id);
+  return Configure(env, record);
+}
+
+}  // namespace
+
+void RunInInstance(Env& env, const std::string& id, const std::vector<std::string>& command,
+                   bool stdin_is_tty) {
+  Record record = LoadRecord(env.home, id);
+  nlohmann::json appcfg = RuntimeConfigFor(env, record);
+  ExecInInstance(env.home, id, RunArgv(env.home, record, command, stdin_is_tty),
+                 InstanceEnvironment(env.home, record, appcfg));
+}
+
+void LaunchServer(Env& env, const std::string& id) {
+  Record record = LoadRecord(env.home, id);
+  nlohmann::json appcfg = RuntimeConfigFor(env, record);
+  RememberServer(env.home, id);  // the pid stays the server's across exec
+  ExecInInstance(env.home, id, ServerArgv(env.home, record),
+                 InstanceEnvironment(env.home, record, appcfg));
 }
 
 }  // namespace sarge

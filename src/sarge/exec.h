@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sarge/env.h"
 #include "sarge/home.h"
 #include "sarge/records.h"
 
@@ -27,5 +28,14 @@ std::vector<std::string> RunArgv(const Home& home, const Record& record,
 [[noreturn]] void ExecInInstance(const Home& home, const std::string& id,
                                  const std::vector<std::string>& argv,
                                  const std::map<std::string, std::string>& extra);
+
+// `run`: replaces this process with bash in the instance, given an Env
+// without the home's lock (taken only if the runtime configuration must be
+// written again).
+[[noreturn]] void RunInInstance(Env& env, const std::string& id,
+                                const std::vector<std::string>& command, bool stdin_is_tty);
+// `launch`: replaces this process with the instance's server (what
+// supervisord runs), as RunInInstance.
+[[noreturn]] void LaunchServer(Env& env, const std::string& id);
 
 }  // namespace sarge

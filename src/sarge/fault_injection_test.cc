@@ -40,22 +40,19 @@ Settings WithHooks() {
 }
 
 // A home with fakes at every seam, all counting into one FaultPlan.
-struct World {
-  World() {
+struct World : testing::FakeWorld {
+  World() : FakeWorld(WithHooks()) {
     source = temp.dir.path() / "src";
     fs::create_directory(source);
     WriteFileAtomic(source / "server", "#!/bin/sh\n", 0755);
-    supervisor.plan = &plan;
-    runner.plan = &plan;
-    testing::WireFakeProbes(env, front, supervisor, [this] { return plan.Fails("http GET"); });
+    CountInto(plan);
   }
-  const Home& home() const { return temp.home; }
 
   std::string Deploy1() {
-    return Deploy(env, front, DeployOptions{kWebConfig, source, "", 5s, 2, {}, {}}, progress);
+    return Deploy(env, DeployOptions{kWebConfig, source, "", 5s, 2, {}, {}});
   }
   std::string New() {
-    std::string id = CreateInstance(home(), kWebConfig, env.settings, runner).id;
+    std::string id = CreateInstance(env, kWebConfig).id;
     WriteFileAtomic(home().ServerFile(id), "#!/bin/sh\n", 0755);
     return id;
   }
@@ -69,20 +66,8 @@ struct World {
     return site ? std::optional(site->id) : std::nullopt;
   }
 
-  testing::TempHome temp;
   fs::path source;
   testing::FaultPlan plan;
-  testing::FakeSupervisor supervisor{temp.home};
-  testing::FakeClock clock;
-  testing::FakeCommandRunner runner;
-  LifecycleEnv env{.home = temp.home,
-                   .settings = WithHooks(),
-                   .supervisor = supervisor,
-                   .clock = clock,
-                   .runner = runner};
-  FrontEndEnv front{temp.home, WithHooks(), runner, clock};
-  std::ostringstream said;
-  PlainProgress progress{said, clock};
 };
 
 // A command under test: `setup` brings a fresh world to where the command
@@ -114,7 +99,7 @@ std::vector<Scenario> Scenarios() {
        },
        [](World& w, const std::string& id) {
          Record record = LoadRecord(w.home(), id);
-         ActivateInstance(w.env, w.front, record);
+         ActivateInstance(w.env, record);
        }},
       {"rollback",
        [](World& w) {
@@ -122,14 +107,14 @@ std::vector<Scenario> Scenarios() {
          return std::string();
        },
        [](World& w, const std::string&) {
-         Rollback(w.env, w.front, RollbackOptions{"web", "", 5s, {}}, w.progress);
+         Rollback(w.env, RollbackOptions{"web", "", 5s, {}});
        },
        // Once switched, a rollback that failed says to stop the old instance;
        // run again it would roll back one further.
        [](World& w, const std::string&) {
          auto all = LoadAllRecords(w.home());
          if (w.Active() == all.back().id)
-           Rollback(w.env, w.front, RollbackOptions{"web", "", 5s, {}}, w.progress);
+           Rollback(w.env, RollbackOptions{"web", "", 5s, {}});
          else
            StopInstance(w.env, all.back().id);
        }},
@@ -149,7 +134,7 @@ std::vector<Scenario> Scenarios() {
 std::vector<std::string> Broken(World& w, const std::optional<std::string>& served_before,
                                 bool repairable_ok = false) {
   std::vector<std::string> out;
-  for (const auto& f : CheckHome(w.env, w.front, false))
+  for (const auto& f : CheckHome(w.env, false))
     if (!f.repairable || !repairable_ok) out.push_back("check: " + f.problem);
   for (const auto& [name, info] : w.supervisor.loaded)
     if (!fs::exists(w.home().RecordFile(name)))
@@ -202,9 +187,9 @@ TEST_P(FaultInjectionTest, EveryFailingCallLeavesAConsistentHomeAndTheCommandWor
                              clean.size(), n <= w.plan.calls.size() ? w.plan.calls[n - 1] : "?",
                              outcome));
     EXPECT_THAT(Broken(w, served_before, /*repairable_ok=*/true), IsEmpty());
-    if (!CheckHome(w.env, w.front, false).empty()) ++left_for_repair;
+    if (!CheckHome(w.env, false).empty()) ++left_for_repair;
     // The next command works. Like every command that takes the home's
-    // lock, it first rewrites supervisord.conf (instances.cc).
+    // lock, it first rewrites supervisord.conf (commands.cc).
     try {
       WriteSupervisordConf(w.home());
       (scenario.again ? scenario.again : scenario.run)(w, target);

@@ -25,6 +25,7 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr auto kConfirmTimeout = 10s;
+constexpr auto kRequestTimeout = 1s;  // each request while confirming
 constexpr auto kCommandTimeout = 60s;
 
 fs::path SiteFile(const Home& home, const std::string& app) { return home.NginxSite(app); }
@@ -201,7 +202,7 @@ void Restore(const fs::path& site, const std::optional<std::string>& previous) {
               result.Both());
 }
 
-void Confirm(FrontEndEnv& env, const Record& record, const json& options, int generation,
+void Confirm(Env& env, const Record& record, const json& options, int generation,
              const fs::path& site, const std::optional<std::string>& previous) {
   Url url = ConfirmUrl(options);
   std::string host = ConfirmHost(record.application_name);
@@ -209,7 +210,7 @@ void Confirm(FrontEndEnv& env, const Record& record, const json& options, int ge
   auto deadline = env.clock.Now() + kConfirmTimeout;
   std::string last = "no answer";
   while (env.clock.Now() < deadline) {
-    if (auto answer = env.get(url, host)) {
+    if (auto answer = env.system.Get(url, host, kRequestTimeout)) {
       if (answer->status == 200 && answer->body == expected) return;
       last = answer->status == 200
                  ? fmt::format("the answer {}", Quoted(answer->body.substr(0, 60)))
@@ -229,12 +230,11 @@ void Confirm(FrontEndEnv& env, const Record& record, const json& options, int ge
 // the reload, restoring `previous` if either fails. `workers` gets the nginx
 // workers that existed before the reload. Returns false, having said so, if
 // nginx is not configured in sarge.yaml.
-bool TestAndReload(FrontEndEnv& env, const fs::path& site,
-                   const std::optional<std::string>& previous, const char* did,
-                   std::set<int>* workers) {
+bool TestAndReload(Env& env, const fs::path& site, const std::optional<std::string>& previous,
+                   const char* did, std::set<int>* workers) {
   const Settings& s = env.settings;
   if (s.nginx_reload_command.empty()) {
-    env.say(fmt::format("{} {}; nginx is not reloaded: set nginx.reload_command in {}", did,
+    env.Say(fmt::format("{} {}; nginx is not reloaded: set nginx.reload_command in {}", did,
                         site.string(), env.home.SettingsFile().string()));
     return false;
   }
@@ -243,7 +243,7 @@ bool TestAndReload(FrontEndEnv& env, const fs::path& site,
     if (test.exit_code != 0)
       FailCommand(site, previous, "test command", s.nginx_test_command, test);
   }
-  if (workers && !s.nginx_pid_file.empty()) *workers = NginxWorkers(s.nginx_pid_file);
+  if (workers && !s.nginx_pid_file.empty()) *workers = env.system.NginxWorkers(s.nginx_pid_file);
   CommandResult reload = env.runner.Shell(s.nginx_reload_command, kCommandTimeout);
   if (reload.exit_code != 0)
     FailCommand(site, previous, "reload command", s.nginx_reload_command, reload);
@@ -253,11 +253,11 @@ bool TestAndReload(FrontEndEnv& env, const fs::path& site,
 // Runs `note`, a change to the activation history after nginx has
 // switched: its failure is said, and must not undo the switch.
 template <typename Note>
-void NoteInHistory(FrontEndEnv& env, Note&& note) {
+void NoteInHistory(Env& env, Note&& note) {
   try {
     note();
   } catch (const Error& e) {
-    env.say(fmt::format("warning: nginx has switched, but {}", e.what()));
+    env.Say(fmt::format("warning: nginx has switched, but {}", e.what()));
   }
 }
 
@@ -307,10 +307,10 @@ std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& ap
   return site;
 }
 
-NginxServes AskNginx(FrontEndEnv& env, const std::string& app, const json& nginx_options) {
+NginxServes AskNginx(Env& env, const std::string& app, const json& nginx_options) {
   NginxServes serves;
   if (env.settings.nginx_reload_command.empty()) return serves;
-  auto answer = env.get(ConfirmUrl(nginx_options), ConfirmHost(app));
+  auto answer = env.system.Get(ConfirmUrl(nginx_options), ConfirmHost(app), kRequestTimeout);
   if (!answer) return serves;
   serves.answered = true;
   char id[128];
@@ -356,8 +356,7 @@ void CheckServerNamesFree(const Home& home, const std::string& app, const json& 
   }
 }
 
-std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcfg,
-                       const std::string& by) {
+std::set<int> Activate(Env& env, const Record& record, const json& appcfg, const std::string& by) {
   // A switch is done or undone whole (its own failures restore the site
   // file): an interrupt waits for the next step.
   UndoScope switching;
@@ -384,7 +383,7 @@ std::set<int> Activate(FrontEndEnv& env, const Record& record, const json& appcf
   return workers;
 }
 
-std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
+std::set<int> RemoveSite(Env& env, const Record& active) {
   UndoScope switching;  // as Activate
   const std::string& app = active.application_name;
   auto site_now = ReadActiveSite(env.home, app);
@@ -402,10 +401,10 @@ std::set<int> RemoveSite(FrontEndEnv& env, const Record& active) {
   std::string gone = fmt::format("{} {}\n", active.id, site_now->generation);
   auto deadline = env.clock.Now() + kConfirmTimeout;
   while (env.clock.Now() < deadline) {
-    auto answer = env.get(url, ConfirmHost(app));
+    auto answer = env.system.Get(url, ConfirmHost(app), kRequestTimeout);
     if (!answer || answer->status != 200 || answer->body != gone) {
       NoteInHistory(env, [&] { NoteDeactivation(env.home, app); });
-      env.say(fmt::format("removed {}'s site from nginx", app));
+      env.Say(fmt::format("removed {}'s site from nginx", app));
       return workers;
     }
     env.clock.Sleep(20ms);
@@ -423,14 +422,14 @@ std::set<int> NginxWorkers(const fs::path& pid_file) {
   return master > 0 ? ChildrenOf(master) : std::set<int>{};
 }
 
-bool WaitForExit(Clock& clock, const std::set<int>& pids, std::chrono::seconds timeout) {
-  auto deadline = clock.Now() + timeout;
+bool WaitForExit(Env& env, const std::set<int>& pids, std::chrono::seconds timeout) {
+  auto deadline = env.clock.Now() + timeout;
   for (;;) {
     bool any = false;
-    for (int pid : pids) any = any || PidExists(pid);
+    for (int pid : pids) any = any || env.system.Process(pid) != ProcessState::kGone;
     if (!any) return true;
-    if (clock.Now() >= deadline) return false;
-    clock.Sleep(20ms);
+    if (env.clock.Now() >= deadline) return false;
+    env.clock.Sleep(20ms);
   }
 }
 

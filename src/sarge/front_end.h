@@ -3,37 +3,20 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "sarge/clock.h"
-#include "sarge/command_runner.h"
-#include "sarge/home.h"
-#include "sarge/http_probe.h"
+#include "sarge/env.h"
 #include "sarge/records.h"
-#include "sarge/settings.h"
 
 namespace sarge {
 
 // Where sarge asks nginx which configuration it serves: an exact location,
 // answering only loopback, with "ID GENERATION".
 inline constexpr std::string_view kGenerationPath = "/.sarge/generation";
-
-struct FrontEndEnv {
-  Home home;
-  Settings settings;
-  CommandRunner& runner = RealCommandRunner();
-  Clock& clock = RealClock();
-  std::function<std::optional<HttpAnswer>(const Url&, const std::string& host)> get =
-      [](const Url& url, const std::string& host) {
-        return HttpGet(url, host, std::chrono::milliseconds(1000));
-      };
-  std::function<void(const std::string&)> say = [](const std::string&) {};
-};
 
 // etc/nginx/sarge_sites.conf: the one file an operator includes in nginx's
 // http { } block; it includes every application's site.
@@ -70,7 +53,7 @@ struct NginxServes {
   std::string id;
   int generation = 0;
 };
-NginxServes AskNginx(FrontEndEnv& env, const std::string& app, const nlohmann::json& nginx_options);
+NginxServes AskNginx(Env& env, const std::string& app, const nlohmann::json& nginx_options);
 
 // Makes the application's site route to `record`: writes the site file
 // atomically, runs nginx's test command (restoring the previous file if it
@@ -80,7 +63,7 @@ NginxServes AskNginx(FrontEndEnv& env, const std::string& app, const nlohmann::j
 // backend); empty when nginx is not configured or its pid file is unknown.
 // The switch is noted in the application's activation history
 // (activations.h) as made by `by` ("deploy", "rollback", "activate").
-std::set<int> Activate(FrontEndEnv& env, const Record& record, const nlohmann::json& appcfg,
+std::set<int> Activate(Env& env, const Record& record, const nlohmann::json& appcfg,
                        const std::string& by);
 
 // Removes the site of `active`'s application, because `active` — the
@@ -89,10 +72,10 @@ std::set<int> Activate(FrontEndEnv& env, const Record& record, const nlohmann::j
 // failure. Does nothing unless `active` is the application's active instance.
 // Returns the nginx workers from before the reload, which may still route
 // to `active` until they exit (as Activate).
-std::set<int> RemoveSite(FrontEndEnv& env, const Record& active);
+std::set<int> RemoveSite(Env& env, const Record& active);
 
 // Waits until none of `pids` exists, at most `timeout`. Returns false on timeout.
-bool WaitForExit(Clock& clock, const std::set<int>& pids, std::chrono::seconds timeout);
+bool WaitForExit(Env& env, const std::set<int>& pids, std::chrono::seconds timeout);
 
 // The workers (children) of the nginx master whose pid is in `pid_file`.
 std::set<int> NginxWorkers(const fs::path& pid_file);

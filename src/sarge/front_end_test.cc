@@ -79,7 +79,8 @@ class ActivateTest : public ::testing::Test {
   ActivateTest() {
     env_.settings.nginx_test_command = "nginx -t";
     env_.settings.nginx_reload_command = "nginx -s reload";
-    env_.get = [this](const Url& url, const std::string& host) -> std::optional<HttpAnswer> {
+    world_.system.get = [this](const Url& url,
+                               const std::string& host) -> std::optional<HttpAnswer> {
       asked_.push_back(fmt::format("{}:{}{} {}", url.host, url.port, url.path, host));
       if (!nginx_follows_) return HttpAnswer{200, served_};
       auto site = ReadActiveSite(temp_.home, "web");
@@ -88,10 +89,10 @@ class ActivateTest : public ::testing::Test {
   }
   std::string Site() { return ReadFile(temp_.home.NginxSite("web")); }
 
-  testing::TempHome temp_;
-  testing::FakeCommandRunner runner_;
-  testing::FakeClock clock_;
-  FrontEndEnv env_{temp_.home, Settings{}, runner_, clock_};
+  testing::FakeWorld world_;
+  testing::TempHome& temp_ = world_.temp;
+  testing::FakeCommandRunner& runner_ = world_.runner;
+  Env& env_ = world_.env;
   std::vector<std::string> asked_;
   bool nginx_follows_ = true;  // nginx serves whatever site file is on disk
   std::string served_;
@@ -162,7 +163,7 @@ TEST_F(ActivateTest, AskNginxTrustsOnlyAnAnswerNamingAnInstanceOfTheApplication)
            {"web-api-abc123 4\n", false, ""},
            {"not sarge", true, ""}}) {
     std::string text = body;  // a lambda cannot capture a binding (clang 14)
-    env_.get = [text](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+    world_.system.get = [text](const Url&, const std::string&) -> std::optional<HttpAnswer> {
       return HttpAnswer{200, text};
     };
     NginxServes serves = AskNginx(env_, "web", options);
@@ -213,13 +214,12 @@ TEST_F(ActivateTest, AServerNameAnotherApplicationHasIsRefused) {
 
 TEST_F(ActivateTest, WithoutNginxSettingsWritesTheSiteAndSaysSo) {
   env_.settings = Settings{};
-  std::vector<std::string> said;
-  env_.say = [&](const std::string& s) { said.push_back(s); };
   Activate(env_, MakeRecord("web-a", kWebConfig), appcfg_, "activate");
   EXPECT_TRUE(runner_.commands.empty());
   EXPECT_EQ(ReadActiveSite(temp_.home, "web")->id, "web-a");
-  ASSERT_EQ(said.size(), 1u);
-  EXPECT_THAT(said[0], HasSubstr("nginx is not reloaded: set nginx.reload_command in"));
+  ASSERT_EQ(world_.SaidLines().size(), 1u);
+  EXPECT_THAT(world_.SaidLines()[0],
+              HasSubstr("nginx is not reloaded: set nginx.reload_command in"));
 }
 
 TEST_F(ActivateTest, RemoveSiteTakesTheActiveInstancesRouteAway) {
@@ -239,9 +239,15 @@ TEST(NginxSitesConfTest, IncludesTheSitesFolder) {
 }
 
 TEST(WaitForExitTest, ReturnsAtOnceForGonePidsAndTimesOutForLiveOnes) {
-  testing::FakeClock clock;
-  EXPECT_TRUE(WaitForExit(clock, {}, std::chrono::seconds(1)));
-  EXPECT_FALSE(WaitForExit(clock, {::getpid()}, std::chrono::seconds(1)));
+  testing::FakeWorld w;
+  w.system.process = [](int pid) {
+    return pid == 77 ? ProcessState::kExited : ProcessState::kGone;
+  };
+  EXPECT_TRUE(WaitForExit(w.env, {}, std::chrono::seconds(1)));
+  EXPECT_TRUE(WaitForExit(w.env, {76}, std::chrono::seconds(1)));
+  EXPECT_EQ(w.clock.Now().time_since_epoch(), std::chrono::seconds(0));
+  EXPECT_FALSE(WaitForExit(w.env, {76, 77}, std::chrono::seconds(1)));  // a zombie is there
+  EXPECT_GE(w.clock.Now().time_since_epoch(), std::chrono::seconds(1));
 }
 
 }  // namespace

@@ -25,12 +25,10 @@ CommandResult Exit(int code, std::string out = "", std::string err = "") {
 class HooksTest : public ::testing::Test {
  protected:
   HooksTest() {
-    env_.process = [this](int pid) { return supervisor_.Probe(pid); };
-    env_.port_free = [](const std::string&, int) { return true; };
-    env_.accepts = [](const std::string&, int) { return false; };
+    world_.system.accepts = [](const std::string&, int) { return false; };
   }
   Record Make(const std::string& config = R"({"application_name": "web"})") {
-    Record r = CreateInstance(home(), config, env_.settings, runner_);
+    Record r = CreateInstance(env_, config);
     WriteFileAtomic(home().ServerFile(r.id), "#!/bin/sh\n", 0755);
     return r;
   }
@@ -39,15 +37,11 @@ class HooksTest : public ::testing::Test {
   }
   const Home& home() { return temp_.home; }
 
-  testing::TempHome temp_;
-  testing::FakeCommandRunner runner_;
-  testing::FakeSupervisor supervisor_{temp_.home};
-  testing::FakeClock clock_;
-  LifecycleEnv env_{.home = temp_.home,
-                    .settings = Settings{},
-                    .supervisor = supervisor_,
-                    .clock = clock_,
-                    .runner = runner_};
+  testing::FakeWorld world_;
+  testing::TempHome& temp_ = world_.temp;
+  testing::FakeCommandRunner& runner_ = world_.runner;
+  testing::FakeSupervisor& supervisor_ = world_.supervisor;
+  Env& env_ = world_.env;
 };
 
 TEST_F(HooksTest, NoHooksRunNothing) {
@@ -103,8 +97,7 @@ TEST_F(HooksTest, AFailingHooksNameAndFirstLineAreEscapedAndCut) {
 TEST_F(HooksTest, InitializingFailureCreatesNothing) {
   Hook(hook::kInitializing, {"/hooks/check"});
   runner_.result = Exit(1, "", "not allowed here");
-  EXPECT_THROW(CreateInstance(home(), R"({"application_name": "web"})", env_.settings, runner_),
-               Error);
+  EXPECT_THROW(CreateInstance(env_, R"({"application_name": "web"})"), Error);
   EXPECT_TRUE(ListIds(home()).empty());
   EXPECT_TRUE(fs::is_empty(home().root / "var" / "tmp"));
   for (const auto& entry : fs::directory_iterator(home().root))
@@ -118,7 +111,7 @@ TEST_F(HooksTest, ConfiguringAddsValuesToTheRuntimeConfiguration) {
       Make(R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 81}}})");
   Hook(hook::kConfiguring, {"/hooks/db", "/hooks/cache"});
   runner_.results = {Exit(0, R"({"DATABASE_URL": "postgres://db/web"})"), Exit(0, "")};
-  json appcfg = Configure(home(), r, env_.settings, env_.port_free, runner_);
+  json appcfg = Configure(env_, r);
   EXPECT_EQ(appcfg["DATABASE_URL"], "postgres://db/web");
   EXPECT_EQ(appcfg["WEB_PORT"], 81);
   EXPECT_EQ(InstanceEnvironment(home(), r, appcfg)["DATABASE_URL"], "postgres://db/web");
@@ -129,17 +122,17 @@ TEST_F(HooksTest, ConfiguringMayNotReplaceOrPrintNonsense) {
       Make(R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 81}}})");
   Hook(hook::kConfiguring, {"/hooks/x"});
   runner_.result = Exit(0, R"({"WEB_PORT": 1})");
-  EXPECT_THROW(Configure(home(), r, env_.settings, env_.port_free, runner_), Error);
+  EXPECT_THROW(Configure(env_, r), Error);
   runner_.result = Exit(0, "not json");
   try {
-    Configure(home(), r, env_.settings, env_.port_free, runner_);
+    Configure(env_, r);
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
                  "hook /hooks/x for configuring printed something that is not JSON: 'not json'");
   }
   runner_.result = Exit(0, R"({"bad key": "v"})");
-  EXPECT_THROW(Configure(home(), r, env_.settings, env_.port_free, runner_), Error);
+  EXPECT_THROW(Configure(env_, r), Error);
 }
 
 TEST_F(HooksTest, WillStartFailureLeavesItStopped) {
@@ -155,13 +148,13 @@ TEST_F(HooksTest, HasStoppedRunsAfterAStopAndItsFailureIsOnlyReported) {
   StartInstance(env_, r, 5s);
   Hook(hook::kHasStopped, {"/hooks/notify"});
   runner_.result = Exit(1, "", "mail server down");
-  std::vector<std::string> said;
-  env_.say = [&](const std::string& s) { said.push_back(s); };
+  world_.said.str("");
   EXPECT_TRUE(StopInstance(env_, r.id));
   EXPECT_FALSE(supervisor_.loaded.contains(r.id));
   EXPECT_THAT(runner_.commands, ElementsAre("/hooks/notify"));
-  ASSERT_EQ(said.size(), 1u);
-  EXPECT_THAT(said[0], HasSubstr("warning: hook /hooks/notify for has-stopped failed"));
+  ASSERT_EQ(world_.SaidLines().size(), 1u);
+  EXPECT_THAT(world_.SaidLines()[0],
+              HasSubstr("warning: hook /hooks/notify for has-stopped failed"));
 }
 
 TEST_F(HooksTest, WillBeDestroyedFailureKeepsTheInstance) {

@@ -31,4 +31,7 @@ std::optional<Url> ParseHttpUrl(const std::string& url);
 std::optional<HttpAnswer> HttpGet(const Url& url, const std::string& host_header,
                                   std::chrono::milliseconds timeout);
 
+// Whether something accepts TCP connections on host:port right now.
+bool AcceptsConnections(const std::string& host, int port);
+
 }  // namespace sarge

@@ -18,6 +18,7 @@
 
 #include "sarge/duration.h"
 #include "sarge/error.h"
+#include "sarge/front_end.h"
 #include "sarge/hooks.h"
 #include "sarge/interrupt.h"
 #include "sarge/names.h"
@@ -77,7 +78,7 @@ bool IsFault(const SupervisorFault& f, int code) { return f.code() == code; }
 
 using Op = BatchCall::Op;
 
-[[noreturn]] void FailStart(LifecycleEnv& env, const std::string& id, const std::string& reason);
+[[noreturn]] void FailStart(Env& env, const std::string& id, const std::string& reason);
 
 // supervisord's description of `id`, or nullopt if it has no such program
 // loaded.
@@ -117,7 +118,7 @@ class NarrowedInclude {
   const Home& home_;
 };
 
-[[noreturn]] void CannotReread(LifecycleEnv& env, const std::string& id, const SupervisorFault& f) {
+[[noreturn]] void CannotReread(Env& env, const std::string& id, const SupervisorFault& f) {
   throw Error(
       fmt::format("supervisord cannot read {} ({})", env.home.ProgramFile(id).string(), f.what()));
 }
@@ -125,7 +126,7 @@ class NarrowedInclude {
 // supervisord has `id` loaded from an older program file (sarge.yaml's log
 // settings changed): has it re-read the file and, if its program changed,
 // stops and unloads it. Returns what is loaded after that.
-std::optional<ProcessInfo> ReloadChanged(LifecycleEnv& env, const std::string& id,
+std::optional<ProcessInfo> ReloadChanged(Env& env, const std::string& id,
                                          const ProcessInfo& loaded) {
   ReloadResult reload;
   try {
@@ -144,7 +145,7 @@ std::optional<ProcessInfo> ReloadChanged(LifecycleEnv& env, const std::string& i
 // Starts `id` without waiting: loads its program first if supervisord does
 // not have it (`load`). One round trip to supervisord; returns the
 // description it gave right after the spawn.
-ProcessInfo Spawn(LifecycleEnv& env, const std::string& id, bool load) {
+ProcessInfo Spawn(Env& env, const std::string& id, bool load) {
   std::vector<BatchCall> calls;
   if (load) calls = {{Op::kReloadConfig, ""}, {Op::kAddProcessGroup, id}};
   calls.push_back({Op::kStartProcess, id});
@@ -167,7 +168,7 @@ ProcessInfo Spawn(LifecycleEnv& env, const std::string& id, bool load) {
 }
 
 // Stops `id` after a failed start and makes sure supervisord does not retry it.
-void StopAfterFailure(LifecycleEnv& env, const std::string& id) {
+void StopAfterFailure(Env& env, const std::string& id) {
   try {
     StopInstance(env, id, Unloading::kKeepLoaded);  // its state tells why it failed
   } catch (const Error&) {
@@ -204,7 +205,7 @@ std::set<int> ListenPorts(const Home& home, const std::string& id) {
 // daemonized (its process exited, a child it forked went on): supervisord
 // can neither stop nor restart those. Stops them; returns what to say
 // about it, or "".
-std::string StopWhatDaemonized(LifecycleEnv& env, const std::string& id) {
+std::string StopWhatDaemonized(Env& env, const std::string& id) {
   std::set<int> ports = ListenPorts(env.home, id);
   if (ports.empty()) return {};
   int supervisor = std::atoi(ReadFileIfExists(env.home.PidFile()).value_or("0").c_str());
@@ -212,7 +213,7 @@ std::string StopWhatDaemonized(LifecycleEnv& env, const std::string& id) {
   if (left.empty()) return {};
   for (int pid : left) {
     try {
-      StopOrphan(env.clock, pid, 5s);
+      StopOrphan(env, pid, 5s);
     } catch (const Error&) {
       // Said below; the pid is in the message.
     }
@@ -223,7 +224,7 @@ std::string StopWhatDaemonized(LifecycleEnv& env, const std::string& id) {
       fmt::join(left, ", "));
 }
 
-[[noreturn]] void FailStart(LifecycleEnv& env, const std::string& id, const std::string& reason) {
+[[noreturn]] void FailStart(Env& env, const std::string& id, const std::string& reason) {
   UndoScope undo;  // an interrupted start is stopped too
   StopAfterFailure(env, id);
   std::string daemonized = StopWhatDaemonized(env, id);
@@ -253,7 +254,7 @@ std::string LastExitInLog(const Home& home, const std::string& id) {
 
 // Why the process `pid` that supervisord started for `id` is gone, as
 // supervisord tells it (`info`, asked after the process went).
-std::string ExitReason(LifecycleEnv& env, const std::string& id, const ProcessInfo& info) {
+std::string ExitReason(Env& env, const std::string& id, const ProcessInfo& info) {
   if (info.state == "EXITED") return FailureReason(info);
   std::string exit = LastExitInLog(env.home, id);
   std::string what = exit.starts_with("exit status ") ? "it exited with status " + exit.substr(12)
@@ -269,7 +270,7 @@ std::string ExitReason(LifecycleEnv& env, const std::string& id, const ProcessIn
 // supervisord's description of `id` once the process `pid` it started has
 // exited: a zombie is reaped on supervisord's next pass, which a request
 // starts, so it is asked until it has noticed (or started it again).
-ProcessInfo AfterExit(LifecycleEnv& env, const std::string& id, int pid) {
+ProcessInfo AfterExit(Env& env, const std::string& id, int pid) {
   auto deadline = env.clock.Now() + 2s;
   for (;;) {
     ProcessInfo info = env.supervisor.GetProcessInfo(id);
@@ -279,9 +280,9 @@ ProcessInfo AfterExit(LifecycleEnv& env, const std::string& id, int pid) {
   }
 }
 
-bool AllAccept(LifecycleEnv& env, const std::vector<Endpoint>& endpoints) {
+bool AllAccept(Env& env, const std::vector<Endpoint>& endpoints) {
   return std::all_of(endpoints.begin(), endpoints.end(),
-                     [&](const Endpoint& e) { return env.accepts(e.host, e.port); });
+                     [&](const Endpoint& e) { return env.system.Accepts(e.host, e.port); });
 }
 
 // Polls until the instance is up, it fails, or the timeout passes. `info`
@@ -289,7 +290,7 @@ bool AllAccept(LifecycleEnv& env, const std::vector<Endpoint>& endpoints) {
 // "up" is every port accepting connections, judged here without asking
 // supervisord (each of its answers costs a pass of its main loop) for as
 // long as the spawned process runs; without them, supervisord's RUNNING.
-int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
+int WaitUntilUp(Env& env, const std::string& id, ProcessInfo info,
                 const std::vector<Endpoint>& endpoints, std::chrono::seconds timeout) {
   auto deadline = env.clock.Now() + timeout;
   const int spawned = info.pid;
@@ -310,7 +311,7 @@ int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
     backoff.Sleep();
     if (endpoints.empty())
       info = env.supervisor.GetProcessInfo(id);
-    else if (env.process(info.pid) != ProcessState::kRunning)
+    else if (env.system.Process(info.pid) != ProcessState::kRunning)
       info = AfterExit(env, id, info.pid);
   }
 }
@@ -320,8 +321,8 @@ int WaitUntilUp(LifecycleEnv& env, const std::string& id, ProcessInfo info,
 // connection to its database) is not ready. Only /proc is read meanwhile;
 // supervisord is asked once at the end, and until it says RUNNING (its
 // startsecs may be longer than a --min-uptime given for this start).
-void WatchStaysUp(LifecycleEnv& env, const std::string& id, int pid,
-                  std::chrono::milliseconds min_uptime, std::chrono::seconds timeout) {
+void WatchStaysUp(Env& env, const std::string& id, int pid, std::chrono::milliseconds min_uptime,
+                  std::chrono::seconds timeout) {
   auto up_since = env.clock.Now();
   auto until = up_since + min_uptime;
   auto deadline = until + timeout;
@@ -334,7 +335,7 @@ void WatchStaysUp(LifecycleEnv& env, const std::string& id, int pid,
                     ExitReason(env, id, info), FormatDuration(up), FormatDuration(min_uptime)));
   };
   while (env.clock.Now() < until) {
-    if (env.process(pid) != ProcessState::kRunning) fail(AfterExit(env, id, pid));
+    if (env.system.Process(pid) != ProcessState::kRunning) fail(AfterExit(env, id, pid));
     env.clock.Sleep(std::min<std::chrono::milliseconds>(
         kPollInterval,
         std::chrono::duration_cast<std::chrono::milliseconds>(until - env.clock.Now()) + 1ms));
@@ -346,7 +347,7 @@ void WatchStaysUp(LifecycleEnv& env, const std::string& id, int pid,
     if (env.clock.Now() >= deadline) {
       // Its startsecs (from deploy.min_uptime) is longer than this start's
       // --min-uptime, which the server has met.
-      env.say(
+      env.Say(
           fmt::format("{} has stayed up for {}; supervisord still calls it STARTING (its "
                       "startsecs follows deploy.min_uptime)",
                       id, FormatDuration(min_uptime)));
@@ -357,8 +358,8 @@ void WatchStaysUp(LifecycleEnv& env, const std::string& id, int pid,
 
 }  // namespace
 
-void WaitStaysUp(LifecycleEnv& env, const std::string& id, int pid,
-                 std::chrono::milliseconds min_uptime, std::chrono::seconds timeout) {
+void WaitStaysUp(Env& env, const std::string& id, int pid, std::chrono::milliseconds min_uptime,
+                 std::chrono::seconds timeout) {
   try {
     WatchStaysUp(env, id, pid, min_uptime, timeout);
   } catch (const Interrupted& e) {
@@ -378,10 +379,9 @@ void CheckServer(const Home& home, const std::string& id) {
         fmt::format("{} is not executable; run: chmod +x {}", server.string(), server.string()));
 }
 
-void CheckPortsFree(LifecycleEnv& env, const std::string& id,
-                    const std::vector<Endpoint>& endpoints) {
+void CheckPortsFree(Env& env, const std::string& id, const std::vector<Endpoint>& endpoints) {
   for (const auto& e : endpoints)
-    if (env.accepts(e.host, e.port))
+    if (env.system.Accepts(e.host, e.port))
       throw Error(
           fmt::format("cannot start {}: port {} on {} is already in use by another process; "
                       "stop it, or leave the port out of the configuration so sarge picks one",
@@ -390,23 +390,7 @@ void CheckPortsFree(LifecycleEnv& env, const std::string& id,
 
 }  // namespace
 
-bool AcceptsConnections(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
-  bool ok = false;
-  for (addrinfo* a = found; a && !ok; a = a->ai_next) {
-    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
-    ok = fd.valid() && ::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0;
-  }
-  ::freeaddrinfo(found);
-  return ok;
-}
-
-std::string WhyItExited(LifecycleEnv& env, const std::string& id, int pid) {
+std::string WhyItExited(Env& env, const std::string& id, int pid) {
   return ExitReason(env, id, AfterExit(env, id, pid));
 }
 
@@ -418,24 +402,24 @@ bool IsStoppedState(const std::string& state) {
 
 // Stops the server a dead supervisord left running for `id`, if any.
 // Returns whether there was one.
-bool StopOrphanOf(LifecycleEnv& env, const std::string& id) {
+bool StopOrphanOf(Env& env, const std::string& id) {
   auto orphan = LiveServer(env.home, id);
   if (!orphan) return false;
-  env.say(fmt::format("stopping {}'s server (pid {}), left running by a supervisord that died", id,
+  env.Say(fmt::format("stopping {}'s server (pid {}), left running by a supervisord that died", id,
                       *orphan));
-  StopOrphan(env.clock, *orphan, kStopTimeout);
+  StopOrphan(env, *orphan, kStopTimeout);
   return true;
 }
 
 }  // namespace
 
-Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout,
+Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
                       std::optional<std::chrono::milliseconds> min_uptime) {
   const std::string& id = record.id;
   // A start cut short, or whose restore failed, can leave the include
   // narrowed (NarrowedInclude): each start puts it back first.
   WriteSupervisordConf(env.home);
-  nlohmann::json appcfg = Configure(env.home, record, env.settings, env.port_free, env.runner);
+  nlohmann::json appcfg = Configure(env, record);
   CheckServer(env.home, id);
   bool changed =
       WriteFileAtomicIfChanged(env.home.ProgramFile(id), ProgramConf(env.home, id, env.settings));
@@ -444,7 +428,7 @@ Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds ti
   if (!loaded || IsStoppedState(loaded->state)) StopOrphanOf(env, id);
   if (loaded && loaded->state == "RUNNING") {
     SetAutostart(env.home, id, true);
-    env.say(fmt::format("{} is already running (pid {})", id, loaded->pid));
+    env.Say(fmt::format("{} is already running (pid {})", id, loaded->pid));
     return {loaded->pid, appcfg, true};
   }
   auto endpoints = ListenEndpoints(appcfg, record);
@@ -465,25 +449,25 @@ Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds ti
   if (min_uptime) WaitStaysUp(env, id, pid, *min_uptime, timeout);
   SetAutostart(env.home, id, true);
   record.autostart = true;
-  env.say(fmt::format("started {} (pid {})", id, pid));
+  env.Say(fmt::format("started {} (pid {})", id, pid));
   return {pid, appcfg};
 }
 
 // The has-stopped hooks run after the fact: a failure there is reported,
 // and cannot undo the stop.
-void AfterStop(LifecycleEnv& env, const std::string& id) {
+void AfterStop(Env& env, const std::string& id) {
   if (!env.settings.hooks.contains(hook::kHasStopped)) return;
   try {
     RunHooks(env.home, env.settings, env.runner, hook::kHasStopped, LoadRecord(env.home, id));
   } catch (const Error& e) {
-    env.say(fmt::format("warning: {}", e.what()));
+    env.Say(fmt::format("warning: {}", e.what()));
   }
 }
 
 namespace {
 
 // Polls supervisord until `id` is neither STOPPING nor running.
-void WaitUntilStopped(LifecycleEnv& env, const std::string& id) {
+void WaitUntilStopped(Env& env, const std::string& id) {
   auto deadline = env.clock.Now() + kStopTimeout;
   Backoff backoff(env.clock);
   for (;;) {
@@ -501,11 +485,11 @@ void WaitUntilStopped(LifecycleEnv& env, const std::string& id) {
 // and waits to be reaped: supervisord reaps on a pass of its main loop, and
 // when the server's pipes closed before it exited nothing starts another
 // pass for up to its 1 s poll timeout; a request does.
-void WaitUntilGone(LifecycleEnv& env, const std::string& id, int pid) {
+void WaitUntilGone(Env& env, const std::string& id, int pid) {
   auto deadline = env.clock.Now() + kStopTimeout;
   Backoff backoff(env.clock, kFastPolls);
   for (;;) {
-    ProcessState state = env.process(pid);
+    ProcessState state = env.system.Process(pid);
     if (state == ProcessState::kGone) return;
     if (state == ProcessState::kExited) return WaitUntilStopped(env, id);
     if (env.clock.Now() >= deadline)
@@ -518,7 +502,7 @@ void WaitUntilGone(LifecycleEnv& env, const std::string& id, int pid) {
 // Has supervisord forget the stopped program `id`: a program it keeps loaded
 // costs every pass of its main loop, so only running (or failed) instances
 // stay loaded. The next start loads it again from its file.
-void Unload(LifecycleEnv& env, const std::string& id) {
+void Unload(Env& env, const std::string& id) {
   auto results = env.supervisor.Batch({{Op::kRemoveProcessGroup, id}});
   if (results[0].Is(fault::kStillRunning)) {
     WaitUntilStopped(env, id);
@@ -529,7 +513,7 @@ void Unload(LifecycleEnv& env, const std::string& id) {
 
 }  // namespace
 
-bool StopInstance(LifecycleEnv& env, const std::string& id, Unloading unloading) {
+bool StopInstance(Env& env, const std::string& id, Unloading unloading) {
   // First: a stop that is cut short must not be undone by the next resume.
   SetAutostart(env.home, id, false);
   // Not stopProcess(wait=true): supervisord 4.2.5 busy-loops at 100% CPU
@@ -556,7 +540,7 @@ bool StopInstance(LifecycleEnv& env, const std::string& id, Unloading unloading)
   return stopped;
 }
 
-int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout) {
+int ResumeInstances(Env& env, std::chrono::seconds timeout) {
   int failed = 0;
   std::set<std::string> resumed;
   for (Record& record : LoadAllRecords(env.home)) {
@@ -566,7 +550,7 @@ int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout) {
       StartInstance(env, record, timeout, env.settings.min_uptime);
     } catch (const Error& e) {
       ++failed;
-      env.say(fmt::format("could not start {}: {}", record.id, e.what()));
+      env.Say(fmt::format("could not start {}: {}", record.id, e.what()));
     }
   }
   // supervisord loads every program file when it starts; it need keep only
@@ -579,7 +563,7 @@ int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout) {
   return failed;
 }
 
-void DestroyInstance(LifecycleEnv& env, const Record& record) {
+void DestroyInstance(Env& env, const Record& record) {
   const std::string& id = record.id;
   RunHooks(env.home, env.settings, env.runner, hook::kWillBeDestroyed, record);
   try {
@@ -587,7 +571,7 @@ void DestroyInstance(LifecycleEnv& env, const Record& record) {
   } catch (const SupervisorUnavailable&) {
     // Its server may still run, left by the supervisord that died.
     if (!StopOrphanOf(env, id))
-      env.say("supervisord is not running; removing the instance's files only");
+      env.Say("supervisord is not running; removing the instance's files only");
   }
   RemoveFile(env.home.ProgramFile(id));
   ReleasePorts(env.home, record);
@@ -618,6 +602,90 @@ std::string TailFile(const fs::path& path, int lines) {
   int found = 0;
   while (start > 0 && !(text[start - 1] == '\n' && ++found == lines)) --start;
   return text.substr(start, end - start);
+}
+
+namespace {
+
+// Runs `body` as the one step of a command: on a terminal, a live line with
+// a spinner while it waits.
+template <typename Body>
+void AsStep(Env& env, const std::string& what, Body&& body) {
+  RunStep(env.progress, Step{what}, std::forward<Body>(body));
+}
+
+// Stopping or destroying the instance nginx routes its application to takes
+// the application down: that needs --force.
+void RefuseIfServing(const Home& home, const Record& record, const char* command, bool force) {
+  auto site = ReadActiveSite(home, record.application_name);
+  if (force || !site || site->id != record.id) return;
+  throw Error(fmt::format(
+      "{} serves {} (nginx routes to it); {} it would take {} down. Deploy or activate another "
+      "instance, or roll back (sarge {} rollback {}), first; --force {}s it anyway",
+      record.id, record.application_name,
+      command == std::string("stop") ? "stopping" : "destroying", record.application_name,
+      home.root.string(), record.application_name, command));
+}
+
+}  // namespace
+
+void StartCommand(Env& env, const std::string& id, std::optional<std::chrono::seconds> timeout,
+                  std::optional<std::chrono::milliseconds> min_uptime) {
+  Record record = LoadRecord(env.home, id);
+  CatchInterrupts();  // Ctrl-C stops what it started
+  auto wait = timeout.value_or(std::chrono::seconds(env.settings.start_timeout));
+  auto uptime = min_uptime.value_or(env.settings.min_uptime);
+  Started started;
+  AsStep(env, "start " + id, [&] { started = StartInstance(env, record, wait, uptime); });
+  if (!started.already) LogAction(env.home, fmt::format("start {} (pid {})", id, started.pid));
+}
+
+void StopCommand(Env& env, const std::string& id, bool force) {
+  Record record = LoadRecord(env.home, id);
+  RefuseIfServing(env.home, record, "stop", force);
+  bool was_running = false;
+  AsStep(env, "stop " + id, [&] { was_running = StopInstance(env, id); });
+  env.Say(was_running ? fmt::format("stopped {}", id) : fmt::format("{} was not running", id));
+  if (was_running) LogAction(env.home, "stop " + id);
+  auto site = ReadActiveSite(env.home, record.application_name);
+  if (was_running && site && site->id == id)
+    env.Say(
+        fmt::format("warning: nginx still routes {} to {}, which is stopped now; start it "
+                    "again, or deploy or activate another instance",
+                    record.application_name, id));
+}
+
+void DestroyCommand(Env& env, const std::string& id, bool force) {
+  Record record = LoadRecord(env.home, id);
+  RefuseIfServing(env.home, record, "destroy", force);
+  // Its application's route goes first, so nginx never points at nothing.
+  AsStep(env, "destroy " + id, [&] {
+    std::set<int> old_workers = RemoveSite(env, record);
+    // nginx workers from before the reload may still send it requests.
+    auto drain = std::chrono::seconds(env.settings.nginx_drain_timeout);
+    if (!WaitForExit(env, old_workers, drain))
+      env.Say(fmt::format("old nginx workers still busy after {} s; going on", drain.count()));
+    DestroyInstance(env, record);
+  });
+  env.Say(fmt::format("destroyed {}", id));
+  LogAction(env.home, "destroy " + id);
+}
+
+int ResumeCommand(Env& env) {
+  // Run right after bin/supervisord daemonizes: give its socket a moment.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      env.supervisor.Connect();
+      break;
+    } catch (const SupervisorUnavailable&) {
+      if (attempt >= 100) throw;
+      env.clock.Sleep(std::chrono::milliseconds(50));
+    }
+  }
+  int failed = 0;
+  AsStep(env, "resume",
+         [&] { failed = ResumeInstances(env, std::chrono::seconds(env.settings.start_timeout)); });
+  LogAction(env.home, fmt::format("resume ({} failed)", failed));
+  return failed;
 }
 
 }  // namespace sarge

@@ -2,39 +2,14 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 
-#include "sarge/clock.h"
-#include "sarge/command_runner.h"
-#include "sarge/home.h"
-#include "sarge/process.h"
+#include "sarge/env.h"
 #include "sarge/records.h"
 #include "sarge/runtime_config.h"
-#include "sarge/settings.h"
-#include "sarge/supervisor.h"
 
 namespace sarge {
-
-// Whether something accepts TCP connections on host:port right now.
-using ConnectProbe = std::function<bool(const std::string& host, int port)>;
-bool AcceptsConnections(const std::string& host, int port);
-
-using ProcessProbe = std::function<ProcessState(int pid)>;
-
-// The outside world a lifecycle operation touches; tests put fakes here.
-struct LifecycleEnv {
-  Home home;
-  Settings settings;
-  Supervisor& supervisor;
-  Clock& clock = RealClock();
-  PortProbe port_free = PortIsFree;
-  ConnectProbe accepts = AcceptsConnections;
-  ProcessProbe process = ProbeProcess;
-  std::function<void(const std::string&)> say = [](const std::string&) {};  // a progress line
-  CommandRunner& runner = RealCommandRunner();                              // for hooks
-};
 
 // Configures the instance, makes sure supervisord has its program, starts it
 // and returns once it is up: every listen port accepting connections, or,
@@ -48,39 +23,50 @@ struct Started {
 };
 // With `min_uptime`, the server must then stay up that long (WaitStaysUp);
 // without, the caller watches it (deploy checks its URL first).
-Started StartInstance(LifecycleEnv& env, Record& record, std::chrono::seconds timeout,
+Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
                       std::optional<std::chrono::milliseconds> min_uptime = std::nullopt);
 
 // Watches the server `pid` of `id`, up now, for `min_uptime`, then until
 // supervisord says RUNNING (at most `timeout` more). If it exits or is
 // started again meanwhile, stops it and throws Error as StartInstance does,
 // with the exit status, how long it was up and the tail of its log.
-void WaitStaysUp(LifecycleEnv& env, const std::string& id, int pid,
-                 std::chrono::milliseconds min_uptime, std::chrono::seconds timeout);
+void WaitStaysUp(Env& env, const std::string& id, int pid, std::chrono::milliseconds min_uptime,
+                 std::chrono::seconds timeout);
 
 // Why the server `pid` that supervisord started for `id`, which has exited,
 // is gone: "it exited (exit status 3), and supervisord started it again".
-std::string WhyItExited(LifecycleEnv& env, const std::string& id, int pid);
+std::string WhyItExited(Env& env, const std::string& id, int pid);
 
 // Starts every instance whose record says it was running (autostart), as
 // after supervisord starts at boot; says which, and reports failures without
 // stopping at the first. Returns the number that failed.
-int ResumeInstances(LifecycleEnv& env, std::chrono::seconds timeout);
+int ResumeInstances(Env& env, std::chrono::seconds timeout);
 
 // Stops the instance's whole process group, waits until supervisord has
 // reaped it and, unless told to keep it, has supervisord unload the program
 // (only running instances stay loaded: each loaded program costs every pass
 // of supervisord's main loop). Returns false if it was not running.
 enum class Unloading { kUnload, kKeepLoaded };
-bool StopInstance(LifecycleEnv& env, const std::string& id,
-                  Unloading unloading = Unloading::kUnload);
+bool StopInstance(Env& env, const std::string& id, Unloading unloading = Unloading::kUnload);
 
 // Stops the instance if running, then removes all of it: supervisord program,
 // ports, runtime files, scratch folders, instance folder and, last, the
 // record, so an interrupted destroy can simply be run again.
-void DestroyInstance(LifecycleEnv& env, const Record& record);
+void DestroyInstance(Env& env, const Record& record);
 
 // The last `lines` lines of `path` (empty if it does not exist).
 std::string TailFile(const fs::path& path, int lines);
+
+// The commands on one instance, given an Env whose supervisord answered
+// (destroy's need not). Each says what it did and notes it in the action
+// log. Stop and destroy refuse the instance its application's front end
+// routes to, unless `force`.
+void StartCommand(Env& env, const std::string& id, std::optional<std::chrono::seconds> timeout,
+                  std::optional<std::chrono::milliseconds> min_uptime);
+void StopCommand(Env& env, const std::string& id, bool force);
+void DestroyCommand(Env& env, const std::string& id, bool force);
+// Starts every instance that was running when supervisord stopped (it
+// waits a few seconds for supervisord to answer). Returns how many failed.
+int ResumeCommand(Env& env);
 
 }  // namespace sarge

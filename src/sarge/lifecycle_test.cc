@@ -24,11 +24,9 @@ using namespace std::chrono_literals;
 
 class LifecycleTest : public ::testing::Test {
  protected:
-  LifecycleTest() : supervisor_(temp_.home), env_{temp_.home, Settings{}, supervisor_, clock_} {
-    env_.process = [this](int pid) { return supervisor_.Probe(pid); };
-    env_.port_free = [](const std::string&, int) { return true; };
+  LifecycleTest() {
     // A port accepts if someone else holds it, or once an instance runs.
-    env_.accepts = [this](const std::string&, int port) {
+    world_.system.accepts = [this](const std::string&, int port) {
       return open_ports_.contains(port) || AnyRunning();
     };
   }
@@ -85,10 +83,11 @@ class LifecycleTest : public ::testing::Test {
     EXPECT_LT(clock_.Now().time_since_epoch(), 1s);
   }
 
-  testing::TempHome temp_;
-  testing::FakeSupervisor supervisor_;
-  testing::FakeClock clock_;
-  LifecycleEnv env_;
+  testing::FakeWorld world_;
+  testing::TempHome& temp_ = world_.temp;
+  testing::FakeSupervisor& supervisor_ = world_.supervisor;
+  testing::FakeClock& clock_ = world_.clock;
+  Env& env_ = world_.env;
   std::set<int> open_ports_;
 };
 
@@ -144,7 +143,7 @@ TEST_F(LifecycleTest, StartOfALoadedStoppedProgramNeedsNoReload) {
 TEST_F(LifecycleTest, StartWatchesThePortAndThePidWithoutAskingSupervisord) {
   Record r = MakeInstance(
       R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
-  env_.accepts = [this](const std::string&, int) {
+  world_.system.accepts = [this](const std::string&, int) {
     return supervisor_.Count("startProcess") > 0 && clock_.Now().time_since_epoch() >= 200ms;
   };
   EXPECT_EQ(StartInstance(env_, r, 5s).pid, 4242);
@@ -156,9 +155,9 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessIsGone) {
   Record r = MakeInstance(
       R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
   WriteFileAtomic(home().InstanceLog(r.id), "Traceback: port in use\n");
-  env_.accepts = [](const std::string&, int) { return false; };
+  world_.system.accepts = [](const std::string&, int) { return false; };
   // The server dies after 50 ms; supervisord then reports it EXITED.
-  env_.process = [this](int) {
+  world_.system.process = [this](int) {
     if (clock_.Now().time_since_epoch() < 50ms) return ProcessState::kRunning;
     ServerExited();
     supervisor_.loaded["web-abc123"].pid = 0;
@@ -170,10 +169,10 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessIsGone) {
 TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessHasExitedUnreaped) {
   Record r = MakeInstance(
       R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
-  env_.accepts = [](const std::string&, int) { return false; };
+  world_.system.accepts = [](const std::string&, int) { return false; };
   // The server exits after 50 ms; supervisord has not reaped it, so its pid
   // still exists, as a zombie. Asked, supervisord reports it EXITED.
-  env_.process = [this](int) {
+  world_.system.process = [this](int) {
     if (clock_.Now().time_since_epoch() < 50ms) return ProcessState::kRunning;
     ServerExited();
     return ProcessState::kExited;
@@ -184,9 +183,11 @@ TEST_F(LifecycleTest, StartAsksSupervisordWhyOnceTheProcessHasExitedUnreaped) {
 TEST_F(LifecycleTest, StartWithMinUptimeWatchesThePidThenAsksSupervisordOnce) {
   Record r = MakeInstance(
       R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
-  env_.accepts = [this](const std::string&, int) { return supervisor_.Count("startProcess") > 0; };
+  world_.system.accepts = [this](const std::string&, int) {
+    return supervisor_.Count("startProcess") > 0;
+  };
   int probes = 0;
-  env_.process = [&](int) {
+  world_.system.process = [&](int) {
     ++probes;
     return ProcessState::kRunning;
   };
@@ -200,12 +201,14 @@ TEST_F(LifecycleTest, StartWithMinUptimeWatchesThePidThenAsksSupervisordOnce) {
 TEST_F(LifecycleTest, StartFailsWhenTheServerDiesWithinMinUptime) {
   Record r = MakeInstance(
       R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
-  env_.accepts = [this](const std::string&, int) { return supervisor_.Count("startProcess") > 0; };
+  world_.system.accepts = [this](const std::string&, int) {
+    return supervisor_.Count("startProcess") > 0;
+  };
   WriteFileAtomic(home().SupervisordLog(),
                   "2026-12-03 12:00:00,001 INFO exited: web-abc123 (exit status 7; not "
                   "expected)\n");
   // 300 ms after it answers, the server dies and supervisord starts it again.
-  env_.process = [this](int) {
+  world_.system.process = [this](int) {
     if (clock_.Now().time_since_epoch() < 300ms) return ProcessState::kRunning;
     supervisor_.loaded["web-abc123"].pid = 4300;
     return ProcessState::kGone;
@@ -248,7 +251,7 @@ TEST_F(LifecycleTest, StartFailsWithLogTailWhenServerExits) {
 TEST_F(LifecycleTest, StartWaitsForListenPortsAndGivesUpAfterTimeout) {
   Record r = MakeInstance(
       R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
-  env_.accepts = [](const std::string&, int) { return false; };
+  world_.system.accepts = [](const std::string&, int) { return false; };
   try {
     StartInstance(env_, r, 2s);
     FAIL() << "start should time out";
@@ -265,7 +268,7 @@ TEST_F(LifecycleTest, StartReturnsOncePortAccepts) {
   Record r = MakeInstance(
       R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
   // Not open before the start (else it would be someone else's); open once started.
-  env_.accepts = [this](const std::string&, int) {
+  world_.system.accepts = [this](const std::string&, int) {
     return supervisor_.Count("startProcess") > 0 && clock_.Now().time_since_epoch() >= 57ms;
   };
   EXPECT_EQ(StartInstance(env_, r, 5s).pid, 4242);
@@ -277,7 +280,7 @@ TEST_F(LifecycleTest, StartPollsASlowServerLessOftenAfterAQuarterSecond) {
   Record r = MakeInstance(
       R"({"application_name": "web", "services": {"web": {"type": "listen", "port": 8123}}})");
   int polls = 0;
-  env_.accepts = [&](const std::string&, int) {
+  world_.system.accepts = [&](const std::string&, int) {
     ++polls;
     return supervisor_.Count("startProcess") > 0 && clock_.Now().time_since_epoch() >= 2s;
   };
@@ -324,7 +327,7 @@ TEST_F(LifecycleTest, StopReportsWhetherItWasRunning) {
 TEST_F(LifecycleTest, StopWaitsUntilTheProcessIsReapedThenUnloads) {
   Record r = StartedInstance();
   int polls = 0;
-  env_.process = [&](int pid) {
+  world_.system.process = [&](int pid) {
     EXPECT_EQ(pid, 4242);
     return ++polls < 5 ? ProcessState::kRunning : ProcessState::kGone;  // gone at the fifth look
   };
@@ -342,7 +345,7 @@ TEST_F(LifecycleTest, StopAsksSupervisordOnceTheProcessHasExitedUnreaped) {
   // its parent, reaps it only on a pass of its main loop. Until a request
   // starts one, it reports the program STOPPING.
   int looks = 0;
-  env_.process = [&](int pid) {
+  world_.system.process = [&](int pid) {
     EXPECT_EQ(pid, 4242);
     if (++looks < 3) return ProcessState::kRunning;
     auto& info = supervisor_.loaded[r.id];
@@ -374,7 +377,7 @@ TEST_F(LifecycleTest, StopOfAProgramThatExitedUnloadsIt) {
 
 TEST_F(LifecycleTest, StopGivesUpWhenTheProcessOutlivesSupervisordsKill) {
   Record r = StartedInstance();
-  env_.process = [](int) { return ProcessState::kRunning; };
+  world_.system.process = [](int) { return ProcessState::kRunning; };
   try {
     StopInstance(env_, r.id);
     FAIL() << "stop should give up";
@@ -414,11 +417,10 @@ TEST_F(LifecycleTest, DestroyRemovesEverythingOfTheInstance) {
 TEST_F(LifecycleTest, DestroyWorksWithoutSupervisord) {
   Record r = MakeInstance(R"({"application_name": "web"})");
   supervisor_.unavailable = true;
-  std::vector<std::string> said;
-  env_.say = [&](const std::string& line) { said.push_back(line); };
   DestroyInstance(env_, r);
   EXPECT_FALSE(fs::exists(home().RecordFile(r.id)));
-  EXPECT_THAT(said, ElementsAre("supervisord is not running; removing the instance's files only"));
+  EXPECT_THAT(world_.SaidLines(),
+              ElementsAre("supervisord is not running; removing the instance's files only"));
 }
 
 TEST_F(LifecycleTest, DestroyInterruptedBySupervisordFailureKeepsTheRecord) {

@@ -1,5 +1,8 @@
 #include "sarge/listing.h"
 
+#include <map>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace sarge {
@@ -101,6 +104,99 @@ void ListedInstance::AppendTo(std::string& out, const ProcessInfo* info,
     AppendMember(out, next_live.key(), next_live.value());
   }
   out += first ? "}" : "\n    }";
+}
+
+namespace {
+
+using nlohmann::json;
+
+// Sends getAllProcessInfo; false if supervisord is not running.
+bool SendGetAllProcessInfo(Supervisor& supervisor) {
+  try {
+    if (!supervisor.TryConnect()) return false;
+    supervisor.SendGetAllProcessInfo();
+    return true;
+  } catch (const SupervisorUnavailable&) {
+    return false;
+  }
+}
+
+// The live state of every loaded program, by name; nullopt if supervisord
+// is not running after all.
+std::optional<std::map<std::string, ProcessInfo>> ReceiveAllProcessInfo(Supervisor& supervisor) {
+  std::map<std::string, ProcessInfo> live;
+  try {
+    for (auto& info : supervisor.ReceiveAllProcessInfo()) live[info.name] = std::move(info);
+  } catch (const SupervisorUnavailable&) {
+    return std::nullopt;
+  }
+  return live;
+}
+
+const ProcessInfo* Find(const std::map<std::string, ProcessInfo>& live, const std::string& id) {
+  auto it = live.find(id);
+  return it == live.end() ? nullptr : &it->second;
+}
+
+// Every record, made into a T by `make` (LoadAllRecordsAs), and the live
+// state of every loaded program (nullopt if supervisord is not running).
+template <typename T>
+struct Snapshot {
+  std::vector<T> records;
+  std::optional<std::map<std::string, ProcessInfo>> live;
+};
+
+// The records are read while supervisord answers: with thousands of
+// programs loaded its answer takes about a second, most of it sending the
+// reply, which is decoded as it arrives. A core is left to supervisord
+// while it works on it.
+template <typename T, typename Make>
+Snapshot<T> TakeSnapshot(const Home& home, Supervisor& supervisor, Make make) {
+  bool up = SendGetAllProcessInfo(supervisor);
+  Snapshot<T> snapshot{LoadAllRecordsAs<T>(home, make, up ? 1 : 0), std::nullopt};
+  if (up) snapshot.live = ReceiveAllProcessInfo(supervisor);
+  return snapshot;
+}
+
+}  // namespace
+
+json ListInstances(const Home& home, Supervisor& supervisor) {
+  auto snapshot =
+      TakeSnapshot<Record>(home, supervisor, [](Record&& record) { return std::move(record); });
+  const auto& live = snapshot.live;
+  json instances = json::array();
+  for (auto& record : snapshot.records) {
+    const ProcessInfo* info = live ? Find(*live, record.id) : nullptr;
+    instances.push_back(Describe(std::move(record), info, live.has_value()));
+  }
+  json out = {{"instances", std::move(instances)}};
+  if (!live) out["supervisord"] = "not running";
+  return out;
+}
+
+void WriteListing(const Home& home, Supervisor& supervisor, std::ostream& out) {
+  // The same text as ListInstances(home, supervisor).dump(2). Every record is rendered
+  // while supervisord answers; after that only the live states are merged
+  // in, and the text goes out 64 KiB at a time (stdout's own buffer is
+  // 4 KiB when it is a pipe or a file: a system call per 8 instances).
+  constexpr size_t kChunk = 64 * 1024;
+  auto snapshot = TakeSnapshot<ListedInstance>(
+      home, supervisor, [](Record&& record) { return ListedInstance(std::move(record)); });
+  const auto& [listed, live] = snapshot;
+  out << "{\n  \"instances\": [";
+  std::string text;
+  text.reserve(kChunk + 4096);
+  for (size_t i = 0; i < listed.size(); ++i) {
+    text += i ? ",\n    " : "\n    ";
+    listed[i].AppendTo(text, live ? Find(*live, listed[i].id()) : nullptr, live.has_value());
+    if (text.size() < kChunk) continue;
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    text.clear();
+  }
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out << (listed.empty() ? "]" : "\n  ]");
+  if (!live) out << ",\n  \"supervisord\": \"not running\"";
+  out << "\n}\n";
 }
 
 }  // namespace sarge

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,13 @@ class ListedInstance {
   std::string text_;  // every member of the record, each as `"key": value`, one after another
   std::vector<uint32_t> starts_;  // where each member starts in text_
 };
+
+// `list`: {"instances": [...]} with each record and, if supervisord
+// answers, its live state and pid ("state": null when supervisord is not
+// running).
+nlohmann::json ListInstances(const Home& home, Supervisor& supervisor);
+// Writes ListInstances(home, supervisor).dump(2) and a newline to `out`, an
+// instance at a time.
+void WriteListing(const Home& home, Supervisor& supervisor, std::ostream& out);
 
 }  // namespace sarge

@@ -1,6 +1,11 @@
 #include "sarge/listing.h"
 
+#include <sstream>
+
 #include <gtest/gtest.h>
+
+#include "sarge/deploy.h"
+#include "sarge/test_util.h"
 
 namespace sarge {
 namespace {
@@ -85,6 +90,31 @@ TEST(ListingTest, LiveStateSaysWhatApplies) {
   EXPECT_EQ(
       LiveState(&fatal, true),
       json({{"state", "FATAL"}, {"exit_status", 127}, {"spawn_error", "can't find command"}}));
+}
+
+// `list` streams its output; it must read exactly as the whole tree would.
+TEST(ListingTest, StreamedListingEqualsTheWholeTreeDumped) {
+  testing::FakeWorld w;
+  for (int n = 0; n < 3; ++n) {
+    std::ostringstream streamed;
+    WriteListing(w.home(), w.supervisor, streamed);
+    EXPECT_EQ(streamed.str(), ListInstances(w.home(), w.supervisor).dump(2) + "\n")
+        << n << " instances";
+    NewCommand(w.env, R"({"application_name": "web", "services": {"web": {"type": "listen"}},
+                            "env": {"A": "line\nbreak \"quoted\""}})");
+  }
+}
+
+// Past 64 KiB the text goes out in chunks; none may be lost or repeated.
+TEST(ListingTest, ALongListingEqualsTheWholeTreeDumped) {
+  testing::FakeWorld w;
+  std::string config =
+      R"({"application_name": "web", "env": {"A": ")" + std::string(1000, 'x') + "\"}}";
+  for (int n = 0; n < 200; ++n) NewCommand(w.env, config);
+  std::ostringstream streamed;
+  WriteListing(w.home(), w.supervisor, streamed);
+  EXPECT_GT(streamed.str().size(), 2 * 64 * 1024);
+  EXPECT_EQ(streamed.str(), ListInstances(w.home(), w.supervisor).dump(2) + "\n");
 }
 
 }  // namespace

@@ -22,14 +22,6 @@
 namespace sarge {
 using namespace std::chrono_literals;
 
-namespace {
-
-// Whether `pid` exists and is not a zombie (an orphan's new parent may be
-// slow to reap it, or, in a container, never do so).
-bool ProcessRuns(int pid) { return ProbeProcess(pid) == ProcessState::kRunning; }
-
-}  // namespace
-
 fs::path ServerPidFile(const Home& home, const std::string& id) {
   return home.RuntimeDir(id) / "server.pid";
 }
@@ -156,21 +148,22 @@ std::vector<int> StrayListeners(const fs::path& dir, int supervisor, const std::
   return pids;
 }
 
-void StopOrphan(Clock& clock, int pid, std::chrono::milliseconds grace) {
+void StopOrphan(Env& env, int pid, std::chrono::milliseconds grace) {
   // The group first (the server's own children), then the pid itself in
   // case it left its group.
   auto signal_all = [&](int sig) {
-    ::kill(-pid, sig);
-    ::kill(pid, sig);
+    env.system.Signal(-pid, sig);
+    env.system.Signal(pid, sig);
   };
+  auto runs = [&] { return env.system.Process(pid) == ProcessState::kRunning; };
   signal_all(SIGTERM);
-  auto deadline = clock.Now() + grace;
-  while (ProcessRuns(pid) && clock.Now() < deadline) clock.Sleep(10ms);
-  if (!ProcessRuns(pid)) return;
+  auto deadline = env.clock.Now() + grace;
+  while (runs() && env.clock.Now() < deadline) env.clock.Sleep(10ms);
+  if (!runs()) return;
   signal_all(SIGKILL);
-  deadline = clock.Now() + 2s;
-  while (ProcessRuns(pid) && clock.Now() < deadline) clock.Sleep(10ms);
-  if (ProcessRuns(pid))
+  deadline = env.clock.Now() + 2s;
+  while (runs() && env.clock.Now() < deadline) env.clock.Sleep(10ms);
+  if (runs())
     throw Error(fmt::format("the orphan server process {} survived SIGKILL; stop it by hand", pid));
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sarge/clock.h"
+#include "sarge/env.h"
 #include "sarge/home.h"
 
 namespace sarge {
@@ -28,8 +28,9 @@ std::optional<int> LiveServer(const Home& home, const std::string& id);
 
 // Stops the orphan `pid` and its process group (supervisord gives each
 // program its own): SIGTERM, up to `grace` to exit, then SIGKILL. Throws
-// Error if it is still there after that.
-void StopOrphan(Clock& clock, int pid, std::chrono::milliseconds grace);
+// Error if it is still there after that. A zombie counts as stopped (an
+// orphan's new parent may be slow to reap it, or, in a container, never do so).
+void StopOrphan(Env& env, int pid, std::chrono::milliseconds grace);
 
 // Whether `pid` is `ancestor` or one of its descendants (/proc's parents).
 bool DescendsFrom(int pid, int ancestor);

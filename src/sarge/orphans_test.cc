@@ -93,7 +93,9 @@ TEST_F(OrphansTest, StopOrphanEndsTheProcessAndAZombieCountsAsGone) {
   ::setpgid(child, child);
   ASSERT_EQ(ProbeProcess(child), ProcessState::kRunning);
   // Not reaped until after StopOrphan: it stays a zombie meanwhile.
-  StopOrphan(RealClock(), child, 2s);
+  testing::FakeWorld w;
+  Env env{w.home(), {}, w.supervisor, RealClock(), w.runner, RealSystem(), w.progress};
+  StopOrphan(env, child, 2s);
   EXPECT_EQ(ProbeProcess(child), ProcessState::kExited);  // a zombie
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);

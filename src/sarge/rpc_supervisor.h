@@ -22,19 +22,16 @@ class RpcSupervisor : public Supervisor {
   RpcSupervisor(fs::path socket, std::string not_running);
 
   // Throws SupervisorUnavailable unless supervisord answers on the socket.
-  void Connect();
+  void Connect() override;
   // Connect, but false when nothing listens on the socket: `list` runs
   // without supervisord, and a thrown exception costs it more than the
   // rest of its start-up work (unwinding looks up every frame's tables).
-  bool TryConnect();
+  bool TryConnect() override;
 
   std::vector<ProcessInfo> GetAllProcessInfo() override;
-  // GetAllProcessInfo in two halves, so that the caller can do its own work
-  // while supervisord answers (`list` reads the records meanwhile: with
-  // thousands of programs loaded, supervisord takes a second). Both throw
-  // SupervisorUnavailable as Call does.
-  void SendGetAllProcessInfo();
-  std::vector<ProcessInfo> ReceiveAllProcessInfo();
+  // Both throw SupervisorUnavailable as Call does.
+  void SendGetAllProcessInfo() override;
+  std::vector<ProcessInfo> ReceiveAllProcessInfo() override;
   ProcessInfo GetProcessInfo(const std::string& name) override;
   ReloadResult ReloadConfig() override;
   void AddProcessGroup(const std::string& name) override;

@@ -122,14 +122,15 @@ void MakeDirsUndoably(const fs::path& dir, Undo& undo, bool symlink_ok = false) 
     });
 }
 
-int AllocatePort(const Home& home, const Record& record, const Service& service,
-                 const Settings& settings, const PortProbe& probe) {
+int AllocatePort(Env& env, const Record& record, const Service& service) {
+  const Home& home = env.home;
+  const Settings& settings = env.settings;
   int first = settings.port_first, count = settings.port_last - settings.port_first + 1;
   // Start at a random point so allocation stays O(1) however many are taken.
   int offset = static_cast<int>(RandomBelow(static_cast<size_t>(count)));
   for (int i = 0; i < count; ++i) {
     int port = first + (offset + i) % count;
-    if (HeldByLiveInstance(home, port) || !probe(service.host, port)) continue;
+    if (HeldByLiveInstance(home, port) || !env.system.PortIsFree(service.host, port)) continue;
     fs::path note = ClaimNote(home, record.id, port);
     if (Symlink(record.id, note) != 0 && errno != EEXIST)
       throw Error(fmt::format("cannot write {}: {}", note.string(), std::strerror(errno)));
@@ -162,8 +163,62 @@ bool PortIsFree(const std::string& host, int port) {
   return free;
 }
 
-json Configure(const Home& home, Record& record, const Settings& settings, const PortProbe& probe,
-               CommandRunner& runner) {
+namespace {
+
+// The values `service` gives the runtime configuration, making its folder
+// or allocating its port (recorded in record.ports) as needed.
+void AddServiceValues(Env& env, Record& record, const Service& service, Undo& undo, json& appcfg) {
+  const Home& home = env.home;
+  std::string name = EnvName(service.name);
+  switch (service.type) {
+    case ServiceType::kVarFolder: {
+      fs::path dir = home.TmpDir() / record.id / service.name;
+      MakeDirsUndoably(dir, undo);
+      appcfg[name + "_PATH"] = dir.string();
+      break;
+    }
+    case ServiceType::kPersistentFolder: {
+      fs::path dir = home.DataDir() / service.name;
+      MakeDirsUndoably(dir, undo, true);  // may be on another disk
+      appcfg[name + "_PATH"] = dir.string();
+      break;
+    }
+    case ServiceType::kListen: {
+      int port;
+      if (service.port) {
+        port = *service.port;
+      } else if (auto it = record.ports.find(service.name); it != record.ports.end()) {
+        port = it->second;
+      } else {
+        port = AllocatePort(env, record, service);
+        undo.Add([&home, port, id = record.id] {
+          Unclaim(home, port, id);
+          Unlink(ClaimNote(home, id, port));
+        });
+        record.ports[service.name] = port;
+      }
+      appcfg[name + "_HOST"] = service.host;
+      appcfg[name + "_PORT"] = port;
+      break;
+    }
+  }
+}
+
+// What the `configuring` hooks add to `appcfg` (never a replaced value).
+void AddHookValues(Env& env, const Record& record, json& appcfg) {
+  json added = RunHooks(env.home, env.settings, env.runner, hook::kConfiguring, record);
+  for (const auto& item : added.items()) {
+    if (appcfg.contains(item.key()))
+      throw Error(fmt::format("a configuring hook tried to replace {}, which the services set",
+                              item.key()));
+    appcfg[item.key()] = item.value();
+  }
+}
+
+}  // namespace
+
+json Configure(Env& env, Record& record) {
+  const Home& home = env.home;
   InstanceConfig config = InstanceConfigFromJson(record.config);
   // Declared first, so it outlives everything its steps use (ASan found
   // a step that read a local destroyed before it).
@@ -173,48 +228,8 @@ json Configure(const Home& home, Record& record, const Settings& settings, const
   MakeDirsUndoably(home.RuntimeDir(record.id), undo);
   ReleaseUnrecordedClaims(home, record);
   json appcfg = json::object();
-  for (const auto& service : config.services) {
-    std::string name = EnvName(service.name);
-    switch (service.type) {
-      case ServiceType::kVarFolder: {
-        fs::path dir = home.TmpDir() / record.id / service.name;
-        MakeDirsUndoably(dir, undo);
-        appcfg[name + "_PATH"] = dir.string();
-        break;
-      }
-      case ServiceType::kPersistentFolder: {
-        fs::path dir = home.DataDir() / service.name;
-        MakeDirsUndoably(dir, undo, true);  // may be on another disk
-        appcfg[name + "_PATH"] = dir.string();
-        break;
-      }
-      case ServiceType::kListen: {
-        int port;
-        if (service.port) {
-          port = *service.port;
-        } else if (auto it = record.ports.find(service.name); it != record.ports.end()) {
-          port = it->second;
-        } else {
-          port = AllocatePort(home, record, service, settings, probe);
-          undo.Add([&home, port, id = record.id] {
-            Unclaim(home, port, id);
-            Unlink(ClaimNote(home, id, port));
-          });
-          record.ports[service.name] = port;
-        }
-        appcfg[name + "_HOST"] = service.host;
-        appcfg[name + "_PORT"] = port;
-        break;
-      }
-    }
-  }
-  json added = RunHooks(home, settings, runner, hook::kConfiguring, record);
-  for (const auto& item : added.items()) {
-    if (appcfg.contains(item.key()))
-      throw Error(fmt::format("a configuring hook tried to replace {}, which the services set",
-                              item.key()));
-    appcfg[item.key()] = item.value();
-  }
+  for (const auto& service : config.services) AddServiceValues(env, record, service, undo, appcfg);
+  AddHookValues(env, record, appcfg);
   // The runtime configuration is written before the record and put in place
   // after it, so a failure of either (a full disk) leaves both as they were.
   // Only the record is fsynced: every start configures again, and launch and
@@ -289,6 +304,11 @@ std::map<std::string, std::string> InstanceEnvironment(const Home& home, const R
   env["SARGE_HOME"] = home.root.string();
   env["SARGE_INSTANCE_ID"] = record.id;
   return env;
+}
+
+json ConfigureCommand(Env& env, const std::string& id) {
+  Record record = LoadRecord(env.home, id);
+  return Configure(env, record);
 }
 
 }  // namespace sarge

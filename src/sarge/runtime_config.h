@@ -2,24 +2,20 @@
 // computed from its services, and the environment its processes get.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "sarge/command_runner.h"
+#include "sarge/env.h"
 #include "sarge/home.h"
 #include "sarge/records.h"
 #include "sarge/settings.h"
 
 namespace sarge {
 
-// Whether a TCP port can be bound on a host right now. A seam so tests can
-// say which ports are taken.
-using PortProbe = std::function<bool(const std::string& host, int port)>;
-
-// The real probe: tries to bind (with SO_REUSEADDR, as servers do).
+// Whether a TCP port can be bound on a host right now: tries to bind (with
+// SO_REUSEADDR, as servers do). Reached through System::PortIsFree.
 bool PortIsFree(const std::string& host, int port);
 
 // Computes the runtime configuration of `record`, creating the folders its
@@ -28,9 +24,7 @@ bool PortIsFree(const std::string& host, int port);
 // Saves the record if it changed and writes var/run/ID/appcfg.json.
 // Returns the runtime configuration.
 // The `configuring` hooks may add values (never replace one).
-nlohmann::json Configure(const Home& home, Record& record, const Settings& settings,
-                         const PortProbe& probe = PortIsFree,
-                         CommandRunner& runner = RealCommandRunner());
+nlohmann::json Configure(Env& env, Record& record);
 
 // `value` with every `$NAME` replaced by that value of `appcfg`. Throws
 // Error naming `what` if a name is missing.
@@ -49,5 +43,9 @@ void ReleasePorts(const Home& home, const Record& record);
 // SARGEAPP_CFG, SARGE_HOME and SARGE_INSTANCE_ID.
 std::map<std::string, std::string> InstanceEnvironment(const Home& home, const Record& record,
                                                        const nlohmann::json& appcfg);
+
+// `configure`: Configure on the instance `id`; returns its runtime
+// configuration.
+nlohmann::json ConfigureCommand(Env& env, const std::string& id);
 
 }  // namespace sarge

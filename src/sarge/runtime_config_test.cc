@@ -25,12 +25,17 @@ class RuntimeConfigTest : public ::testing::Test {
     return r;
   }
   const Home& home() { return temp_.home; }
-  json ConfigureWith(Record& r) { return Configure(home(), r, settings_, probe_); }
+  json ConfigureWith(Record& r) { return Configure(world_.env, r); }
 
-  testing::TempHome temp_;
-  Settings settings_;
+  RuntimeConfigTest() {
+    world_.system.port_free = [this](const std::string&, int port) {
+      return !taken_.contains(port);
+    };
+  }
+  testing::FakeWorld world_;
+  testing::TempHome& temp_ = world_.temp;
+  Settings& settings_ = world_.env.settings;
   std::set<int> taken_;
-  PortProbe probe_ = [this](const std::string&, int port) { return !taken_.contains(port); };
 };
 
 TEST_F(RuntimeConfigTest, FoldersAndListenValuesBecomeNamedValues) {

@@ -404,4 +404,9 @@ Settings ParseSettings(std::string_view yaml, std::string_view source) {
   return s;
 }
 
+Settings LoadSettings(const Home& home) {
+  auto text = ReadFileIfExists(home.SettingsFile());
+  return text ? ParseSettings(*text, home.SettingsFile().string()) : Settings{};
+}
+
 }  // namespace sarge

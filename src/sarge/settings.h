@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sarge/home.h"
+
 namespace sarge {
 
 struct Settings {
@@ -37,5 +39,8 @@ std::string DefaultSettingsYaml();
 // Parses sarge.yaml text. Throws Error "<source>: …" naming the key and the
 // bad value for unknown keys, wrong types and out-of-range values.
 Settings ParseSettings(std::string_view yaml, std::string_view source);
+
+// etc/sarge.yaml, or the defaults if it is missing.
+Settings LoadSettings(const Home& home);
 
 }  // namespace sarge

@@ -5,14 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "sarge/error.h"
 #include "sarge/front_end.h"
 #include "sarge/lifecycle.h"
+#include "sarge/listing.h"
 #include "sarge/names.h"
 #include "sarge/records.h"
 
@@ -152,7 +153,8 @@ std::string StatusTable(const json& rows, bool colour) {
   return out;
 }
 
-void ShowLog(const Home& home, const std::string& id, int lines, bool follow, std::ostream& out) {
+void ShowLog(Env& env, const std::string& id, int lines, bool follow, std::ostream& out) {
+  const Home& home = env.home;
   LoadRecord(home, id);  // a clear error for an unknown id
   fs::path path = home.InstanceLog(id);
   // One open file for the tail and the follow, so no line falls between.
@@ -188,8 +190,32 @@ void ShowLog(const Home& home, const std::string& id, int lines, bool follow, st
         continue;
       }
     }
-    std::this_thread::sleep_for(kFollowInterval);
+    env.clock.Sleep(kFollowInterval);
   }
+}
+
+int StatusCommand(Env& env, const std::string& id, bool json_output, bool colour,
+                  std::ostream& out) {
+  const Home& home = env.home;
+  nlohmann::json listing = ListInstances(home, env.supervisor);
+  if (!id.empty()) {
+    LoadRecord(home, id);  // a clear error for an unknown id
+    nlohmann::json only = nlohmann::json::array();
+    for (auto& i : listing["instances"])
+      if (i["id"] == id) only.push_back(std::move(i));
+    listing["instances"] = std::move(only);
+  }
+  nlohmann::json rows = StatusRows(home, listing, std::time(nullptr));
+  if (json_output)
+    out << rows.dump(2) << "\n";
+  else
+    out << StatusTable(rows, colour);
+  // States it could not know: said, and not a success.
+  if (!listing.contains("supervisord")) return 0;
+  out.flush();
+  env.Say(fmt::format("supervisord is not running{}; start it with {}", home.SupervisordDied(),
+                      home.StartSupervisordHint()));
+  return 1;
 }
 
 }  // namespace sarge

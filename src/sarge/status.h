@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sarge/env.h"
 #include "sarge/home.h"
 
 namespace sarge {
@@ -24,6 +25,12 @@ std::string StatusTable(const nlohmann::json& rows, bool colour);
 // 0), however long the log; with `follow`, keeps writing what is appended,
 // across rotation (the file renamed and reopened, or truncated), until the
 // process is interrupted or `out` fails. Throws Error for an unknown id.
-void ShowLog(const Home& home, const std::string& id, int lines, bool follow, std::ostream& out);
+void ShowLog(Env& env, const std::string& id, int lines, bool follow, std::ostream& out);
+
+// `status`: the rows of every instance (or only `id`'s) on `out`, as a
+// table (coloured if `colour`) or as JSON. Returns 1, having said how to
+// start it, when supervisord is not running: the states are unknown.
+int StatusCommand(Env& env, const std::string& id, bool json_output, bool colour,
+                  std::ostream& out);
 
 }  // namespace sarge

@@ -53,48 +53,48 @@ TEST(StatusTest, TableIsAlignedAndUncolouredOffATerminal) {
 }
 
 TEST(StatusTest, ShowLogPrintsTheLastLines) {
-  testing::TempHome t;
-  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
-  WriteFileAtomic(t.home.InstanceLog("web-a"), "one\ntwo\nthree\n");
+  testing::FakeWorld w;
+  SaveRecord(w.home(), Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  WriteFileAtomic(w.home().InstanceLog("web-a"), "one\ntwo\nthree\n");
   std::ostringstream out;
-  ShowLog(t.home, "web-a", 2, false, out);
+  ShowLog(w.env, "web-a", 2, false, out);
   EXPECT_EQ(out.str(), "two\nthree\n");
 }
 
 TEST(StatusTest, ShowLogFindsTheLastLinesOfALongLog) {
-  testing::TempHome t;
-  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  testing::FakeWorld w;
+  SaveRecord(w.home(), Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
   std::string log;
   for (int i = 0; i < 20000; ++i) log += "line " + std::to_string(i) + "\n";  // > 64 KiB
-  WriteFileAtomic(t.home.InstanceLog("web-a"), log);
+  WriteFileAtomic(w.home().InstanceLog("web-a"), log);
   std::ostringstream out;
-  ShowLog(t.home, "web-a", 15000, false, out);
+  ShowLog(w.env, "web-a", 15000, false, out);
   EXPECT_EQ(out.str(), log.substr(log.find("line 5000\n")));
 }
 
 TEST(StatusTest, ShowLogOfNoLinesPrintsNothing) {
-  testing::TempHome t;
-  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
-  WriteFileAtomic(t.home.InstanceLog("web-a"), "one\ntwo\n");
+  testing::FakeWorld w;
+  SaveRecord(w.home(), Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  WriteFileAtomic(w.home().InstanceLog("web-a"), "one\ntwo\n");
   std::ostringstream out;
-  ShowLog(t.home, "web-a", 0, false, out);
+  ShowLog(w.env, "web-a", 0, false, out);
   EXPECT_EQ(out.str(), "");
 }
 
 TEST(StatusTest, ShowLogCountsAnUnfinishedLastLine) {
-  testing::TempHome t;
-  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
-  WriteFileAtomic(t.home.InstanceLog("web-a"), "one\ntwo\nthr");
+  testing::FakeWorld w;
+  SaveRecord(w.home(), Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  WriteFileAtomic(w.home().InstanceLog("web-a"), "one\ntwo\nthr");
   std::ostringstream out;
-  ShowLog(t.home, "web-a", 2, false, out);
+  ShowLog(w.env, "web-a", 2, false, out);
   EXPECT_EQ(out.str(), "two\nthr");
 }
 
 TEST(StatusTest, ShowLogOfAnInstanceThatNeverRanPrintsNothing) {
-  testing::TempHome t;
-  SaveRecord(t.home, Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
+  testing::FakeWorld w;
+  SaveRecord(w.home(), Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
   std::ostringstream out;
-  ShowLog(t.home, "web-a", 10, false, out);
+  ShowLog(w.env, "web-a", 10, false, out);
   EXPECT_EQ(out.str(), "");
 }
 

@@ -5,8 +5,11 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -14,10 +17,12 @@
 
 #include "sarge/clock.h"
 #include "sarge/command_runner.h"
+#include "sarge/env.h"
 #include "sarge/front_end.h"
 #include "sarge/fs.h"
 #include "sarge/home.h"
 #include "sarge/lifecycle.h"
+#include "sarge/progress.h"
 #include "sarge/records.h"
 #include "sarge/supervisor.h"
 
@@ -258,31 +263,97 @@ inline constexpr const char* kWebConfig =
     "urlmap": [{"type": "proxy", "url": "/", "upstream_url": "http://127.0.0.1:$WEB_PORT"}],
     "nginx_options": {"listen": "127.0.0.1:8080"}})";
 
-// Whether a RUNNING instance of the fake supervisord holds `port` (its "web"
-// service): what a connection to it would find.
+// Whether a RUNNING instance of the fake supervisord holds `port`: what a
+// connection to it would find.
 inline bool RunningOn(const Home& home, const FakeSupervisor& supervisor, int port) {
-  for (const auto& [name, info] : supervisor.loaded)
-    if (info.state == "RUNNING" && LoadRecord(home, name).ports.at("web") == port) return true;
+  for (const auto& [name, info] : supervisor.loaded) {
+    if (info.state != "RUNNING") continue;
+    for (const auto& [service, held] : LoadRecord(home, name).ports)
+      if (held == port) return true;
+  }
   return false;
 }
 
-// Wires the probes of a deploy-level test to the fakes: a pid lives while the
-// fake supervisord has it, every port is free to take, a port accepts while a
-// running instance holds it, and nginx answers the confirmation request with
-// the active site of "web" (unless `get_fails` says the request fails).
-inline void WireFakeProbes(LifecycleEnv& env, FrontEndEnv& front, FakeSupervisor& supervisor,
-                           std::function<bool()> get_fails = nullptr) {
-  Home home = env.home;
-  env.process = [&supervisor](int pid) { return supervisor.Probe(pid); };
-  env.port_free = [](const std::string&, int) { return true; };
-  env.accepts = [home, &supervisor](const std::string&, int port) {
-    return RunningOn(home, supervisor, port);
+// The machine as the fakes see it; each answer is a member a test may
+// replace. By default no process lives, every port is free and none
+// accepts, nothing answers HTTP; FakeWorld wires them to its supervisord.
+class FakeSystem : public System {
+ public:
+  using Answer = std::function<std::optional<HttpAnswer>(const Url&, const std::string& host)>;
+  Answer get = [](const Url&, const std::string&) { return std::nullopt; };
+  std::function<bool(const std::string& host, int port)> port_free = [](const std::string&, int) {
+    return true;
   };
-  front.get = [home, get_fails](const Url&, const std::string&) -> std::optional<HttpAnswer> {
-    if (get_fails && get_fails()) return std::nullopt;
-    auto site = ReadActiveSite(home, "web");
-    return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
+  std::function<bool(const std::string& host, int port)> accepts = [](const std::string&, int) {
+    return false;
   };
+  std::function<ProcessState(int pid)> process = [](int) { return ProcessState::kGone; };
+  std::set<int> workers;                     // nginx's, before each reload
+  std::vector<std::pair<int, int>> signals;  // (pid, signal) sent
+  FaultPlan* plan = nullptr;                 // when set, asked before each GET
+
+  std::optional<HttpAnswer> Get(const Url& url, const std::string& host,
+                                std::chrono::milliseconds) override {
+    if (plan && plan->Fails("http GET")) return std::nullopt;
+    return get(url, host);
+  }
+  bool PortIsFree(const std::string& host, int port) override { return port_free(host, port); }
+  bool Accepts(const std::string& host, int port) override { return accepts(host, port); }
+  ProcessState Process(int pid) override { return process(pid); }
+  void Signal(int pid, int signal) override { signals.emplace_back(pid, signal); }
+  std::set<int> NginxWorkers(const fs::path&) override { return workers; }
+};
+
+// nginx as it answers sarge's confirmation request once it serves the site
+// files on disk: "ID GENERATION" of the application the Host names.
+inline std::optional<HttpAnswer> NginxFollowingTheSites(const Home& home, const std::string& host) {
+  std::string app = host.substr(0, host.find(".sarge.invalid"));
+  auto site = ReadActiveSite(home, app);
+  return HttpAnswer{200, site ? fmt::format("{} {}\n", site->id, site->generation) : ""};
 }
+
+// A home with a fake at every seam of its Env, all counting into one
+// FaultPlan: a pid lives while the fake supervisord has it, every port is
+// free to take, a port accepts while a running instance holds it, nginx
+// follows the site files, and a check URL answers 200.
+struct FakeWorld {
+  explicit FakeWorld(Settings settings = {})
+      : env{temp.home, std::move(settings), supervisor, clock, runner, system, progress} {
+    system.process = [this](int pid) { return supervisor.Probe(pid); };
+    system.accepts = [this](const std::string&, int port) {
+      return RunningOn(temp.home, supervisor, port);
+    };
+    system.get = [this](const Url& url, const std::string& host) -> std::optional<HttpAnswer> {
+      if (url.path == kGenerationPath) return NginxFollowingTheSites(temp.home, host);
+      return HttpAnswer{200, "ok\n"};
+    };
+  }
+  FakeWorld(const FakeWorld&) = delete;
+  const Home& home() const { return temp.home; }
+  // What was said on the progress display, a line each, without "sarge: ".
+  std::vector<std::string> SaidLines() const {
+    std::vector<std::string> lines;
+    std::istringstream in(said.str());
+    for (std::string line; std::getline(in, line);)
+      lines.push_back(line.starts_with("sarge: ") ? line.substr(7) : line);
+    return lines;
+  }
+  // Routes every call of every fake, and sarge's filesystem changes, through
+  // `plan` (see FaultPlan::Install).
+  void CountInto(FaultPlan& counted) {
+    supervisor.plan = &counted;
+    runner.plan = &counted;
+    system.plan = &counted;
+  }
+
+  TempHome temp;
+  FakeSupervisor supervisor{temp.home};
+  FakeClock clock;
+  FakeCommandRunner runner;
+  FakeSystem system;
+  std::ostringstream said;
+  PlainProgress progress{said, clock};
+  Env env;
+};
 
 }  // namespace sarge::testing
