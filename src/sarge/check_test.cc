@@ -25,43 +25,24 @@ using namespace std::chrono_literals;
 
 using testing::kWebConfig;
 
-class CheckTest : public ::testing::Test {
+class CheckTest : public ::testing::Test, protected testing::DeployWorld {
  protected:
-  CheckTest() {
-    source_ = temp_.dir.path() / "src";
-    fs::create_directory(source_);
-    WriteFileAtomic(source_ / "server", "#!/bin/sh\n", 0755);
-    env_.settings.nginx_reload_command = "reload";
-  }
-  const Home& home() { return temp_.home; }
-  std::string Deploy1() {
-    return Deploy(env_, DeployOptions{kWebConfig, source_, "", 5s, 2, {}, {}});
-  }
   std::vector<std::string> Problems(bool repair = false) {
     std::vector<std::string> out;
-    for (const auto& f : CheckHome(env_, repair))
+    for (const auto& f : CheckHome(env, repair))
       out.push_back(f.repair.empty() ? f.problem : f.problem + " => " + f.repair);
     return out;
   }
-
-  testing::FakeWorld world_;
-  testing::TempHome& temp_ = world_.temp;
-  testing::FakeSupervisor& supervisor_ = world_.supervisor;
-  testing::FakeClock& clock_ = world_.clock;
-  testing::FakeCommandRunner& runner_ = world_.runner;
-  Env& env_ = world_.env;
-  std::ostringstream& said_ = world_.said;
-  fs::path source_;
 };
 
 TEST_F(CheckTest, AHomeAfterDeploysIsConsistent) {
-  Deploy1();
-  Deploy1();
+  Deploy1(2);
+  Deploy1(2);
   EXPECT_THAT(Problems(), IsEmpty());
 }
 
 TEST_F(CheckTest, LeftoverTemporaryFilesAreRemoved) {
-  std::string id = Deploy1();
+  std::string id = Deploy1(2);
   fs::path tmp = home().RecordsDir() / (id + ".json.tmp-999999");
   WriteFileAtomic(tmp, "{");
   EXPECT_THAT(Problems(), ElementsAre("etc/instances/" + id +
@@ -76,8 +57,8 @@ TEST_F(CheckTest, LeftoverTemporaryFilesAreRemoved) {
 }
 
 TEST_F(CheckTest, AnInterruptedDestroyIsFinished) {
-  std::string v1 = Deploy1();
-  Deploy1();                          // v1 now stopped
+  std::string v1 = Deploy1(2);
+  Deploy1(2);                         // v1 now stopped
   RemoveAll(home().InstanceDir(v1));  // destroy removes the folder before the record
   EXPECT_THAT(Problems(true),
               ElementsAre(v1 + " has a record but no folder " + v1 +
@@ -88,7 +69,7 @@ TEST_F(CheckTest, AnInterruptedDestroyIsFinished) {
 }
 
 TEST_F(CheckTest, AnEmptyFolderWithoutRecordIsRemovedAndOneWithFilesIsOnlyReported) {
-  Deploy1();
+  Deploy1(2);
   fs::create_directory(home().InstanceDir("web-AAAAAA"));
   fs::create_directory(home().InstanceDir("web-BBBBBB"));
   WriteFileAtomic(home().InstanceDir("web-BBBBBB") / "data", "keep me");
@@ -103,7 +84,7 @@ TEST_F(CheckTest, AnEmptyFolderWithoutRecordIsRemovedAndOneWithFilesIsOnlyReport
 }
 
 TEST_F(CheckTest, AProgramAndPortOfNoInstanceAreRemovedAndUnloaded) {
-  std::string id = Deploy1();
+  std::string id = Deploy1(2);
   int port = LoadRecord(home(), id).ports.at("web");
   // As if a destroy was killed after removing the record alone.
   RemoveRecord(home(), id);
@@ -116,13 +97,13 @@ TEST_F(CheckTest, AProgramAndPortOfNoInstanceAreRemovedAndUnloaded) {
   EXPECT_THAT(found, ::testing::Contains(fmt::format(
                          "port {} is claimed by {}, which has no record => released port {}", port,
                          id, port)));
-  EXPECT_FALSE(supervisor_.loaded.contains(id));
+  EXPECT_FALSE(supervisor.loaded.contains(id));
   EXPECT_FALSE(fs::exists(home().RuntimeDir(id)));
 }
 
 TEST_F(CheckTest, AStopKilledWhileSupervisordStopsIsFinished) {
-  std::string id = Deploy1();
-  Deploy1();  // id no longer serves
+  std::string id = Deploy1(2);
+  Deploy1(2);  // id no longer serves
   // As if a stop of id was killed after its stopProcess: the record says
   // stopped, supervisord is still stopping the program; it then ends.
   ASSERT_FALSE(LoadRecord(home(), id).autostart);
@@ -130,45 +111,45 @@ TEST_F(CheckTest, AStopKilledWhileSupervisordStopsIsFinished) {
   stopping.name = stopping.group = id;
   stopping.state = "STOPPING";
   stopping.pid = 4343;
-  supervisor_.loaded[id] = stopping;
-  world_.system.process = [](int pid) {
+  supervisor.loaded[id] = stopping;
+  system.process = [](int pid) {
     return pid != 4343 ? ProcessState::kRunning : ProcessState::kGone;
   };
   // No problem: the repair finishes the stop and unloads it quietly.
   EXPECT_THAT(Problems(), IsEmpty());
   EXPECT_THAT(Problems(true), IsEmpty());
-  EXPECT_FALSE(supervisor_.loaded.contains(id));
+  EXPECT_FALSE(supervisor.loaded.contains(id));
 }
 
 // A failed start keeps its program loaded, stopped, so `status` says why;
 // `supervisorctl update` loads every program: neither is a problem.
 TEST_F(CheckTest, AStoppedProgramKeptLoadedIsNoProblemAndARepairUnloadsIt) {
-  std::string id = Deploy1();
-  Deploy1();  // id no longer serves, and is stopped and unloaded
+  std::string id = Deploy1(2);
+  Deploy1(2);  // id no longer serves, and is stopped and unloaded
   ProcessInfo failed;
   failed.name = failed.group = id;
   failed.state = "FATAL";
-  supervisor_.loaded[id] = failed;
+  supervisor.loaded[id] = failed;
   EXPECT_THAT(Problems(), IsEmpty());
-  EXPECT_TRUE(supervisor_.loaded.contains(id));
+  EXPECT_TRUE(supervisor.loaded.contains(id));
   EXPECT_THAT(Problems(true), IsEmpty());
-  EXPECT_FALSE(supervisor_.loaded.contains(id));
+  EXPECT_FALSE(supervisor.loaded.contains(id));
 }
 
 TEST_F(CheckTest, ADeployKilledBeforeTheSwitchIsUndone) {
-  std::string v1 = Deploy1();
+  std::string v1 = Deploy1(2);
   // A second deploy that got as far as starting its instance.
-  Record v2 = CreateInstance(env_, kWebConfig);
+  Record v2 = CreateInstance(env, kWebConfig);
   fs::create_directories(DeployMarker(home(), v2.id).parent_path());
   WriteFileAtomic(DeployMarker(home(), v2.id), "");
   WriteFileAtomic(home().ServerFile(v2.id), "#!/bin/sh\n", 0755);
-  StartInstance(env_, v2, 5s);
+  StartInstance(env, v2, 5s);
   EXPECT_THAT(Problems(true),
               ElementsAre("a deploy of " + v2.id + " was interrupted before the switch => " +
                           "destroyed " + v2.id + "; the front end is unchanged"));
   EXPECT_FALSE(fs::exists(home().RecordFile(v2.id)));
   EXPECT_EQ(ReadActiveSite(home(), "web")->id, v1);
-  EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
+  EXPECT_EQ(supervisor.loaded[v1].state, "RUNNING");
   EXPECT_THAT(Problems(), IsEmpty());
 }
 
@@ -176,14 +157,14 @@ TEST_F(CheckTest, ADeployKilledBeforeTheSwitchIsUndone) {
 // reloaded and serves v1. What nginx serves decides: v1 is never stopped,
 // the site file is put back, v2 destroyed.
 TEST_F(CheckTest, ADeployKilledWhileSwitchingIsDecidedByWhatNginxServes) {
-  std::string v1 = Deploy1();
-  Record v2 = CreateInstance(env_, kWebConfig);
+  std::string v1 = Deploy1(2);
+  Record v2 = CreateInstance(env, kWebConfig);
   WriteFileAtomic(DeployMarker(home(), v2.id), kSwitching);
   WriteFileAtomic(home().ServerFile(v2.id), "#!/bin/sh\n", 0755);
-  nlohmann::json appcfg = StartInstance(env_, v2, 5s).appcfg;
+  nlohmann::json appcfg = StartInstance(env, v2, 5s).appcfg;
   WriteFileAtomic(home().NginxSite("web"), RenderSite(home(), v2, appcfg, 2));
   std::string served = fmt::format("{} 1\n", v1);
-  world_.system.get = [&](const Url&, const std::string&) -> std::optional<HttpAnswer> {
+  system.get = [&](const Url&, const std::string&) -> std::optional<HttpAnswer> {
     return HttpAnswer{200, served};
   };
   // check alone says the site file and nginx disagree.
@@ -198,32 +179,32 @@ TEST_F(CheckTest, ADeployKilledWhileSwitchingIsDecidedByWhatNginxServes) {
               ElementsAre("a deploy of " + v2.id + " was interrupted before the switch => " +
                           "destroyed " + v2.id + "; the front end is unchanged"));
   EXPECT_EQ(ReadActiveSite(home(), "web")->id, v1);
-  EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
+  EXPECT_EQ(supervisor.loaded[v1].state, "RUNNING");
   EXPECT_FALSE(fs::exists(home().RecordFile(v2.id)));
   EXPECT_THAT(Problems(), IsEmpty());
 }
 
 TEST_F(CheckTest, ADeployKilledAfterTheSwitchIsFinished) {
-  std::string v1 = Deploy1();
-  std::string v2 = Deploy1();
+  std::string v1 = Deploy1(2);
+  std::string v2 = Deploy1(2);
   // As if killed before it stopped v1 and removed its marker.
   Record r1 = LoadRecord(home(), v1);
-  StartInstance(env_, r1, 5s);
+  StartInstance(env, r1, 5s);
   WriteFileAtomic(DeployMarker(home(), v2), "");
   EXPECT_THAT(Problems(true), ElementsAre("a deploy of " + v2 +
                                           " was interrupted after the switch => stopped the "
                                           "previous instances of web"));
-  EXPECT_FALSE(supervisor_.loaded.contains(v1));
-  EXPECT_EQ(supervisor_.loaded[v2].state, "RUNNING");
+  EXPECT_FALSE(supervisor.loaded.contains(v1));
+  EXPECT_EQ(supervisor.loaded[v2].state, "RUNNING");
   EXPECT_THAT(Problems(), IsEmpty());
 }
 
 TEST_F(CheckTest, ASwitchedDeployThatTheFrontEndMovedOnFromOnlyLosesItsMarker) {
-  std::string v1 = Deploy1();
-  std::string v2 = Deploy1();
+  std::string v1 = Deploy1(2);
+  std::string v2 = Deploy1(2);
   // v2's deploy switched, then was cut short; a rollback moved back to v1.
   WriteFileAtomic(DeployMarker(home(), v2), kSwitched);
-  Rollback(env_, RollbackOptions{"web", "", 5s, {}});  // forgets v2's marker itself
+  Rollback(env, RollbackOptions{"web", "", 5s, {}});  // forgets v2's marker itself
   EXPECT_FALSE(fs::exists(DeployMarker(home(), v2)));
   WriteFileAtomic(DeployMarker(home(), v2), kSwitched);
   EXPECT_THAT(Problems(true),
@@ -231,12 +212,12 @@ TEST_F(CheckTest, ASwitchedDeployThatTheFrontEndMovedOnFromOnlyLosesItsMarker) {
                           " was interrupted after the switch, and the front end has moved on "
                           "since => removed its marker"));
   EXPECT_TRUE(fs::exists(home().RecordFile(v2)));  // kept: it served, rollback may want it
-  EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
+  EXPECT_EQ(supervisor.loaded[v1].state, "RUNNING");
   EXPECT_THAT(Problems(), IsEmpty());
 }
 
 TEST_F(CheckTest, ANarrowedSupervisordConfIsRewritten) {
-  std::string id = Deploy1();
+  std::string id = Deploy1(2);
   WriteSupervisordConf(home(), id);  // as a start cut short leaves it
   EXPECT_THAT(Problems(true),
               ElementsAre("etc/supervisord.conf is not as sarge writes it (an interrupted start) "
@@ -246,8 +227,8 @@ TEST_F(CheckTest, ANarrowedSupervisordConfIsRewritten) {
 }
 
 TEST_F(CheckTest, WhatNeedsAPersonIsReportedNotRepaired) {
-  std::string id = Deploy1();
-  auto& info = supervisor_.loaded[id];
+  std::string id = Deploy1(2);
+  auto& info = supervisor.loaded[id];
   info.state = "FATAL";
   info.pid = 0;
   const std::string root = home().root.string();
@@ -259,7 +240,7 @@ TEST_F(CheckTest, WhatNeedsAPersonIsReportedNotRepaired) {
 }
 
 TEST_F(CheckTest, AnUnreadableRecordIsReported) {
-  std::string id = Deploy1();
+  std::string id = Deploy1(2);
   WriteFileAtomic(home().RecordFile(id), "");
   auto found = Problems(true);
   ASSERT_FALSE(found.empty());

@@ -18,29 +18,7 @@ using namespace std::chrono_literals;
 
 using testing::kWebConfig;
 
-class DeployTest : public ::testing::Test {
- protected:
-  DeployTest() {
-    source_ = temp_.dir.path() / "src";
-    fs::create_directory(source_);
-    WriteFileAtomic(source_ / "server", "#!/bin/sh\n", 0755);
-    env_.settings.nginx_reload_command = "reload";
-  }
-  const Home& home() { return temp_.home; }
-  std::string Deploy1(std::optional<int> keep = std::nullopt) {
-    return Deploy(env_, DeployOptions{kWebConfig, source_, "", 5s, keep, {}, {}});
-  }
-  std::string Active() { return ReadActiveSite(home(), "web")->id; }
-
-  testing::FakeWorld world_;
-  testing::TempHome& temp_ = world_.temp;
-  testing::FakeSupervisor& supervisor_ = world_.supervisor;
-  testing::FakeClock& clock_ = world_.clock;
-  testing::FakeCommandRunner& runner_ = world_.runner;
-  Env& env_ = world_.env;
-  std::ostringstream& said_ = world_.said;
-  fs::path source_;
-};
+class DeployTest : public ::testing::Test, protected testing::DeployWorld {};
 
 TEST_F(DeployTest, NewInstanceServesAndThePreviousOneStops) {
   std::string first = Deploy1();
@@ -48,8 +26,8 @@ TEST_F(DeployTest, NewInstanceServesAndThePreviousOneStops) {
   EXPECT_TRUE(fs::exists(home().ServerFile(first)));
   std::string second = Deploy1();
   EXPECT_EQ(Active(), second);
-  EXPECT_EQ(supervisor_.loaded[second].state, "RUNNING");
-  EXPECT_FALSE(supervisor_.loaded.contains(first));   // stopped, so unloaded
+  EXPECT_EQ(supervisor.loaded[second].state, "RUNNING");
+  EXPECT_FALSE(supervisor.loaded.contains(first));    // stopped, so unloaded
   EXPECT_TRUE(fs::exists(home().RecordFile(first)));  // kept for rollback
 }
 
@@ -63,7 +41,7 @@ TEST_F(DeployTest, KeepsOnlyTheNewestPreviousInstances) {
 
 TEST_F(DeployTest, FailedStartRemovesTheNewInstanceAndLeavesTheFrontEnd) {
   std::string old = Deploy1();
-  supervisor_.outcome = testing::FakeSupervisor::Outcome::kExitsAtOnce;
+  supervisor.outcome = testing::FakeSupervisor::Outcome::kExitsAtOnce;
   try {
     Deploy1();
     FAIL();
@@ -73,12 +51,12 @@ TEST_F(DeployTest, FailedStartRemovesTheNewInstanceAndLeavesTheFrontEnd) {
   }
   EXPECT_EQ(Active(), old);
   EXPECT_EQ(ListIds(home()), std::vector<std::string>{old});
-  EXPECT_EQ(supervisor_.loaded[old].state, "RUNNING");
+  EXPECT_EQ(supervisor.loaded[old].state, "RUNNING");
 }
 
 TEST_F(DeployTest, FailedSwitchRemovesTheNewInstance) {
   std::string old = Deploy1();
-  runner_.result = CommandResult{1, "", "reload failed", false};
+  runner.result = CommandResult{1, "", "reload failed", false};
   EXPECT_THROW(Deploy1(), Error);
   EXPECT_EQ(Active(), old);
   EXPECT_EQ(ListIds(home()), std::vector<std::string>{old});
@@ -86,7 +64,7 @@ TEST_F(DeployTest, FailedSwitchRemovesTheNewInstance) {
 
 TEST_F(DeployTest, EachStepIsNamedAndTimed) {
   Deploy1();
-  std::istringstream lines(said_.str());
+  std::istringstream lines(said.str());
   std::vector<std::string> steps;
   for (std::string line; std::getline(lines, line);)
     if (line.find("] ") != std::string::npos) steps.push_back(line);
@@ -108,29 +86,29 @@ TEST_F(DeployTest, EachStepIsNamedAndTimed) {
 
 TEST_F(DeployTest, BadSourceChangesNothing) {
   try {
-    Deploy(env_, DeployOptions{kWebConfig, temp_.dir.path() / "missing", "", 5s, {}, {}, {}});
+    Deploy(env, DeployOptions{kWebConfig, temp.dir.path() / "missing", "", 5s, {}, {}, {}});
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "source '" + (temp_.dir.path() / "missing").string() +
+    EXPECT_EQ(std::string(e.what()), "source '" + (temp.dir.path() / "missing").string() +
                                          "' does not exist; give a folder or a .tar.gz");
   }
   EXPECT_TRUE(ListIds(home()).empty());
-  EXPECT_TRUE(supervisor_.calls.empty());
+  EXPECT_TRUE(supervisor.calls.empty());
 }
 
 TEST_F(DeployTest, ASourceThatCannotBeUnpackedIsQuotedAndChangesNothing) {
-  fs::path bad = temp_.dir.path() / "release\n1.tar.gz";
+  fs::path bad = temp.dir.path() / "release\n1.tar.gz";
   WriteFileAtomic(bad, "not gzip\n");
-  runner_.result = CommandResult{2, "", "gzip: stdin: not in gzip format\n", false};
+  runner.result = CommandResult{2, "", "gzip: stdin: not in gzip format\n", false};
   try {
-    Deploy(env_, DeployOptions{kWebConfig, bad, "", 5s, {}, {}, {}});
+    Deploy(env, DeployOptions{kWebConfig, bad, "", 5s, {}, {}, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("deploy failed at 'install source': cannot unpack '" +
-                                    temp_.dir.path().string() +
+                                    temp.dir.path().string() +
                                     "/release\\n1.tar.gz': tar exited with status 2; "));
   }
-  EXPECT_THAT(runner_.commands, ElementsAre(HasSubstr("tar -xzf ")));
+  EXPECT_THAT(runner.commands, ElementsAre(HasSubstr("tar -xzf ")));
   EXPECT_TRUE(ListIds(home()).empty());
 }
 
@@ -139,27 +117,27 @@ TEST_F(DeployTest, ASourceThatCannotBeUnpackedIsQuotedAndChangesNothing) {
 // instance.
 TEST_F(DeployTest, AnyFailingSupervisordCallLeavesAConsistentHome) {
   std::string old = Deploy1();
-  size_t before = supervisor_.calls.size();
+  size_t before = supervisor.calls.size();
   Deploy1();  // learn how many calls a deploy makes
-  size_t per_deploy = supervisor_.calls.size() - before;
+  size_t per_deploy = supervisor.calls.size() - before;
   ASSERT_GT(per_deploy, 3u);
   for (size_t n = 1; n <= per_deploy; ++n) {
-    std::string serving = Active();
-    supervisor_.calls.clear();
-    supervisor_.fail_at = static_cast<int>(n);
+    std::string serving = *Active();
+    supervisor.calls.clear();
+    supervisor.fail_at = static_cast<int>(n);
     auto ids_before = ListIds(home());
     try {
       Deploy1();
     } catch (const Error&) {
     }
-    supervisor_.fail_at = 0;
+    supervisor.fail_at = 0;
     SCOPED_TRACE(fmt::format("failing call {} of {}", n, per_deploy));
-    EXPECT_EQ(supervisor_.loaded[Active()].state, "RUNNING");
-    if (Active() == serving) {
+    EXPECT_EQ(supervisor.loaded[*Active()].state, "RUNNING");
+    if (*Active() == serving) {
       EXPECT_EQ(ListIds(home()), ids_before);
     }
     for (const auto& r : ListIds(home())) EXPECT_TRUE(fs::exists(home().InstanceDir(r))) << r;
-    for (const auto& [name, info] : supervisor_.loaded)
+    for (const auto& [name, info] : supervisor.loaded)
       EXPECT_TRUE(fs::exists(home().RecordFile(name))) << name << " loaded without a record";
   }
 }
@@ -167,18 +145,18 @@ TEST_F(DeployTest, AnyFailingSupervisordCallLeavesAConsistentHome) {
 TEST_F(DeployTest, RollbackServesThePreviousInstanceAndStopsTheCurrent) {
   std::string v1 = Deploy1();
   std::string v2 = Deploy1();
-  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", "", 5s, {}}), v1);
+  EXPECT_EQ(Rollback(env, RollbackOptions{"web", "", 5s, {}}), v1);
   EXPECT_EQ(Active(), v1);
-  EXPECT_EQ(supervisor_.loaded[v1].state, "RUNNING");
-  EXPECT_FALSE(supervisor_.loaded.contains(v2));  // stopped, so unloaded
+  EXPECT_EQ(supervisor.loaded[v1].state, "RUNNING");
+  EXPECT_FALSE(supervisor.loaded.contains(v2));  // stopped, so unloaded
   // Back again: v2 served before v1.
-  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", "", 5s, {}}), v2);
+  EXPECT_EQ(Rollback(env, RollbackOptions{"web", "", 5s, {}}), v2);
 }
 
 TEST_F(DeployTest, RollbackOfTheFirstDeployIsAClearError) {
   std::string v1 = Deploy1();
   try {
-    Rollback(env_, RollbackOptions{"web", "", 5s, {}});
+    Rollback(env, RollbackOptions{"web", "", 5s, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -191,9 +169,9 @@ TEST_F(DeployTest, RollbackOfTheFirstDeployIsAClearError) {
 TEST_F(DeployTest, RollbackReturnsToWhatServedBeforeNotToWhatWasCreatedBefore) {
   std::string v41 = Deploy1();
   std::string v42 = Deploy1();
-  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", "", 5s, {}}), v41);
+  EXPECT_EQ(Rollback(env, RollbackOptions{"web", "", 5s, {}}), v41);
   std::string v43 = Deploy1();
-  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", "", 5s, {}}), v41);
+  EXPECT_EQ(Rollback(env, RollbackOptions{"web", "", 5s, {}}), v41);
   EXPECT_EQ(Active(), v41);
   EXPECT_NE(v42, v43);
 }
@@ -202,10 +180,10 @@ TEST_F(DeployTest, RollbackToGoesToTheInstanceNamed) {
   std::string v1 = Deploy1();
   std::string v2 = Deploy1();
   std::string v3 = Deploy1();
-  EXPECT_EQ(Rollback(env_, RollbackOptions{"web", v1, 5s, {}}), v1);
+  EXPECT_EQ(Rollback(env, RollbackOptions{"web", v1, 5s, {}}), v1);
   EXPECT_EQ(Active(), v1);
   try {
-    Rollback(env_, RollbackOptions{"web", v1, 5s, {}});
+    Rollback(env, RollbackOptions{"web", v1, 5s, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), v1 + " already serves web");
@@ -215,7 +193,7 @@ TEST_F(DeployTest, RollbackToGoesToTheInstanceNamed) {
 
 TEST_F(DeployTest, RollbackWithoutADeployIsAClearError) {
   try {
-    Rollback(env_, RollbackOptions{"web", "", 5s, {}});
+    Rollback(env, RollbackOptions{"web", "", 5s, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "application 'web' has no active instance to roll back from");
@@ -225,10 +203,10 @@ TEST_F(DeployTest, RollbackWithoutADeployIsAClearError) {
 TEST_F(DeployTest, ActivateRefusesAStoppedAndUnloadedInstance) {
   std::string v1 = Deploy1();
   Deploy1();
-  ASSERT_FALSE(supervisor_.loaded.contains(v1));
+  ASSERT_FALSE(supervisor.loaded.contains(v1));
   Record record = LoadRecord(home(), v1);
   try {
-    ActivateInstance(env_, record);
+    ActivateInstance(env, record);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), v1 + " is STOPPED, not running; start it first: sarge " +
@@ -239,7 +217,7 @@ TEST_F(DeployTest, ActivateRefusesAStoppedAndUnloadedInstance) {
 TEST_F(DeployTest, RollbackOfAMistypedApplicationSuggestsTheRightOne) {
   Deploy1();
   try {
-    Rollback(env_, RollbackOptions{"wbe", "", 5s, {}});
+    Rollback(env, RollbackOptions{"wbe", "", 5s, {}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),

@@ -40,17 +40,9 @@ Settings WithHooks() {
 }
 
 // A home with fakes at every seam, all counting into one FaultPlan.
-struct World : testing::FakeWorld {
-  World() : FakeWorld(WithHooks()) {
-    source = temp.dir.path() / "src";
-    fs::create_directory(source);
-    WriteFileAtomic(source / "server", "#!/bin/sh\n", 0755);
-    CountInto(plan);
-  }
+struct World : testing::DeployWorld {
+  World() : DeployWorld(WithHooks()) { CountInto(plan); }
 
-  std::string Deploy1() {
-    return Deploy(env, DeployOptions{kWebConfig, source, "", 5s, 2, {}, {}});
-  }
   std::string New() {
     std::string id = CreateInstance(env, kWebConfig).id;
     WriteFileAtomic(home().ServerFile(id), "#!/bin/sh\n", 0755);
@@ -61,12 +53,7 @@ struct World : testing::FakeWorld {
     StartInstance(env, record, 5s);
     return record.id;
   }
-  std::optional<std::string> Active() const {
-    auto site = ReadActiveSite(home(), "web");
-    return site ? std::optional(site->id) : std::nullopt;
-  }
 
-  fs::path source;
   testing::FaultPlan plan;
 };
 
@@ -90,11 +77,11 @@ std::vector<Scenario> Scenarios() {
          Record record = LoadRecord(w.home(), id);
          StartInstance(w.env, record, 5s);
        }},
-      {"deploy", [](World& w) { return w.Deploy1(); },
-       [](World& w, const std::string&) { w.Deploy1(); }},
+      {"deploy", [](World& w) { return w.Deploy1(2); },
+       [](World& w, const std::string&) { w.Deploy1(2); }},
       {"activate",
        [](World& w) {
-         w.Deploy1();
+         w.Deploy1(2);
          return w.NewRunning();
        },
        [](World& w, const std::string& id) {
@@ -103,7 +90,7 @@ std::vector<Scenario> Scenarios() {
        }},
       {"rollback",
        [](World& w) {
-         for (int i = 0; i < 3; ++i) w.Deploy1();
+         for (int i = 0; i < 3; ++i) w.Deploy1(2);
          return std::string();
        },
        [](World& w, const std::string&) {
@@ -120,7 +107,7 @@ std::vector<Scenario> Scenarios() {
        }},
       {"destroy",
        [](World& w) {
-         w.Deploy1();
+         w.Deploy1(2);
          return w.NewRunning();
        },
        [](World& w, const std::string& id) {

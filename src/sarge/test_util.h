@@ -17,6 +17,7 @@
 
 #include "sarge/clock.h"
 #include "sarge/command_runner.h"
+#include "sarge/deploy.h"
 #include "sarge/env.h"
 #include "sarge/front_end.h"
 #include "sarge/fs.h"
@@ -354,6 +355,36 @@ struct FakeWorld {
   std::ostringstream said;
   PlainProgress progress{said, clock};
   Env env;
+};
+
+// Settings with an nginx reload command (which the fake runner answers).
+inline Settings NginxReloading() {
+  Settings s;
+  s.nginx_reload_command = "reload";
+  return s;
+}
+
+// A FakeWorld with a release to deploy: a folder holding an executable
+// `server`.
+struct DeployWorld : FakeWorld {
+  explicit DeployWorld(Settings settings = NginxReloading()) : FakeWorld(std::move(settings)) {
+    source = temp.dir.path() / "src";
+    fs::create_directory(source);
+    WriteFileAtomic(source / "server", "#!/bin/sh\n", 0755);
+  }
+  // Deploys kWebConfig from `source`, keeping `keep` previous instances
+  // (default: the settings').
+  std::string Deploy1(std::optional<int> keep = std::nullopt) {
+    return Deploy(env,
+                  DeployOptions{kWebConfig, source, "", std::chrono::seconds(5), keep, {}, {}});
+  }
+  // The instance the front end of "web" routes to, if any.
+  std::optional<std::string> Active() const {
+    auto site = ReadActiveSite(home(), "web");
+    return site ? std::optional(site->id) : std::nullopt;
+  }
+
+  fs::path source;
 };
 
 }  // namespace sarge::testing

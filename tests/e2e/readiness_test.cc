@@ -21,6 +21,14 @@ class Readiness : public DeployTest {
                   {{"VERSION", version + "\n"}, {"DIE_AFTER", seconds + "\n"}});
   }
   const std::vector<std::string> kCheck = {"--check-url", "http://127.0.0.1:$WEB_PORT/health"};
+  // The error of a watched deploy whose new instance `v2` exited with
+  // status 1 after the switch back to `v1`.
+  static std::regex ExitedAndSwitchedBack(const std::string& v1, const std::string& v2) {
+    return std::regex("sarge: error: " + v2 +
+                      " failed [0-9.]+ s after the switch \\(--watch\\): it exited with "
+                      "status 1[^\n]*; switched back: " +
+                      v1 + " serves web again, and " + v2 + " was removed\n");
+  }
 };
 
 // The defect: a release that answers and dies 0.8 s later was switched in,
@@ -178,12 +186,7 @@ TEST_F(Readiness, WatchSwitchesBackWhenTheNewInstanceDiesAfterTheSwitch) {
   const std::string v2 = NewInstanceId(r.err);
   ASSERT_FALSE(v2.empty()) << r.err;
   EXPECT_TRUE(Contains(r.err, "] watch for 20 s\n")) << r.err;
-  EXPECT_TRUE(std::regex_search(
-      r.err, std::regex("sarge: error: " + v2 +
-                        " failed [0-9.]+ s after the switch \\(--watch\\): it exited with "
-                        "status 1[^\n]*; switched back: " +
-                        v1 + " serves web again, and " + v2 + " was removed\n")))
-      << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, ExitedAndSwitchedBack(v1, v2))) << r.err;
   EXPECT_TRUE(Contains(r.err, "dying on purpose")) << r.err;
   ExpectGone(v2);
   EXPECT_EQ(Served(), "v1\n");
@@ -213,12 +216,7 @@ TEST_F(Readiness, WatchBlamesTheExitOfAServerWhoseSocketCloseCameFirst) {
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   const std::string v2 = NewInstanceId(r.err);
   ASSERT_FALSE(v2.empty()) << r.err;
-  EXPECT_TRUE(std::regex_search(
-      r.err, std::regex("sarge: error: " + v2 +
-                        " failed [0-9.]+ s after the switch \\(--watch\\): it exited with "
-                        "status 1[^\n]*; switched back: " +
-                        v1 + " serves web again, and " + v2 + " was removed\n")))
-      << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, ExitedAndSwitchedBack(v1, v2))) << r.err;
   ExpectGone(v2);
   EXPECT_EQ(Served(), "v1\n");
 }

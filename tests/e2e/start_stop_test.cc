@@ -37,6 +37,25 @@ class StartStop : public HomeTest {
     EXPECT_EQ(entry["state"], state) << entry.dump();
     return state;
   }
+
+  // A new instance of `app` running `code`, started; once its server has
+  // written the pids of its child and of itself (child.pid, server.pid in
+  // its folder), its id. Empty, having failed the test, if not.
+  std::string StartWithPids(const std::string& app, const char* code, pid_t& child, pid_t& server) {
+    const std::string id = home_.New({{"application_name", app}});
+    home_.WriteServer(id, code);
+    Result r = home_.Sarge({"start", id});
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    bool written = WaitFor(
+        [&] {
+          child = static_cast<pid_t>(ReadNumber(home_ / id / "child.pid"));
+          server = static_cast<pid_t>(ReadNumber(home_ / id / "server.pid"));
+          return child > 0 && server > 0;
+        },
+        5s);
+    EXPECT_TRUE(written && r.exit_code == 0) << "no pids from " << id;
+    return written && r.exit_code == 0 ? id : "";
+  }
 };
 
 size_t Count(const std::string& text, const std::string& part) {
@@ -214,40 +233,22 @@ TEST_F(StartStop, StopUnloadsTheProgramAndStartLoadsItAgain) {
 }
 
 TEST_F(StartStop, StopKillsTheWholeProcessGroup) {
-  const std::string id = home_.New({{"application_name", "spawner"}});
-  home_.WriteServer(id, kSpawningServer);
-  Result r = home_.Sarge({"start", id});
-  ASSERT_EQ(r.exit_code, 0) << Describe(r);
   pid_t child = 0, server = 0;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        child = static_cast<pid_t>(ReadNumber(home_ / id / "child.pid"));
-        server = static_cast<pid_t>(ReadNumber(home_ / id / "server.pid"));
-        return child > 0 && server > 0;
-      },
-      5s));
+  const std::string id = StartWithPids("spawner", kSpawningServer, child, server);
+  ASSERT_FALSE(id.empty());
   EXPECT_TRUE(PidAlive(child));
-  r = home_.Sarge({"stop", id});
+  Result r = home_.Sarge({"stop", id});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_TRUE(WaitFor([&] { return !PidAlive(server); }, 5s)) << "server " << server;
   EXPECT_TRUE(WaitFor([&] { return !PidAlive(child); }, 5s)) << "orphan child " << child;
 }
 
 TEST_F(StartStop, StopKillsAServerThatIgnoresSigterm) {
-  const std::string id = home_.New({{"application_name", "deaf"}});
-  home_.WriteServer(id, kDeafServer);
-  Result r = home_.Sarge({"start", id});
-  ASSERT_EQ(r.exit_code, 0) << Describe(r);
   pid_t child = 0, server = 0;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        child = static_cast<pid_t>(ReadNumber(home_ / id / "child.pid"));
-        server = static_cast<pid_t>(ReadNumber(home_ / id / "server.pid"));
-        return child > 0 && server > 0;
-      },
-      5s));
+  const std::string id = StartWithPids("deaf", kDeafServer, child, server);
+  ASSERT_FALSE(id.empty());
   auto t0 = Clock::now();
-  r = home_.Sarge({"stop", id});
+  Result r = home_.Sarge({"stop", id});
   EXPECT_LT(Clock::now() - t0, 20s);
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_TRUE(WaitFor([&] { return !PidAlive(server) && !PidAlive(child); }, 5s))
