@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -30,27 +32,44 @@ constexpr auto kCheckInterval = 100ms;
 constexpr auto kExitGrace = 500ms;
 constexpr int kLogTailLines = 20;
 
-// Numbers the steps of a deploy or rollback on the progress display, so an
-// operator watching sees where it is and where time goes.
+// The steps of a deploy or rollback, named once in the list given here:
+// the progress display numbers them from it ("deploy web [3/8] start"), so
+// an operator watching sees where it is and where time goes.
 class Steps {
  public:
-  Steps(Progress& progress, std::string what, int count)
-      : progress_(progress), what_(std::move(what)), count_(count) {}
+  Steps(Progress& progress, std::string what, std::vector<std::string> names)
+      : progress_(progress), what_(std::move(what)), names_(std::move(names)) {}
+  // Runs `step`, which must be the next in the list.
   template <typename F>
   auto Run(const std::string& name, F&& step) {
-    current_ = name;
-    return RunStep(progress_, Step{what_, name, ++index_, count_}, std::forward<F>(step));
+    if (index_ >= names_.size() || names_[index_] != name)
+      throw std::logic_error(fmt::format("{}: step '{}' is not in its list", what_, name));
+    ++index_;
+    return RunStep(progress_, Step{what_, name, static_cast<int>(index_), Count()},
+                   std::forward<F>(step));
   }
   // The name of the step running now (or last run), for error messages.
-  const std::string& current() const { return current_; }
+  const std::string& current() const { return names_.at(index_ == 0 ? 0 : index_ - 1); }
 
  private:
+  int Count() const { return static_cast<int>(names_.size()); }
   Progress& progress_;
   std::string what_;
-  int count_;
-  int index_ = 0;
-  std::string current_;
+  std::vector<std::string> names_;
+  size_t index_ = 0;
 };
+
+// The names of the steps.
+constexpr const char* kCreate = "create instance";
+constexpr const char* kInstall = "install source";
+constexpr const char* kStart = "start";
+constexpr const char* kWaitHealthy = "wait until healthy";
+constexpr const char* kSwitch = "switch front end";
+constexpr const char* kDrain = "let old nginx workers finish";
+constexpr const char* kRetire = "stop previous instances";
+std::string WatchStep(std::chrono::milliseconds watch) {
+  return "watch for " + FormatDuration(watch);
+}
 
 // Checks SOURCE and --check-url before anything is created.
 void ValidateDeployInput(const DeployOptions& options, const InstanceConfig& config) {
@@ -106,19 +125,32 @@ struct Readiness {
   std::chrono::milliseconds min_uptime;
 };
 
+// An instance started, ready, and switched to.
+struct Switched {
+  Started started;
+  std::set<int> old_workers;  // nginx's, from before the switch
+};
+
 // The part deploy and rollback share: start `record` (the step `start`),
-// then wait until it is ready: its check URL answers and it stays up for
-// min_uptime after that (the step "wait until healthy").
-template <typename Steps>
-Started StartReady(Env& env, Steps& steps, const std::string& start, Record& record,
-                   const Readiness& ready) {
+// wait until it is ready (its check URL answers and it stays up for
+// min_uptime after that), run `before_switch`, and switch the front end to
+// it (noted as made by `by`).
+template <typename BeforeSwitch>
+Switched StartCheckSwitch(Env& env, Steps& steps, const std::string& start, Record& record,
+                          const Readiness& ready, const std::string& by,
+                          BeforeSwitch&& before_switch) {
   auto deadline = env.clock.Now() + ready.timeout;
-  Started started = steps.Run(start, [&] { return StartInstance(env, record, ready.timeout); });
-  steps.Run("wait until healthy", [&] {
+  Switched switched;
+  switched.started = steps.Run(start, [&] { return StartInstance(env, record, ready.timeout); });
+  const Started& started = switched.started;
+  steps.Run(kWaitHealthy, [&] {
     CheckHealth(env, record, started.appcfg, deadline);
     WaitStaysUp(env, record.id, started.pid, ready.min_uptime, ready.timeout);
   });
-  return started;
+  before_switch();
+  switched.old_workers =
+      steps.Run(kSwitch, [&] { return Activate(env, record, started.appcfg, by); });
+  return switched;
 }
 
 void Drain(Env& env, const std::set<int>& workers) {
@@ -345,51 +377,47 @@ std::optional<WatchFailure> Watch(Env& env, const Record& record, const Started&
 namespace {
 
 // A deploy's new instance, started and serving.
-struct Switched {
-  Started started;
-  std::set<int> old_workers;       // nginx's, from before the switch
+struct Deployed {
+  Switched switched;
   std::optional<Record> previous;  // what served before and still runs (for --watch)
 };
 
 // The steps up to the switch: install the source, start, wait until ready,
 // switch nginx. Any failure undoes them all (Abandon).
-Switched InstallStartSwitch(Env& env, Steps& steps, const DeployOptions& options,
+Deployed InstallStartSwitch(Env& env, Steps& steps, const DeployOptions& options,
                             const Readiness& ready, bool watched, Record& record) {
-  Switched switched;
+  Deployed deployed;
   try {
     MarkDeploy(env.home, record.id);
     record.check_url = options.check_url;
     SaveRecord(env.home, record);
     env.Say(fmt::format("new instance {}", record.id));
-    steps.Run("install source",
-              [&] { InstallSource(env.home, env.runner, options.source, record.id); });
-    switched.started = StartReady(env, steps, "start", record, ready);
-    if (watched) switched.previous = RunningActive(env, record.application_name);
-    switched.old_workers = steps.Run("switch front end", [&] {
+    steps.Run(kInstall, [&] { InstallSource(env.home, env.runner, options.source, record.id); });
+    deployed.switched = StartCheckSwitch(env, steps, kStart, record, ready, "deploy", [&] {
+      if (watched) deployed.previous = RunningActive(env, record.application_name);
       // Cut off from here on, whether it switched is asked of nginx.
       MarkDeploy(env.home, record.id, kSwitching);
-      return Activate(env, record, switched.started.appcfg, "deploy");
     });
   } catch (const Error& e) {
     Abandon(env, record, steps.current(), e);
   }
-  return switched;
+  return deployed;
 }
 
 // With --watch: the new instance serves while the previous one still runs;
 // if it fails (or an interrupt comes) in that time, nginx switches back.
-void WatchOrSwitchBack(Env& env, Steps& steps, const Record& record, const Switched& switched,
+void WatchOrSwitchBack(Env& env, Steps& steps, const Record& record, const Deployed& deployed,
                        std::chrono::milliseconds watch) {
   auto begun = env.clock.Now();
   std::optional<WatchFailure> failed;
   try {
-    failed = steps.Run("watch for " + FormatDuration(watch),
-                       [&] { return Watch(env, record, switched.started, watch); });
+    failed = steps.Run(WatchStep(watch),
+                       [&] { return Watch(env, record, deployed.switched.started, watch); });
   } catch (const Interrupted& e) {
     failed = WatchFailure{
         e.what(), std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - begun)};
   }
-  if (failed) SwitchBack(env, record, switched.previous, *failed);
+  if (failed) SwitchBack(env, record, deployed.previous, *failed);
 }
 
 // The new instance serves for good: the old nginx workers finish, the
@@ -397,8 +425,8 @@ void WatchOrSwitchBack(Env& env, Steps& steps, const Record& record, const Switc
 void Finish(Env& env, Steps& steps, const Record& record, const Switched& switched, int keep) {
   UndoScope finishing;
   try {
-    steps.Run("let old nginx workers finish", [&] { Drain(env, switched.old_workers); });
-    steps.Run("stop previous instances", [&] { RetirePrevious(env, record, keep); });
+    steps.Run(kDrain, [&] { Drain(env, switched.old_workers); });
+    steps.Run(kRetire, [&] { RetirePrevious(env, record, keep); });
     ForgetSwitchedDeploys(env.home, record.application_name, record.id);
     UnmarkDeploy(env.home, record.id);
   } catch (const Error& e) {
@@ -417,11 +445,13 @@ std::string Deploy(Env& env, const DeployOptions& options) {
   Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
                   options.min_uptime.value_or(env.settings.min_uptime)};
   auto watch = options.watch.value_or(env.settings.deploy_watch);
-  Steps steps(env.progress, "deploy " + config.application_name, watch.count() > 0 ? 8 : 7);
+  std::vector<std::string> names = {kCreate, kInstall, kStart, kWaitHealthy, kSwitch};
+  if (watch.count() > 0) names.push_back(WatchStep(watch));
+  names.insert(names.end(), {kDrain, kRetire});
+  Steps steps(env.progress, "deploy " + config.application_name, std::move(names));
 
-  Record record =
-      steps.Run("create instance", [&] { return CreateInstance(env, options.config_json); });
-  Switched switched = InstallStartSwitch(env, steps, options, ready, watch.count() > 0, record);
+  Record record = steps.Run(kCreate, [&] { return CreateInstance(env, options.config_json); });
+  Deployed deployed = InstallStartSwitch(env, steps, options, ready, watch.count() > 0, record);
   try {
     MarkDeploy(env.home, record.id, kSwitched);
   } catch (const Error&) {
@@ -429,8 +459,8 @@ std::string Deploy(Env& env, const DeployOptions& options) {
     // instance that now serves: better no marker at all.
     UnmarkDeploy(env.home, record.id);
   }
-  if (watch.count() > 0) WatchOrSwitchBack(env, steps, record, switched, watch);
-  Finish(env, steps, record, switched, options.keep.value_or(env.settings.deploy_keep));
+  if (watch.count() > 0) WatchOrSwitchBack(env, steps, record, deployed, watch);
+  Finish(env, steps, record, deployed.switched, options.keep.value_or(env.settings.deploy_keep));
   return record.id;
 }
 
@@ -517,32 +547,59 @@ Record RollbackTarget(const Home& home, const std::string& app, const Record& ac
 
 }  // namespace
 
-std::string Rollback(Env& env, const RollbackOptions& options) {
-  const std::string& app = options.app;
-  CheckSafeName("application name", app);
-  auto site = ReadActiveSite(env.home, app);
-  auto all = InstancesOf(env.home, app);
+namespace {
+
+// The instance that serves `app`, among `all` of its instances.
+Record ActiveInstance(const Home& home, const std::string& app, const std::vector<Record>& all) {
+  auto site = ReadActiveSite(home, app);
   if (!site) {
-    std::string hint = all.empty() ? ClosestMatch(app, ApplicationNames(env.home)) : "";
+    std::string hint = all.empty() ? ClosestMatch(app, ApplicationNames(home)) : "";
     throw Error(fmt::format("application {} has no active instance to roll back from{}",
                             Quoted(app),
                             hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
   }
-  auto current =
-      std::find_if(all.begin(), all.end(), [&](const Record& r) { return r.id == site->id; });
-  if (current == all.end())
+  auto it = std::find_if(all.begin(), all.end(), [&](const Record& r) { return r.id == site->id; });
+  if (it == all.end())
     throw Error(fmt::format("{}'s active instance {} no longer exists; deploy or activate one", app,
                             site->id));
-  const Record active = *current;
+  return *it;
+}
+
+// After the switch to `target`: the nginx workers from before it finish,
+// and `active` stops (the step `stop ACTIVE`).
+void FinishRollback(Env& env, Steps& steps, const Record& target, const Record& active,
+                    const std::set<int>& old_workers) {
+  UndoScope finishing;  // switched: what is left finishes
+  try {
+    steps.Run("stop " + active.id, [&] {
+      Drain(env, old_workers);
+      StopInstance(env, active.id);
+    });
+    ForgetSwitchedDeploys(env.home, target.application_name, target.id);
+  } catch (const Error& e) {
+    throw Error(
+        fmt::format("{} now serves {}, but stopping {} failed: {}; stop it: sarge {} stop {}",
+                    target.id, target.application_name, active.id, e.what(), env.home.root.string(),
+                    active.id),
+        e.detail());
+  }
+}
+
+}  // namespace
+
+std::string Rollback(Env& env, const RollbackOptions& options) {
+  const std::string& app = options.app;
+  CheckSafeName("application name", app);
+  auto all = InstancesOf(env.home, app);
+  const Record active = ActiveInstance(env.home, app, all);
   Record target = RollbackTarget(env.home, app, active, all, options.to);
   Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
                   options.min_uptime.value_or(env.settings.min_uptime)};
-  Steps steps(env.progress, "rollback " + app, 4);
-  std::set<int> old_workers;
+  const std::string start = "start " + target.id;
+  Steps steps(env.progress, "rollback " + app, {start, kWaitHealthy, kSwitch, "stop " + active.id});
+  Switched switched;
   try {
-    Started started = StartReady(env, steps, "start " + target.id, target, ready);
-    old_workers = steps.Run("switch front end",
-                            [&] { return Activate(env, target, started.appcfg, "rollback"); });
+    switched = StartCheckSwitch(env, steps, start, target, ready, "rollback", [] {});
   } catch (const Error& e) {
     UndoScope undo;
     try {
@@ -553,19 +610,7 @@ std::string Rollback(Env& env, const RollbackOptions& options) {
         fmt::format("rollback to {} failed: {}; {} still serves", target.id, e.what(), active.id),
         e.detail());
   }
-  UndoScope finishing;  // switched: what is left finishes
-  try {
-    steps.Run("stop " + active.id, [&] {
-      Drain(env, old_workers);
-      StopInstance(env, active.id);
-    });
-    ForgetSwitchedDeploys(env.home, app, target.id);
-  } catch (const Error& e) {
-    throw Error(
-        fmt::format("{} now serves {}, but stopping {} failed: {}; stop it: sarge {} stop {}",
-                    target.id, app, active.id, e.what(), env.home.root.string(), active.id),
-        e.detail());
-  }
+  FinishRollback(env, steps, target, active, switched.old_workers);
   return target.id;
 }
 
