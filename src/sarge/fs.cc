@@ -168,59 +168,12 @@ std::string ReadFile(const fs::path& path) {
   return *content;
 }
 
-namespace {
-
-bool use_unnamed_files = true;
-
-// Writes `content` into a new file without a name in `tmp`'s folder
-// (O_TMPFILE), fsyncs it, and only then links it as `tmp`. An fsync of a file
-// created with a name also writes its folder's new entry (ext4), a file
-// without one does not: on the virtual machine of docs/benchmarks.md a
-// process that makes one durable write takes 0.13-0.18 ms less, and `sarge
-// new` 0.06-0.09 ms (~2%) less. A command killed before the link leaves
-// nothing behind. Returns false, with nothing written, where the
-// file system or kernel has no O_TMPFILE or /proc is not mounted.
-bool WriteSyncedUnnamedThenLink(const fs::path& tmp, std::string_view content, mode_t mode,
-                                const fs::path& path) {
-  if (!use_unnamed_files) return false;
-  fs::path dir = tmp.has_parent_path() ? tmp.parent_path() : fs::path(".");
-  Fd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
-  if (!fd.valid()) return false;  // the named file's open says why, if it fails too
-  WriteAll(fd.get(), content, path);
-  if (::fchmod(fd.get(), mode) != 0 || ::fsync(fd.get()) != 0) ThrowErrno("write", path);
-  // linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH; this does not.
-  std::string self = fmt::format("/proc/self/fd/{}", fd.get());
-  for (int attempt = 0;; ++attempt) {
-    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0)
-      return true;
-    if (errno == ENOENT) return false;  // no /proc
-    // Left by a killed command of the same pid: the named write truncates it.
-    if (errno != EEXIST || attempt > 0 || ::unlink(tmp.c_str()) != 0) ThrowErrno("write", path);
-  }
-}
-
-}  // namespace
-
-void UseUnnamedTemporaryFilesForTest(bool on) { use_unnamed_files = on; }
-
 AtomicFile::AtomicFile(const fs::path& path, std::string_view content, mode_t mode,
                        Durability durability)
     : path_(path), tmp_(path) {
   tmp_ += fmt::format(".tmp-{}", ::getpid());
   // Errors name `path`, the file the person knows, not the temporary one.
   if (FsFault("write", path)) ThrowErrno("write", path);
-  // Only a synced write gains: without the fsync, creating a named file
-  // costs no more.
-  if (durability == Durability::kSynced) {
-    bool linked = false;
-    try {
-      linked = WriteSyncedUnnamedThenLink(tmp_, content, mode, path);
-    } catch (...) {
-      ::unlink(tmp_.c_str());
-      throw;
-    }
-    if (linked) return;
-  }
   // A new file, never one planted under the temporary name (a symlink):
   // one left by a killed command of the same pid is removed first.
   constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;

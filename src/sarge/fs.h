@@ -67,8 +67,7 @@ enum class Durability { kSynced, kRebuilt };
 // A file replaced atomically in two steps, so a command can write it, do
 // something else that may fail, and only then put it in place. The
 // constructor writes "<path>.tmp-<pid>" and fsyncs it unless `durability`
-// says otherwise (a synced one is written and fsynced before it has that
-// name; throws Error naming `path` if it cannot); Commit() renames
+// says otherwise (throws Error naming `path` if it cannot); Commit() renames
 // it over `path`. Destroyed without Commit(), it removes the temporary file
 // and `path` is as it was.
 class AtomicFile {
@@ -84,11 +83,6 @@ class AtomicFile {
   fs::path path_, tmp_;
   bool committed_ = false;
 };
-
-// For tests: whether a synced AtomicFile is first written without a name
-// (O_TMPFILE, fs.cc) or, as where the system has no such files, as
-// "<path>.tmp-<pid>" from the start. On by default.
-void UseUnnamedTemporaryFilesForTest(bool on);
 
 // WriteFileAtomic unless the file already holds exactly `content`.
 // Returns true when it wrote.

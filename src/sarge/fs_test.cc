@@ -53,14 +53,8 @@ TEST(MakeDirsTest, AFileInTheWayIsAnError) {
   }
 }
 
-// A synced AtomicFile is written without a name first where the system
-// allows (O_TMPFILE), else as "<path>.tmp-<pid>" from the start: both
-// behave the same to the caller.
-class AtomicFileTest : public ::testing::TestWithParam<bool> {
+class AtomicFileTest : public ::testing::Test {
  protected:
-  void SetUp() override { UseUnnamedTemporaryFilesForTest(GetParam()); }
-  void TearDown() override { UseUnnamedTemporaryFilesForTest(true); }
-
   static std::string Tmp(const fs::path& path) {
     return path.string() + ".tmp-" + std::to_string(::getpid());
   }
@@ -71,7 +65,7 @@ class AtomicFileTest : public ::testing::TestWithParam<bool> {
   }
 };
 
-TEST_P(AtomicFileTest, TheTemporaryFileHoldsTheContentUntilCommitPutsItInPlace) {
+TEST_F(AtomicFileTest, TheTemporaryFileHoldsTheContentUntilCommitPutsItInPlace) {
   ScopedTempDir tmp;
   fs::path path = tmp.path() / "record.json";
   WriteFileAtomic(path, "old", 0644);
@@ -87,7 +81,7 @@ TEST_P(AtomicFileTest, TheTemporaryFileHoldsTheContentUntilCommitPutsItInPlace) 
   EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()), 1);
 }
 
-TEST_P(AtomicFileTest, WithoutCommitNothingChanges) {
+TEST_F(AtomicFileTest, WithoutCommitNothingChanges) {
   ScopedTempDir tmp;
   fs::path path = tmp.path() / "record.json";
   WriteFileAtomic(path, "old");
@@ -97,7 +91,7 @@ TEST_P(AtomicFileTest, WithoutCommitNothingChanges) {
   EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()), 1);
 }
 
-TEST_P(AtomicFileTest, ATemporaryFileLeftByAKilledCommandOfTheSamePidIsReplaced) {
+TEST_F(AtomicFileTest, ATemporaryFileLeftByAKilledCommandOfTheSamePidIsReplaced) {
   ScopedTempDir tmp;
   fs::path path = tmp.path() / "record.json";
   std::ofstream(Tmp(path)) << "left from before, and longer than the new content";
@@ -106,7 +100,7 @@ TEST_P(AtomicFileTest, ATemporaryFileLeftByAKilledCommandOfTheSamePidIsReplaced)
   EXPECT_FALSE(fs::exists(Tmp(path)));
 }
 
-TEST_P(AtomicFileTest, AMissingFolderIsAnErrorNamingTheFile) {
+TEST_F(AtomicFileTest, AMissingFolderIsAnErrorNamingTheFile) {
   ScopedTempDir tmp;
   fs::path path = tmp.path() / "gone" / "record.json";
   try {
@@ -117,11 +111,6 @@ TEST_P(AtomicFileTest, AMissingFolderIsAnErrorNamingTheFile) {
               "cannot write " + path.string() + ": No such file or directory");
   }
 }
-
-INSTANTIATE_TEST_SUITE_P(FirstWritten, AtomicFileTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& param) {
-                           return std::string(param.param ? "WithoutAName" : "Named");
-                         });
 
 }  // namespace
 }  // namespace sarge

@@ -148,12 +148,11 @@ struct Snapshot {
 
 // The records are read while supervisord answers: with thousands of
 // programs loaded its answer takes about a second, most of it sending the
-// reply, which is decoded as it arrives. A core is left to supervisord
-// while it works on it.
+// reply, which is decoded as it arrives.
 template <typename T, typename Make>
 Snapshot<T> TakeSnapshot(const Home& home, Supervisor& supervisor, Make make) {
   bool up = SendGetAllProcessInfo(supervisor);
-  Snapshot<T> snapshot{LoadAllRecordsAs<T>(home, make, up ? 1 : 0), std::nullopt};
+  Snapshot<T> snapshot{LoadAllRecordsAs<T>(home, make), std::nullopt};
   if (up) snapshot.live = ReceiveAllProcessInfo(supervisor);
   return snapshot;
 }

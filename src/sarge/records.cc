@@ -2,17 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <future>
 #include <iostream>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -103,26 +99,12 @@ class RecordsDir {
     return ids;
   }
 
-  // Reads `id`'s record into `text`; false if it has gone. Threads may
-  // read at once, each into its own text.
+  // Reads `id`'s record into `text`; false if it has gone.
   bool Read(const std::string& id, std::string& text) const {
     // Records are only ever replaced by rename, so a read sees one whole
     // version and may stop at its first short read.
     return ReadReplacedFileAt(::dirfd(dir_), path_, id + ".json", text);
   }
-
-  // Asks the kernel to start reading `id`'s record into the page cache
-  // without waiting for it (the open still waits if the record's inode is
-  // not in memory either). A record that has gone, or any error, is
-  // ignored: the Read that follows reports it.
-  void ReadAhead(const std::string& id) const {
-    ++records_read_ahead;
-    Fd fd(::openat(::dirfd(dir_), (id + ".json").c_str(),
-                   O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (fd.valid()) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_WILLNEED);
-  }
-
-  static inline std::atomic<size_t> records_read_ahead{0};  // for tests
 
  private:
   fs::path path_;
@@ -155,110 +137,24 @@ Record LoadRecord(const Home& home, const std::string& id) {
   }
 }
 
-namespace {
-
-// Records below this many are read on the calling thread alone: starting a
-// thread costs more than it saves.
-constexpr size_t kRecordsPerThread = 1024;
-
-// A record the page cache does not hold (after a reboot, or once the kernel
-// has reclaimed it) costs a disk read, ~0.3 ms on the machines measured,
-// and a thread reads one at a time. Once kDiskReadsBeforeReadAhead of its
-// reads took longer than kSlowRead and read disk blocks while they did,
-// the thread asks the kernel to start reading the next kReadAheadWindow
-// records too, so that many reads are in flight (docs/benchmarks.md:
-// `list` of records not in the page cache). A read from the page cache
-// takes ~10 us; one slow for another reason (the thread's first
-// allocations, a busy CPU) reads no disk block, and one record the kernel
-// happened to drop does not make two: hinting records that are in the page
-// cache would cost each another open and close.
-constexpr size_t kReadAheadWindow = 16;
-constexpr std::chrono::microseconds kSlowRead{100};
-constexpr int kDiskReadsBeforeReadAhead = 2;
-
-// Blocks the calling thread has read from a disk so far.
-long BlocksReadByThisThread() {
-  rusage usage{};
-  ::getrusage(RUSAGE_THREAD, &usage);
-  return usage.ru_inblock;
-}
-
-std::atomic<bool> read_ahead_from_the_start{false};
-
-}  // namespace
-
-std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(size_t)>& size,
-                                    const std::function<void(size_t, Record&&)>& take,
-                                    unsigned spare_cores) {
+void ForEachRecord(const Home& home, const std::function<void(Record&&)>& take) {
   RecordsDir dir(home);
-  std::vector<std::string> ids = dir.Ids();
-  size(ids.size());
-  // Each thread writes only its own elements (char, not vector<bool>'s bits).
-  std::vector<char> taken(ids.size(), 0);
-  std::vector<std::string> creation_times(ids.size()), warnings(ids.size());
-  auto load = [&](size_t begin, size_t end) {
-    std::string text;
-    bool reading_ahead = read_ahead_from_the_start;
-    long blocks_read = reading_ahead ? 0 : BlocksReadByThisThread();
-    int slow_disk_reads = 0;
-    size_t hinted = begin;  // records before this one were read or hinted
-    for (size_t i = begin; i < end; ++i) {
-      if (reading_ahead)
-        for (hinted = std::max(hinted, i + 1); hinted < std::min(end, i + 1 + kReadAheadWindow);
-             ++hinted)
-          dir.ReadAhead(ids[hinted]);
-      auto started = std::chrono::steady_clock::now();
-      bool found = dir.Read(ids[i], text);
-      if (!reading_ahead && std::chrono::steady_clock::now() - started > kSlowRead) {
-        // Blocks read since the last slow read; fast reads read none.
-        long now_read = BlocksReadByThisThread();
-        if (now_read > blocks_read) ++slow_disk_reads;
-        blocks_read = now_read;
-        reading_ahead = slow_disk_reads >= kDiskReadsBeforeReadAhead;
-      }
-      if (!found) continue;  // destroyed since we listed the folder
-      std::optional<Record> record;
-      try {
-        record = Record::FromJson(json::parse(text));
-      } catch (const std::exception& e) {
-        warnings[i] = SkippingWarning(home, ids[i], e.what());
-        continue;
-      }
-      creation_times[i] = record->creation_time;
-      taken[i] = 1;
-      take(i, std::move(*record));
+  std::string text;
+  for (const std::string& id : dir.Ids()) {
+    if (!dir.Read(id, text)) continue;  // destroyed since we listed the folder
+    std::optional<Record> record;
+    try {
+      record = Record::FromJson(json::parse(text));
+    } catch (const std::exception& e) {
+      std::cerr << SkippingWarning(home, id, e.what());
+      continue;
     }
-  };
-  size_t threads = 1;
-  if (ids.size() >= 2 * kRecordsPerThread) {
-    unsigned cores = std::thread::hardware_concurrency();  // 0 if unknown
-    threads = std::clamp<size_t>(cores > spare_cores ? cores - spare_cores : 1, 1,
-                                 std::min<size_t>(4, ids.size() / kRecordsPerThread));
+    take(std::move(*record));
   }
-  size_t per_thread = (ids.size() + threads - 1) / threads;
-  std::vector<std::future<void>> others;
-  for (size_t t = 1; t < threads; ++t)
-    others.push_back(std::async(std::launch::async, load, t * per_thread,
-                                std::min(ids.size(), (t + 1) * per_thread)));
-  load(0, std::min(ids.size(), per_thread));
-  for (auto& other : others) other.get();
-  for (const auto& warning : warnings) std::cerr << warning;
-  std::vector<size_t> order;
-  order.reserve(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i)
-    if (taken[i]) order.push_back(i);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return creation_times[a] < creation_times[b]; });
-  return order;
 }
-
-void ReadRecordsAheadFromTheStartForTest(bool on) { read_ahead_from_the_start = on; }
-
-size_t RecordsReadAheadForTest() { return RecordsDir::records_read_ahead; }
 
 std::vector<Record> LoadAllRecords(const Home& home) {
-  return LoadAllRecordsAs<Record>(
-      home, [](Record&& record) { return std::move(record); }, 0);
+  return LoadAllRecordsAs<Record>(home, [](Record&& record) { return std::move(record); });
 }
 
 void SetAutostart(const Home& home, const std::string& id, bool autostart) {

@@ -2,10 +2,12 @@
 // atomically. The record is the source of truth for which instances exist.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,39 +47,26 @@ Record LoadRecord(const Home& home, const std::string& id);
 // reported on stderr and skipped so one bad file does not hide the rest.
 std::vector<Record> LoadAllRecords(const Home& home);
 
+// Calls `take` with every valid record, in the order of their ids, and
+// reports (on stderr) each record it skips.
+void ForEachRecord(const Home& home, const std::function<void(Record&&)>& take);
+
 // LoadAllRecords with each record made into a T by `make` as soon as it is
-// parsed: only one record's tree exists at a time per reading thread (for
-// thousands of records, holding every tree costs more in fresh memory than
-// parsing them). From 2048 records on they are read on up to 4 threads,
-// since reading thousands of small files is system calls and parsing them
-// CPU, so `make` must be safe to run on several threads at once.
-// `spare_cores` are left to other processes (supervisord working on a
-// request meanwhile).
+// parsed: only one record's tree exists at a time (for thousands of
+// records, holding every tree costs more in fresh memory than parsing them).
 template <typename T, typename Make>
-std::vector<T> LoadAllRecordsAs(const Home& home, Make make, unsigned spare_cores = 0);
-
-// For tests: LoadRecordsInto reads ahead (records.cc) from the first record
-// on, as it does once its reads have had to wait for the disk; and how many
-// records it has asked the kernel to read ahead so far in this process.
-void ReadRecordsAheadFromTheStartForTest(bool on);
-size_t RecordsReadAheadForTest();
-
-// For LoadAllRecordsAs: calls `size` once with the number of record files,
-// then `take(i, record)` for each valid record (a distinct i below that
-// number; from several threads at once). Returns the i's taken, in order.
-std::vector<size_t> LoadRecordsInto(const Home& home, const std::function<void(size_t)>& size,
-                                    const std::function<void(size_t, Record&&)>& take,
-                                    unsigned spare_cores);
-
-template <typename T, typename Make>
-std::vector<T> LoadAllRecordsAs(const Home& home, Make make, unsigned spare_cores) {
-  std::vector<std::optional<T>> made;
-  std::vector<size_t> order = LoadRecordsInto(
-      home, [&](size_t count) { made.resize(count); },
-      [&](size_t i, Record&& record) { made[i].emplace(make(std::move(record))); }, spare_cores);
+std::vector<T> LoadAllRecordsAs(const Home& home, Make make) {
+  std::vector<std::pair<std::string, T>> made;  // creation time, T
+  ForEachRecord(home, [&](Record&& record) {
+    std::string time = record.creation_time;
+    made.emplace_back(std::move(time), make(std::move(record)));
+  });
+  // Ids were in order: a stable sort keeps it among equal times.
+  std::stable_sort(made.begin(), made.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<T> out;
-  out.reserve(order.size());
-  for (size_t i : order) out.push_back(std::move(*made[i]));
+  out.reserve(made.size());
+  for (auto& [time, t] : made) out.push_back(std::move(t));
   return out;
 }
 
