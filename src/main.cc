@@ -1,12 +1,10 @@
-// sarge's entry point: runs the command line and is the one place that turns
-// an error into "sarge: error: …" and an exit status.
-#include <link.h>
-#include <sys/mman.h>
+// sarge's entry point: wires the real outside world, runs the command line,
+// and is the one place that turns an error into "sarge: error: …" and an
+// exit status.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
-#include <cstdint>
 #include <cstdio>
 #include <memory>
 
@@ -18,38 +16,6 @@
 #include "sarge/interrupt.h"
 #include "sarge/names.h"
 #include "sarge/rpc_supervisor.h"
-
-// Only in the static build (CMakeLists.txt): a sanitizer's run time sets
-// itself up from .preinit_array as well.
-#ifdef SARGE_MAP_AT_START
-namespace {
-
-// Maps sarge's read-only segments (code, constants, unwind tables) into
-// the process in one call, before the static constructors run. Every
-// command touches most of the code's 64 KiB fault-around windows anyway;
-// one page fault each costs ~15 us on the virtual machines sarge is
-// measured on (docs/benchmarks.md), mapping the same pages in one call a
-// fraction of that. Kernels before 5.14 refuse the advice: nothing lost.
-int MapReadOnlySegment(dl_phdr_info* info, size_t, void*) {
-  const auto page = static_cast<std::uintptr_t>(getpagesize());
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& segment = info->dlpi_phdr[i];
-    if (segment.p_type != PT_LOAD || (segment.p_flags & PF_W)) continue;
-    std::uintptr_t start = (info->dlpi_addr + segment.p_vaddr) & ~(page - 1);
-    std::uintptr_t end = info->dlpi_addr + segment.p_vaddr + segment.p_memsz;
-    madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_READ);
-  }
-  return 1;  // the first object is the program itself
-}
-
-void MapReadOnlySegments(int, char**, char**) { dl_iterate_phdr(MapReadOnlySegment, nullptr); }
-
-// .preinit_array: run before any static constructor.
-[[gnu::section(".preinit_array"),
-  gnu::used]] void (*const kMapReadOnlySegments)(int, char**, char**) = MapReadOnlySegments;
-
-}  // namespace
-#endif  // SARGE_MAP_AT_START
 
 namespace {
 
