@@ -326,19 +326,7 @@ class Checker {
   }
 
   void Supervisord() {
-    // What the repairs above changed, if any ran: records read again (a
-    // record a repair removed is gone), supervisord asked again.
-    if (repaired_) {
-      live_.reset();
-      for (auto it = records_.begin(); it != records_.end();) {
-        if (fs::exists(home_.RecordFile(it->first))) {
-          it->second = LoadRecord(home_, it->first);
-          ++it;
-        } else {
-          it = records_.erase(it);
-        }
-      }
-    }
+    if (repaired_) ReloadRecords();
     if (!SupervisordUp()) {
       bool any = std::any_of(records_.begin(), records_.end(),
                              [](const auto& r) { return r.second.autostart; });
@@ -347,25 +335,7 @@ class Checker {
                           home_.StartSupervisordHint()));
       return;
     }
-    for (const auto& [program, info] : *live_) {
-      const std::string& name = program;  // a lambda cannot capture a binding (clang 14)
-      auto it = records_.find(name);
-      if (it == records_.end()) {
-        if (unreadable_.contains(name)) continue;
-        Found(fmt::format("supervisord has program {} ({}), which has no record", name, info.state),
-              fmt::format("stopped and unloaded {}", name), [&] { StopInstance(env_, name); });
-      } else if (repair_ && !it->second.autostart && IsLoadedStopped(info.state)) {
-        // A failed start keeps its program loaded so `status` says why, and
-        // `supervisorctl update` loads every program: both are fine, and a
-        // repair unloads them quietly (each loaded program costs every pass
-        // of supervisord's main loop).
-        try {
-          StopInstance(env_, name);
-        } catch (const Error&) {
-          // Left loaded; nothing is wrong with that.
-        }
-      }
-    }
+    for (const auto& [program, info] : *live_) ProgramWithoutRecord(program, info.state);
     for (const auto& [id, record] : records_) {
       if (!record.autostart) continue;
       auto it = live_->find(id);
@@ -375,6 +345,41 @@ class Checker {
           fmt::format("{} should be running but is {}; see `sarge {} logs {}`, then `sarge {} "
                       "start {}`",
                       id, state, home_.root.string(), id, home_.root.string(), id));
+    }
+  }
+
+  // What the repairs changed: records read again (a record a repair removed
+  // is gone), supervisord to be asked again.
+  void ReloadRecords() {
+    live_.reset();
+    for (auto it = records_.begin(); it != records_.end();) {
+      if (fs::exists(home_.RecordFile(it->first))) {
+        it->second = LoadRecord(home_, it->first);
+        ++it;
+      } else {
+        it = records_.erase(it);
+      }
+    }
+  }
+
+  // A program supervisord has loaded, in `state`: one without a record is
+  // reported (and stopped and unloaded by a repair).
+  void ProgramWithoutRecord(const std::string& name, const std::string& state) {
+    auto it = records_.find(name);
+    if (it == records_.end()) {
+      if (unreadable_.contains(name)) return;
+      Found(fmt::format("supervisord has program {} ({}), which has no record", name, state),
+            fmt::format("stopped and unloaded {}", name), [&] { StopInstance(env_, name); });
+    } else if (repair_ && !it->second.autostart && IsLoadedStopped(state)) {
+      // A failed start keeps its program loaded so `status` says why, and
+      // `supervisorctl update` loads every program: both are fine, and a
+      // repair unloads them quietly (each loaded program costs every pass
+      // of supervisord's main loop).
+      try {
+        StopInstance(env_, name);
+      } catch (const Error&) {
+        // Left loaded; nothing is wrong with that.
+      }
     }
   }
 

@@ -89,31 +89,12 @@ class SpawningRunner : public CommandRunner {
       theirs[i] = Fd(i == 0 ? p[0] : p[1]);
       ::fcntl(ours[i].get(), F_SETFL, O_NONBLOCK);
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    for (int i = 0; i < 3; ++i) posix_spawn_file_actions_adddup2(&actions, theirs[i].get(), i);
-    std::vector<std::string> copy = argv;
-    std::vector<char*> args;
-    for (auto& a : copy) args.push_back(a.data());
-    args.push_back(nullptr);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);  // main() ignores it; the child should not
-    for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, signal);  // interrupt.h
-    posix_spawnattr_setsigdefault(&attr, &defaults);
     // Its own process group, so that a timeout ends what it started too;
     // not on a terminal, where a group of its own would be a background one
     // (a `sudo` there could not ask for its password).
     bool own_group = ::isatty(STDIN_FILENO) == 0;
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETSIGDEF | (own_group ? POSIX_SPAWN_SETPGROUP : 0));
     pid_t pid;
-    int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
+    int rc = Spawn(argv, theirs, own_group, pid);
     for (auto& fd : theirs) fd = Fd();
     if (rc != 0) {
       errno = rc;
@@ -134,6 +115,34 @@ class SpawningRunner : public CommandRunner {
   }
 
  private:
+  // Spawns argv (looked up in PATH) with `theirs` as its stdin, stdout and
+  // stderr, the signals sarge handles or ignores back to their defaults, in
+  // a process group of its own if `own_group`. Returns posix_spawnp's error.
+  static int Spawn(const std::vector<std::string>& argv, const Fd (&theirs)[3], bool own_group,
+                   pid_t& pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    for (int i = 0; i < 3; ++i) posix_spawn_file_actions_adddup2(&actions, theirs[i].get(), i);
+    std::vector<std::string> copy = argv;
+    std::vector<char*> args;
+    for (auto& a : copy) args.push_back(a.data());
+    args.push_back(nullptr);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);  // main() ignores it; the child should not
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&defaults, signal);  // interrupt.h
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGDEF | (own_group ? POSIX_SPAWN_SETPGROUP : 0));
+    int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+  }
+
   // Waits for the child `pid`, after killing `kill` (its process group, or
   // itself) unless 0; returns its wait status.
   static int Reap(pid_t pid, pid_t kill) {

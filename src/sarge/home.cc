@@ -51,6 +51,26 @@ std::string FindProgram(const std::string& name) {
   return {};
 }
 
+// A Home at `path`, if sarge can write its paths into configuration files
+// and supervisord's socket path fits.
+Home UsableHomePath(const fs::path& path) {
+  std::string text = path.string();
+  if (text.size() > 1 && text.back() == '/') text.pop_back();
+  if (!std::all_of(text.begin(), text.end(), IsHomePathChar))
+    throw Error(
+        fmt::format("home path {} has characters sarge does not write into configuration "
+                    "files; use letters, digits and / . _ - + @ only",
+                    Quoted(text)));
+  Home home{text};
+  // A unix socket path is limited to sizeof(sun_path) - 1 bytes.
+  if (home.Socket().string().size() >= sizeof(sockaddr_un{}.sun_path))
+    throw Error(
+        fmt::format("home path {} is too long: supervisord's socket {} would exceed the {} "
+                    "bytes a unix socket path may have; choose a shorter home",
+                    Quoted(text), home.Socket().string(), sizeof(sockaddr_un{}.sun_path) - 1));
+  return home;
+}
+
 }  // namespace
 
 Home OpenHome(const std::string& given, bool for_init) {
@@ -75,20 +95,8 @@ Home OpenHome(const std::string& given, bool for_init) {
                     Quoted(path.string())));
   // Before anything of the home is read: the owner's files are input.
   ActAsOwner(given_path, path);
-  std::string text = path.string();
-  if (text.size() > 1 && text.back() == '/') text.pop_back();
-  if (!std::all_of(text.begin(), text.end(), IsHomePathChar))
-    throw Error(
-        fmt::format("home path {} has characters sarge does not write into configuration "
-                    "files; use letters, digits and / . _ - + @ only",
-                    Quoted(text)));
-  Home home{text};
-  // A unix socket path is limited to sizeof(sun_path) - 1 bytes.
-  if (home.Socket().string().size() >= sizeof(sockaddr_un{}.sun_path))
-    throw Error(
-        fmt::format("home path {} is too long: supervisord's socket {} would exceed the {} "
-                    "bytes a unix socket path may have; choose a shorter home",
-                    Quoted(text), home.Socket().string(), sizeof(sockaddr_un{}.sun_path) - 1));
+  Home home = UsableHomePath(path);
+  const std::string text = home.root.string();
   if (!for_init && !fs::is_directory(home.RecordsDir(), ec))
     throw Error(
         fmt::format("{} is not a sarge home (it has no etc/instances); create it with: "
