@@ -40,6 +40,64 @@ bool SendAll(int fd, std::string_view data) {
   return true;
 }
 
+// The status and Connection: close of `headers` into `reply`; returns the
+// Content-Length, or -1 without one.
+long ParseHeaders(std::string headers, HttpReply& reply) {
+  for (auto& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (std::sscanf(headers.c_str(), "http/%*d.%*d %d", &reply.status) != 1)
+    throw Error("supervisord sent a reply that is not HTTP");
+  reply.close = headers.find("\r\nconnection: close") != std::string::npos;
+  auto at = headers.find("\r\ncontent-length:");
+  return at == std::string::npos
+             ? -1
+             : std::max(0L, std::strtol(headers.c_str() + at + 17, nullptr, 10));
+}
+
+// One recv into `into`: the bytes received, 0 when the peer closed, -1 when
+// it reset the connection (a stale keep-alive). Throws on other errors.
+ssize_t ReceiveSome(int fd, char* into, size_t room) {
+  for (;;) {
+    ssize_t n = ::recv(fd, into, room, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) return -1;
+    if (n < 0) throw Error(fmt::format("no reply from supervisord: {}", std::strerror(errno)));
+    return n;
+  }
+}
+
+[[noreturn]] void ClosedMidReply() {
+  throw Error("supervisord closed the connection in the middle of a reply");
+}
+
+// Receives up to the end of a reply's headers; returns what came, the
+// start of the body included, and where the body starts. nullopt if the
+// peer closed or reset before sending anything.
+std::optional<std::pair<std::string, size_t>> ReadHead(int fd, char (&chunk)[65536]) {
+  std::string head;
+  for (;;) {
+    ssize_t n = ReceiveSome(fd, chunk, sizeof chunk);
+    if (n < 0 || (n == 0 && head.empty())) return std::nullopt;
+    if (n == 0) ClosedMidReply();
+    head.append(chunk, static_cast<size_t>(n));
+    if (size_t end = head.find("\r\n\r\n"); end != std::string::npos)
+      return std::pair(std::move(head), end + 4);
+  }
+}
+
+// Receives a body of `length` bytes, `rest` of which came with the
+// headers, into `body`, sized once. False if the peer reset the connection.
+bool ReceiveBody(int fd, std::string_view rest, size_t length, std::string& body) {
+  body.resize(length);
+  size_t got = rest.copy(body.data(), rest.size());
+  while (got < length) {
+    ssize_t n = ReceiveSome(fd, body.data() + got, length - got);
+    if (n < 0) return false;
+    if (n == 0) ClosedMidReply();
+    got += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 // Reads one HTTP response (Content-Length framed, or until close). Returns
 // nullopt if the peer closed before sending anything (a stale keep-alive).
 // The body of a 200 goes to `sink` as it arrives, when one is given;
@@ -47,65 +105,37 @@ bool SendAll(int fd, std::string_view data) {
 // its own string, sized once: a `getAllProcessInfo` of thousands of
 // programs is megabytes, and every extra copy costs time and peak memory.
 std::optional<HttpReply> ReadReply(int fd, const BodySink* sink) {
-  std::string head;  // until the end of the headers is seen
-  size_t header_end = std::string::npos;
-  long length = -1;
-  HttpReply reply;
-  std::string& body = reply.body;
-  bool streamed = false;
-  size_t got = 0;  // of the body
   char chunk[65536];
-  auto take = [&](const char* data, size_t n) {
-    if (streamed)
-      (*sink)(std::string_view(data, n));
-    else if (length < 0)
-      body.append(data, n);
-    got += n;
+  auto head = ReadHead(fd, chunk);
+  if (!head) return std::nullopt;
+  HttpReply reply;
+  long length = ParseHeaders(head->first.substr(0, head->second), reply);
+  std::string_view rest = std::string_view(head->first).substr(head->second);
+  if (length >= 0) rest = rest.substr(0, static_cast<size_t>(length));
+  if (length >= 0 && !(sink && reply.status == 200)) {
+    if (!ReceiveBody(fd, rest, static_cast<size_t>(length), reply.body)) return std::nullopt;
+    return reply;
+  }
+  // Streamed to the sink, or (without a length) kept until the peer closes.
+  auto take = [&](std::string_view data) {
+    if (sink && reply.status == 200)
+      (*sink)(data);
+    else
+      reply.body.append(data);
   };
-  for (;;) {
-    if (length >= 0 && got == static_cast<size_t>(length)) break;
-    bool into_body = length >= 0 && !streamed;
-    char* into = into_body ? body.data() + got : chunk;
-    size_t room = length >= 0 ? static_cast<size_t>(length) - got : sizeof chunk;
-    if (!into_body) room = std::min(room, sizeof chunk);
-    ssize_t n = ::recv(fd, into, room, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) return std::nullopt;
-    if (n < 0) throw Error(fmt::format("no reply from supervisord: {}", std::strerror(errno)));
+  take(rest);
+  for (size_t got = rest.size(); length < 0 || got < static_cast<size_t>(length);) {
+    size_t room =
+        length < 0 ? sizeof chunk : std::min(sizeof chunk, static_cast<size_t>(length) - got);
+    ssize_t n = ReceiveSome(fd, chunk, room);
+    if (n < 0) return std::nullopt;
+    if (n == 0 && length >= 0) ClosedMidReply();
     if (n == 0) {
-      if (head.empty()) return std::nullopt;
-      if (header_end == std::string::npos || length >= 0)
-        throw Error("supervisord closed the connection in the middle of a reply");
       reply.close = true;
       break;
     }
-    if (header_end != std::string::npos) {
-      if (into_body)
-        got += static_cast<size_t>(n);
-      else
-        take(chunk, static_cast<size_t>(n));
-      continue;
-    }
-    head.append(chunk, static_cast<size_t>(n));
-    if ((header_end = head.find("\r\n\r\n")) == std::string::npos) continue;
-    header_end += 4;
-    std::string headers = head.substr(0, header_end);
-    for (auto& c : headers) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (std::sscanf(headers.c_str(), "http/%*d.%*d %d", &reply.status) != 1)
-      throw Error("supervisord sent a reply that is not HTTP");
-    if (auto at = headers.find("\r\ncontent-length:"); at != std::string::npos)
-      length = std::max(0L, std::strtol(headers.c_str() + at + 17, nullptr, 10));
-    reply.close = headers.find("\r\nconnection: close") != std::string::npos;
-    streamed = sink && reply.status == 200;
-    std::string_view rest = std::string_view(head).substr(header_end);
-    if (length >= 0) rest = rest.substr(0, static_cast<size_t>(length));
-    if (length >= 0 && !streamed) {
-      body.resize(static_cast<size_t>(length));
-      rest.copy(body.data(), rest.size());
-      got = rest.size();
-    } else {
-      take(rest.data(), rest.size());
-    }
+    take(std::string_view(chunk, static_cast<size_t>(n)));
+    got += static_cast<size_t>(n);
   }
   return reply;
 }
