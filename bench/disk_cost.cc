@@ -28,7 +28,7 @@
 // and prints the median of the rounds for each, in microseconds, with its
 // ratio to the system call. With CHURN > 0, CHURN files are first created
 // and deleted beside the folder: on ext4 without a journal every file
-// created in the minutes after pays for them (see main).
+// created in the minutes after pays for them (see Churn).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -41,6 +41,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -84,112 +85,198 @@ void WriteBlock(int fd, const char (&block)[4096], const std::string& path) {
   }
 }
 
-}  // namespace
+// The command line: FOLDER ROUNDS CHURN.
+struct Args {
+  std::string dir;
+  int rounds = 0;
+  int churn = 0;
+};
 
-int main(int argc, char** argv) {
+// Reads the command line; prints why and returns nothing if it will not do.
+std::optional<Args> ParseArgs(int argc, char** argv) {
   if (argc != 4) {
     std::fprintf(stderr, "usage: disk_cost FOLDER ROUNDS CHURN\n");
-    return 2;
+    return std::nullopt;
   }
-  const std::string dir = argv[1];
-  const int rounds = std::atoi(argv[2]);
-  const int churn = std::atoi(argv[3]);
-  if (rounds < 1) {
+  Args args{argv[1], std::atoi(argv[2]), std::atoi(argv[3])};
+  if (args.rounds < 1) {
     std::fprintf(stderr, "disk_cost: need at least one round\n");
-    return 2;
+    return std::nullopt;
   }
-  // Freed inodes first, if asked: CHURN files created and deleted beside
-  // the folder. ext4 without a journal skips recently freed inodes one by
-  // one when it allocates a new one, for minutes after they were freed.
-  if (churn > 0) {
-    const std::string beside = dir + ".churn";
-    if (mkdir(beside.c_str(), 0755) != 0) Fail("mkdir " + beside);
-    for (int i = 0; i < churn; ++i) {
-      std::string f = beside + "/c" + std::to_string(i);
-      int fd = open(f.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-      if (fd < 0 || close(fd) != 0) Fail("create " + f);
-    }
-    for (int i = 0; i < churn; ++i) unlink((beside + "/c" + std::to_string(i)).c_str());
-    rmdir(beside.c_str());
+  return args;
+}
+
+// Creates and deletes `churn` files beside `dir`. ext4 without a journal
+// skips recently freed inodes one by one when it allocates a new one, for
+// minutes after they were freed: this makes every file created after pay.
+void Churn(const std::string& dir, int churn) {
+  if (churn <= 0) return;
+  const std::string beside = dir + ".churn";
+  if (mkdir(beside.c_str(), 0755) != 0) Fail("mkdir " + beside);
+  for (int i = 0; i < churn; ++i) {
+    std::string f = beside + "/c" + std::to_string(i);
+    int fd = open(f.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || close(fd) != 0) Fail("create " + f);
+  }
+  for (int i = 0; i < churn; ++i) unlink((beside + "/c" + std::to_string(i)).c_str());
+  rmdir(beside.c_str());
+}
+
+// floor-10ms's file: one block, written and synced before the first round,
+// then written again in each. Left open until the program exits.
+struct BlockFile {
+  explicit BlockFile(const std::string& dir) : path(dir + "/block") {
+    std::fill(std::begin(data), std::end(data), 'x');
+    fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) Fail("open " + path);
+    WriteBlock(fd, data, path);
+    if (fsync(fd) != 0) Fail("fsync " + path);
   }
 
-  // floor-10ms's file: one block, written and synced before the first round.
-  static char block[4096];
-  std::fill(std::begin(block), std::end(block), 'x');
-  const std::string block_file = dir + "/block";
-  int block_fd = open(block_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (block_fd < 0) Fail("open " + block_file);
-  WriteBlock(block_fd, block, block_file);
-  if (fsync(block_fd) != 0) Fail("fsync " + block_file);
+  char data[4096];
+  std::string path;
+  int fd = -1;
+};
 
-  std::atomic<int> spin{0};  // 1: spin, 2: end
-  std::thread spinner([&] {
-    while (spin.load() != 2) {
-      if (spin.load() == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+// A second thread for durable-busy: it spins on the other CPU while told
+// to, so that the CPU waiting in fsync is not the only one awake, and
+// otherwise sleeps. Runs from construction to destruction.
+class Spinner {
+ public:
+  Spinner() : thread_([this] { Run(); }) {}
+  ~Spinner() {
+    state_.store(kEnd);
+    thread_.join();
+  }
+  void Spin(bool on) { state_.store(on ? kSpin : kSleep); }
+
+ private:
+  enum State { kSleep, kSpin, kEnd };
+
+  void Run() {
+    while (state_.load() != kEnd) {
+      if (state_.load() == kSleep) std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
-  });
+  }
 
-  std::map<std::string, std::vector<double>> us;
-  int serial = 0;
-  auto name = [&] { return dir + "/f" + std::to_string(serial++); };
+  std::atomic<State> state_{kSleep};  // before thread_, which reads it
+  std::thread thread_;
+};
+
+// Each label's time in each round, in microseconds.
+using Samples = std::map<std::string, std::vector<double>>;
+
+// getppid(2) timed over 1000 calls: the baseline every figure is set against.
+void TimeSyscall(Samples& us) {
+  double t = Now();
+  for (int i = 0; i < 1000; ++i) syscall(SYS_getppid);
+  us["syscall"].push_back((Now() - t) / 1000);
+}
+
+// The rounds in `dir`, in one order: the file names count up across them.
+class Rounds {
+ public:
+  explicit Rounds(const std::string& dir) : dir_(dir), block_(dir) {}
+
+  void Run() {
+    TimeSyscall(us_);
+    TimeSaves();
+    TimeFloor();
+    TimeMkdir();
+  }
+
+  Samples& us() { return us_; }
+
+ private:
+  // A new name in the folder.
+  std::string Name() { return dir_ + "/f" + std::to_string(serial_++); }
+
   // Times a durable save of `file` (a new name unless given) after `idle_ms`.
-  auto durable = [&](const char* label, int idle_ms, bool busy, std::string file = {}) {
-    if (file.empty()) file = name();
+  void Durable(const char* label, int idle_ms, bool busy, std::string file = {}) {
+    if (file.empty()) file = Name();
     if (idle_ms) std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms));
-    if (busy) spin.store(1);
+    if (busy) spinner_.Spin(true);
     double t = Now();
     SaveFile(file, true);
-    us[label].push_back(Now() - t);
-    if (busy) spin.store(0);
-  };
-
-  for (int r = 0; r < rounds; ++r) {
-    double t = Now();
-    for (int i = 0; i < 1000; ++i) syscall(SYS_getppid);
-    us["syscall"].push_back((Now() - t) / 1000);
-
-    std::string file = name();
-    t = Now();
-    SaveFile(file, false);
-    us["write-nosync"].push_back(Now() - t);
-
-    SaveFile(name(), true);  // untimed: the timed one comes right after it
-    durable("durable-0ms", 0, false);
-    durable("durable-1ms", 1, false);
-    durable("durable-10ms", 10, false);
-    durable("durable-100ms", 100, false);
-    durable("durable-busy", 10, true);
-
-    std::string replaced = name();
-    SaveFile(replaced, true);  // untimed: the file it replaces
-    durable("replace-10ms", 10, false, replaced);
-
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    t = Now();
-    WriteBlock(block_fd, block, block_file);
-    if (fdatasync(block_fd) != 0) Fail("fdatasync " + block_file);
-    us["floor-10ms"].push_back(Now() - t);
-
-    std::string folder = name();
-    t = Now();
-    if (mkdir(folder.c_str(), 0755) != 0) Fail("mkdir " + folder);
-    us["mkdir"].push_back(Now() - t);
+    us_[label].push_back(Now() - t);
+    if (busy) spinner_.Spin(false);
   }
-  spin.store(2);
-  spinner.join();
 
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  double base = median(us["syscall"]);
+  // A record saved without and with fsync, after idle times, and replaced.
+  void TimeSaves() {
+    std::string file = Name();
+    double t = Now();
+    SaveFile(file, false);
+    us_["write-nosync"].push_back(Now() - t);
+
+    SaveFile(Name(), true);  // untimed: the timed one comes right after it
+    Durable("durable-0ms", 0, false);
+    Durable("durable-1ms", 1, false);
+    Durable("durable-10ms", 10, false);
+    Durable("durable-100ms", 100, false);
+    Durable("durable-busy", 10, true);
+
+    std::string replaced = Name();
+    SaveFile(replaced, true);  // untimed: the file it replaces
+    Durable("replace-10ms", 10, false, replaced);
+  }
+
+  // The least a durable write costs: one existing block, after 10 ms idle.
+  void TimeFloor() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    double t = Now();
+    WriteBlock(block_.fd, block_.data, block_.path);
+    if (fdatasync(block_.fd) != 0) Fail("fdatasync " + block_.path);
+    us_["floor-10ms"].push_back(Now() - t);
+  }
+
+  // A new folder, as `new` makes HOME/ID.
+  void TimeMkdir() {
+    std::string folder = Name();
+    double t = Now();
+    if (mkdir(folder.c_str(), 0755) != 0) Fail("mkdir " + folder);
+    us_["mkdir"].push_back(Now() - t);
+  }
+
+  std::string dir_;
+  BlockFile block_;  // before spinner_: made before the thread starts
+  Spinner spinner_;
+  Samples us_;
+  int serial_ = 0;
+};
+
+// Runs all the rounds; the spinning thread has ended when it returns.
+Samples Measure(const std::string& dir, int rounds) {
+  Rounds bench(dir);
+  for (int r = 0; r < rounds; ++r) bench.Run();
+  return std::move(bench.us());
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// One line per label: its median, and that as a multiple of the syscall's.
+void Report(Samples& us, const Args& args) {
+  double base = Median(us["syscall"]);
   std::printf("%d rounds, after %d files were created and deleted; medians in microseconds\n",
-              rounds, churn);
+              args.rounds, args.churn);
   for (const char* label :
        {"syscall", "write-nosync", "durable-0ms", "durable-1ms", "durable-10ms", "durable-100ms",
         "durable-busy", "replace-10ms", "floor-10ms", "mkdir"}) {
-    double m = median(us[label]);
+    double m = Median(us[label]);
     std::printf("%-13s %9.2f  %7.1fx a syscall\n", label, m, m / base);
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::optional<Args> args = ParseArgs(argc, argv);
+  if (!args) return 2;
+  Churn(args->dir, args->churn);
+  Samples us = Measure(args->dir, args->rounds);
+  Report(us, *args);
   return 0;
 }

@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,82 +59,144 @@ char* Map(long pages, int fd) {
   return static_cast<char*>(p);
 }
 
-}  // namespace
+// The command line: PAGES ROUNDS FILE, with FILE open.
+struct Args {
+  long pages = 0;  // rounded down to whole fault-around windows
+  int rounds = 0;
+  int fd = -1;
+};
 
-int main(int argc, char** argv) {
+// Reads the command line and opens FILE; prints why and returns nothing if
+// they will not do.
+std::optional<Args> ParseArgs(int argc, char** argv) {
   if (argc != 4) {
     std::fprintf(stderr, "usage: page_cost PAGES ROUNDS FILE\n");
-    return 2;
+    return std::nullopt;
   }
-  long pages = std::atol(argv[1]) / kWindow * kWindow;
-  int rounds = std::atoi(argv[2]);
-  if (pages < kWindow || rounds < 1) {
+  Args args{std::atol(argv[1]) / kWindow * kWindow, std::atoi(argv[2])};
+  if (args.pages < kWindow || args.rounds < 1) {
     std::fprintf(stderr, "page_cost: need at least %ld pages and one round\n", kWindow);
-    return 2;
+    return std::nullopt;
   }
-  int fd = open(argv[3], O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  args.fd = open(argv[3], O_RDONLY | O_CLOEXEC);
+  if (args.fd < 0) {
     std::perror(argv[3]);
-    return 2;
+    return std::nullopt;
   }
-  if (lseek(fd, 0, SEEK_END) < pages * kPage) {
-    std::fprintf(stderr, "page_cost: %s is shorter than %ld pages\n", argv[3], pages);
-    return 2;
+  if (lseek(args.fd, 0, SEEK_END) < args.pages * kPage) {
+    std::fprintf(stderr, "page_cost: %s is shorter than %ld pages\n", argv[3], args.pages);
+    return std::nullopt;
   }
-  std::map<std::string, std::vector<double>> us;
-  volatile char sink = 0;
-  for (int r = 0; r < rounds; ++r) {
+  return args;
+}
+
+// Each label's time in each round, in microseconds.
+using Samples = std::map<std::string, std::vector<double>>;
+
+// The rounds over `pages` pages of anonymous memory and of the file `fd`.
+class Rounds {
+ public:
+  explicit Rounds(const Args& args) : pages_(args.pages), fd_(args.fd) {}
+
+  void Run() {
+    TimeSyscall();
+    TimeAnonTouch();
+    TimeFileFaults();
+    TimePopulate();
+    TimeCpuid();
+  }
+
+  Samples& us() { return us_; }
+
+ private:
+  // getppid(2) timed over 1000 calls: the baseline every figure is set against.
+  void TimeSyscall() {
     double t = Now();
     for (int i = 0; i < 1000; ++i) syscall(SYS_getppid);
-    us["syscall"].push_back((Now() - t) / 1000);
+    us_["syscall"].push_back((Now() - t) / 1000);
+  }
 
-    char* p = Map(pages, -1);
-    t = Now();
-    for (long i = 0; i < pages; ++i) p[i * kPage] = 1;
-    us["anon-touch"].push_back((Now() - t) / pages);
-    munmap(p, pages * kPage);
+  // A first write to each page of fresh anonymous memory.
+  void TimeAnonTouch() {
+    char* p = Map(pages_, -1);
+    double t = Now();
+    for (long i = 0; i < pages_; ++i) p[i * kPage] = 1;
+    us_["anon-touch"].push_back((Now() - t) / pages_);
+    munmap(p, pages_ * kPage);
+  }
 
-    p = Map(pages, fd);
+  // A first read of one page per window of a fresh file mapping, then of the
+  // pages that each fault mapped around it.
+  void TimeFileFaults() {
+    char* p = Map(pages_, fd_);
+    double t = Now();
+    for (long i = 0; i < pages_; i += kWindow) sink_ = sink_ + p[i * kPage];
+    us_["file-fault"].push_back((Now() - t) / (pages_ / kWindow));
     t = Now();
-    for (long i = 0; i < pages; i += kWindow) sink = sink + p[i * kPage];
-    us["file-fault"].push_back((Now() - t) / (pages / kWindow));
-    t = Now();
-    for (long i = 0; i < pages; ++i)
-      if (i % kWindow) sink = sink + p[i * kPage];
-    us["file-rest"].push_back((Now() - t) / (pages - pages / kWindow));
-    munmap(p, pages * kPage);
+    for (long i = 0; i < pages_; ++i)
+      if (i % kWindow) sink_ = sink_ + p[i * kPage];
+    us_["file-rest"].push_back((Now() - t) / (pages_ - pages_ / kWindow));
+    munmap(p, pages_ * kPage);
+  }
 
-    p = Map(pages, fd);
-    t = Now();
-    if (madvise(p, pages * kPage, MADV_POPULATE_READ) != 0) {
+  // madvise(MADV_POPULATE_READ) over a fresh file mapping, then a read of
+  // each of its pages.
+  void TimePopulate() {
+    char* p = Map(pages_, fd_);
+    double t = Now();
+    if (madvise(p, pages_ * kPage, MADV_POPULATE_READ) != 0) {
       std::perror("page_cost: madvise(MADV_POPULATE_READ)");
-      return 1;
+      std::exit(1);
     }
-    us["populate"].push_back((Now() - t) / pages);
+    us_["populate"].push_back((Now() - t) / pages_);
     t = Now();
-    for (long i = 0; i < pages; ++i) sink = sink + p[i * kPage];
-    us["after-pop"].push_back((Now() - t) / pages);
-    munmap(p, pages * kPage);
+    for (long i = 0; i < pages_; ++i) sink_ = sink_ + p[i * kPage];
+    us_["after-pop"].push_back((Now() - t) / pages_);
+    munmap(p, pages_ * kPage);
+  }
 
+  // One CPUID instruction, timed over 100; nothing where there is none.
+  void TimeCpuid() {
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a = 0, b = 0, c = 0, d = 0;
-    t = Now();
+    double t = Now();
     for (unsigned i = 0; i < 100; ++i) __cpuid_count(0x80000005 + (i & 1), 0, a, b, c, d);
-    us["cpuid"].push_back((Now() - t) / 100);
-    sink = sink + static_cast<char>(a ^ b ^ c ^ d);
+    us_["cpuid"].push_back((Now() - t) / 100);
+    sink_ = sink_ + static_cast<char>(a ^ b ^ c ^ d);
 #endif
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  double base = median(us["syscall"]);
-  std::printf("%ld pages, %d rounds; medians in microseconds\n", pages, rounds);
+
+  long pages_;
+  int fd_;
+  Samples us_;
+  volatile char sink_ = 0;  // what was read, so that the reads are made
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// One line per label measured: its median, and that as a multiple of the
+// syscall's.
+void Report(Samples& us, const Args& args) {
+  double base = Median(us["syscall"]);
+  std::printf("%ld pages, %d rounds; medians in microseconds\n", args.pages, args.rounds);
   for (const char* name :
        {"syscall", "anon-touch", "file-fault", "file-rest", "populate", "after-pop", "cpuid"}) {
     if (!us.contains(name)) continue;
-    double m = median(us[name]);
+    double m = Median(us[name]);
     std::printf("%-11s %8.2f  %6.1fx a syscall\n", name, m, m / base);
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::optional<Args> args = ParseArgs(argc, argv);
+  if (!args) return 2;
+  Rounds rounds(*args);
+  for (int r = 0; r < args->rounds; ++r) rounds.Run();
+  Report(rounds.us(), *args);
   return 0;
 }

@@ -170,40 +170,35 @@ json RuntimeConfig(const sarge::InstanceConfig& config, std::string_view text) {
   return appcfg;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view input(reinterpret_cast<const char*>(data), size);
-  size_t nul = input.find('\0');
-  std::string_view config_text = input.substr(0, nul);
-  std::string_view appcfg_text = nul == std::string_view::npos ? "" : input.substr(nul + 1);
-  sarge::InstanceConfig config;
+// The instance configuration in `text`, or nothing if sarge rejects it (with
+// a message that keeps its promises).
+std::optional<sarge::InstanceConfig> ParseConfig(std::string_view text) {
   try {
-    config = sarge::ParseInstanceConfig(config_text);
+    return sarge::ParseInstanceConfig(text);
   } catch (const sarge::Error& e) {
     sarge::fuzz::CheckMessage(e.what());
-    return 0;
+    return std::nullopt;
   }
-  json appcfg = RuntimeConfig(config, appcfg_text);
+}
+
+// The site sarge renders for `config` as instance web-abcdef, generation 7,
+// or nothing if it refuses to (with a message that keeps its promises).
+std::optional<std::string> Render(const sarge::InstanceConfig& config, const json& appcfg) {
   sarge::Home home{"/var/local/fuzz"};
   sarge::Record record{
       "web-abcdef", config.application_name, "2024-01-01T00:00:00.000000Z", config.ToJson(), {}, {},
       false};
-  std::string site;
   try {
-    site = sarge::RenderSite(home, record, appcfg, 7);
+    return sarge::RenderSite(home, record, appcfg, 7);
   } catch (const sarge::Error& e) {
     sarge::fuzz::CheckMessage(e.what());
-    return 0;
+    return std::nullopt;
   }
+}
 
-  auto top = Reader(site).Block(false);
-  if (Names(top) != std::vector<std::string>{"server"} || !top[0].block || top[0].words.size() != 1)
-    Broken("the site is not one server block", site);
-  const auto& server = *top[0].block;
-  size_t options = config.nginx_options.size();
-  if (server.size() != options + 2 + config.urlmap.size())
-    Broken("the server block has other directives than sarge writes", site);
+// The server block's first directives: each nginx_option as itself, in
+// order. Returns how many there are.
+size_t CheckOptions(const std::vector<Directive>& server, const sarge::InstanceConfig& config) {
   size_t i = 0;
   for (const auto& item : config.nginx_options.items()) {
     std::vector<std::string> expected = {item.key()};
@@ -213,16 +208,54 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckNoVariable(item.value(), item.key());
     ++i;
   }
-  // The name sarge confirms a switch with, "" kept for a site without one.
+  return i;
+}
+
+// The name sarge confirms a switch with, "" kept for a site without one.
+void CheckConfirmation(const Directive& directive, const sarge::InstanceConfig& config,
+                       const std::string& site) {
   std::vector<std::string> confirm = {"server_name"};
   if (!config.nginx_options.contains("server_name")) confirm.push_back("");
   confirm.push_back(config.application_name + ".sarge.invalid");
-  if (server[i++].words != confirm) Broken("the confirmation server_name changed", site);
-  const auto& generation = server[i++];
+  if (directive.words != confirm) Broken("the confirmation server_name changed", site);
+}
+
+// The location that answers with the instance and the site's generation.
+void CheckGeneration(const Directive& generation, const std::string& site) {
   if (generation.words != std::vector<std::string>{"location", "=", "/.sarge/generation"} ||
       !generation.block || generation.block->size() != 5 ||
       generation.block->back().words != std::vector<std::string>{"return", "200", "web-abcdef 7\n"})
     Broken("the generation location changed", site);
+}
+
+// The rendered site is one server block holding exactly what sarge writes:
+// the options, the confirmation name, the generation location, the routes.
+void CheckSite(const std::string& site, const sarge::InstanceConfig& config, const json& appcfg) {
+  auto top = Reader(site).Block(false);
+  if (Names(top) != std::vector<std::string>{"server"} || !top[0].block || top[0].words.size() != 1)
+    Broken("the site is not one server block", site);
+  const auto& server = *top[0].block;
+  size_t options = config.nginx_options.size();
+  if (server.size() != options + 2 + config.urlmap.size())
+    Broken("the server block has other directives than sarge writes", site);
+  size_t i = CheckOptions(server, config);
+  CheckConfirmation(server[i++], config, site);
+  CheckGeneration(server[i++], site);
   for (const auto& route : config.urlmap) CheckRoute(server[i++], route, appcfg);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  size_t nul = input.find('\0');
+  std::string_view config_text = input.substr(0, nul);
+  std::string_view appcfg_text = nul == std::string_view::npos ? "" : input.substr(nul + 1);
+  std::optional<sarge::InstanceConfig> config = ParseConfig(config_text);
+  if (!config) return 0;
+  json appcfg = RuntimeConfig(*config, appcfg_text);
+  std::optional<std::string> site = Render(*config, appcfg);
+  if (!site) return 0;
+  CheckSite(*site, *config, appcfg);
   return 0;
 }
