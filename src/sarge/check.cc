@@ -120,11 +120,7 @@ class Checker {
   static const char* OddKind(const fs::path& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return nullptr;
-    if (S_ISLNK(st.st_mode)) return "a symlink";
-    if (S_ISFIFO(st.st_mode)) return "a FIFO";
-    if (S_ISSOCK(st.st_mode)) return "a socket";
-    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return "a device";
-    return nullptr;
+    return SpecialKind(st.st_mode);
   }
   void PlantedAt(const fs::path& path, const char* kind) {
     Found(fmt::format("{} is {} where sarge keeps its own files; something planted it", Rel(path),

@@ -67,6 +67,19 @@ bool FsFault(std::string_view step, const fs::path& path) {
 
 int Unlink(const fs::path& path) { return FsFault("unlink", path) ? -1 : ::unlink(path.c_str()); }
 
+void ChangeMode(const fs::path& path, mode_t mode) {
+  if (::chmod(path.c_str(), mode) != 0)
+    ThrowErrno(fmt::format("set the mode {:04o} of", mode), path);
+}
+
+const char* SpecialKind(mode_t mode) {
+  if (S_ISLNK(mode)) return "a symlink";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device node";
+  return nullptr;
+}
+
 void RemoveFile(const fs::path& path) {
   if (Unlink(path) != 0 && errno != ENOENT) ThrowErrno("remove", path);
 }

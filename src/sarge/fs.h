@@ -105,6 +105,14 @@ void RemoveAll(const fs::path& path);
 // no error. Throws Error naming it, with what to do, otherwise.
 void RemoveFile(const fs::path& path);
 
+// Gives `path` `mode` (chmod); throws Error naming it, with what to do.
+void ChangeMode(const fs::path& path, mode_t mode);
+
+// What an entry of `mode` is when it is neither a regular file nor a
+// folder: "a symlink", "a FIFO", "a socket", "a device node"; nullptr for
+// a file or a folder.
+const char* SpecialKind(mode_t mode);
+
 // unlink(2), symlink(2) and mkdir(2) through the fault seam below: -1 with
 // errno set on failure, as the system calls.
 int Unlink(const fs::path& path);

@@ -15,6 +15,42 @@ namespace {
 
 using testing::ScopedTempDir;
 
+TEST(SpecialKindTest, NamesWhatIsNeitherAFileNorAFolder) {
+  ScopedTempDir tmp;
+  fs::path fifo = tmp.path() / "fifo", link = tmp.path() / "link";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  fs::create_symlink("nowhere", link);
+  auto kind = [](const fs::path& path) {
+    struct stat st {};
+    EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+    const char* k = SpecialKind(st.st_mode);
+    return std::string(k ? k : "none");
+  };
+  EXPECT_EQ(kind(fifo), "a FIFO");
+  EXPECT_EQ(kind(link), "a symlink");
+  EXPECT_EQ(kind("/dev/null"), "a device node");
+  EXPECT_EQ(kind(tmp.path()), "none");
+  EXPECT_EQ(kind("/proc/self/stat"), "none");
+}
+
+TEST(ChangeModeTest, SetsTheModeOrSaysWhyNot) {
+  ScopedTempDir tmp;
+  fs::path file = tmp.path() / "f";
+  WriteFileAtomic(file, "x", 0600);
+  ChangeMode(file, 0640);
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  try {
+    ChangeMode(tmp.path() / "gone", 0600);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot set the mode 0600 of " +
+                                         (tmp.path() / "gone").string() +
+                                         ": No such file or directory");
+  }
+}
+
 TEST(MakeDirsTest, ReturnsTheHighestFolderItCreated) {
   ScopedTempDir tmp;
   // Only the last folder missing: the common case, one mkdir.

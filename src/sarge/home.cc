@@ -162,9 +162,7 @@ void SetModes(const Home& home) {
                                               {home.DataDir(), 0700}};
   for (const auto& [dir, mode] : dirs) {
     MakeDirs(dir, mode, dir == home.LogDir());  // logs may be on another disk
-    if (::chmod(dir.c_str(), mode) != 0)
-      throw Error(fmt::format("cannot set the mode of {} to {:04o}: {}", dir.string(), mode,
-                              std::strerror(errno)));
+    ChangeMode(dir, mode);
   }
 
   std::error_code ec;

@@ -22,13 +22,6 @@ using namespace std::chrono_literals;
 constexpr auto kUnpackTimeout = 600s;
 
 // The kind of an entry a release may not hold, or nullptr.
-const char* ForbiddenKind(mode_t mode) {
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device node";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a socket";
-  return nullptr;
-}
-
 [[noreturn]] void Refuse(const fs::path& root, const fs::path& entry, const char* kind) {
   throw Error(fmt::format(
       "the release holds {}, {}; a release may hold only files, folders and symlinks: remove it "
@@ -59,7 +52,9 @@ void MakeSafe(const fs::path& root, bool strip) {
     struct stat st {};
     if (::lstat(entry.c_str(), &st) != 0)
       throw Error(fmt::format("cannot read {}: {}", entry.string(), std::strerror(errno)));
-    if (const char* kind = ForbiddenKind(st.st_mode)) Refuse(root, entry, kind);
+    // Symlinks stay: a release may hold them.
+    if (const char* kind = SpecialKind(st.st_mode); kind && !S_ISLNK(st.st_mode))
+      Refuse(root, entry, kind);
     if (!strip) return;
     if ((st.st_uid != uid || st.st_gid != gid) && ::lchown(entry.c_str(), uid, gid) != 0)
       throw Error(fmt::format("cannot give {} to the home's owner: {}", entry.string(),
@@ -67,9 +62,7 @@ void MakeSafe(const fs::path& root, bool strip) {
     if (S_ISLNK(st.st_mode)) return;  // a symlink's own mode means nothing
     mode_t mode = st.st_mode & 07777;
     mode_t safe = mode & ~(S_ISUID | S_ISGID | S_IWGRP | S_IWOTH);
-    if (safe != mode && ::chmod(entry.c_str(), safe) != 0)
-      throw Error(
-          fmt::format("cannot change the mode of {}: {}", entry.string(), std::strerror(errno)));
+    if (safe != mode) ChangeMode(entry, safe);
   });
 }
 
@@ -135,11 +128,6 @@ void Copy(const fs::path& source, const fs::path& staging) {
                             staging.parent_path().string(), ec.message()));
 }
 
-void SetMode(const fs::path& dir, mode_t mode) {
-  if (::chmod(dir.c_str(), mode) != 0)
-    throw Error(fmt::format("cannot set the mode of {}: {}", dir.string(), std::strerror(errno)));
-}
-
 }  // namespace
 
 bool IsTarball(const fs::path& source) {
@@ -171,7 +159,7 @@ void InstallSource(const Home& home, CommandRunner& runner, const fs::path& sour
   // one inside the instance's, which stays the owner's only meanwhile.
   fs::path dir = home.InstanceDir(id);
   fs::path staging = dir / ".sarge-release";
-  SetMode(dir, 0700);
+  ChangeMode(dir, 0700);
   if (MakeDir(staging, 0700) != 0)
     throw Error(fmt::format("cannot create {}: {}", staging.string(), std::strerror(errno)));
   try {
@@ -186,7 +174,7 @@ void InstallSource(const Home& home, CommandRunner& runner, const fs::path& sour
     throw;
   }
   MoveUp(staging, dir);
-  SetMode(dir, 0755);  // nginx's workers read static routes there
+  ChangeMode(dir, 0755);  // nginx's workers read static routes there
 }
 
 }  // namespace sarge
