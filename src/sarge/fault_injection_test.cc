@@ -137,23 +137,21 @@ std::vector<std::string> Broken(World& w, const std::optional<std::string>& serv
   return out;
 }
 
-class FaultInjectionTest : public ::testing::TestWithParam<Scenario> {};
-
-TEST_P(FaultInjectionTest, EveryFailingCallLeavesAConsistentHomeAndTheCommandWorksAgain) {
-  const Scenario& scenario = GetParam();
-  // A clean run, to learn the calls the command makes.
-  std::vector<std::string> clean;
-  {
+class FaultInjectionTest : public ::testing::TestWithParam<Scenario> {
+ protected:
+  // The calls a clean run of the command makes.
+  static std::vector<std::string> CleanRun(const Scenario& scenario) {
     World w;
     std::string target = scenario.setup(w);
     w.plan.calls.clear();  // count the command's calls only
     auto installed = w.plan.Install();
     scenario.run(w, target);
-    clean = w.plan.calls;
+    return w.plan.calls;
   }
-  ASSERT_GT(clean.size(), 2u);
-  int failed = 0, left_for_repair = 0;
-  for (size_t n = 1; n <= clean.size(); ++n) {
+
+  // Runs the command with its `n`th call failing (of `count`), checks the
+  // home, then that the next command works. Counts what happened.
+  void FailCall(const Scenario& scenario, size_t n, size_t count) {
     World w;
     std::string target = scenario.setup(w);
     w.plan.calls.clear();  // count the command's calls only
@@ -165,16 +163,15 @@ TEST_P(FaultInjectionTest, EveryFailingCallLeavesAConsistentHomeAndTheCommandWor
       try {
         scenario.run(w, target);
       } catch (const Error& e) {
-        ++failed;
+        ++failed_;
         outcome = std::string("failed: ") + e.what();
       }
       w.plan.fail_at = 0;
     }
     SCOPED_TRACE(fmt::format("{}: call {} of {} failed ({}); the command {}", scenario.name, n,
-                             clean.size(), n <= w.plan.calls.size() ? w.plan.calls[n - 1] : "?",
-                             outcome));
+                             count, n <= w.plan.calls.size() ? w.plan.calls[n - 1] : "?", outcome));
     EXPECT_THAT(Broken(w, served_before, /*repairable_ok=*/true), IsEmpty());
-    if (!CheckHome(w.env, false).empty()) ++left_for_repair;
+    if (!CheckHome(w.env, false).empty()) ++left_for_repair_;
     // The next command works. Like every command that takes the home's
     // lock, it first rewrites supervisord.conf (commands.cc).
     try {
@@ -185,11 +182,21 @@ TEST_P(FaultInjectionTest, EveryFailingCallLeavesAConsistentHomeAndTheCommandWor
     }
     EXPECT_THAT(Broken(w, served_before), IsEmpty()) << "after running it again";
   }
-  EXPECT_GT(failed, 0);
+
+  int failed_ = 0;
+  int left_for_repair_ = 0;
+};
+
+TEST_P(FaultInjectionTest, EveryFailingCallLeavesAConsistentHomeAndTheCommandWorksAgain) {
+  const Scenario& scenario = GetParam();
+  const std::vector<std::string> clean = CleanRun(scenario);
+  ASSERT_GT(clean.size(), 2u);
+  for (size_t n = 1; n <= clean.size(); ++n) FailCall(scenario, n, clean.size());
+  EXPECT_GT(failed_, 0);
   std::cout << fmt::format(
       "{}: {} calls, each failed in turn: the command failed {} times, succeeded {} times; "
       "check --repair had work after {}\n",
-      scenario.name, clean.size(), failed, clean.size() - failed, left_for_repair);
+      scenario.name, clean.size(), failed_, clean.size() - failed_, left_for_repair_);
 }
 
 INSTANTIATE_TEST_SUITE_P(Commands, FaultInjectionTest, ::testing::ValuesIn(Scenarios()),

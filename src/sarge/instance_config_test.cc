@@ -1,5 +1,7 @@
 #include "sarge/instance_config.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -53,53 +55,54 @@ TEST(InstanceConfigTest, RoundTripsThroughTheRecordForm) {
   EXPECT_EQ(again.services[0].port, 81);
 }
 
+// Bad configurations and the error each gets.
+constexpr std::pair<const char*, const char*> kConfigErrors[] = {
+    {"{",
+     "instance configuration is not valid JSON: parse error at line 1, column 2: syntax "
+     "error while parsing object key - unexpected end of input; expected string literal"},
+    {"[1]", "instance configuration must be a JSON object, not a list"},
+    {R"({"servics": {}})",
+     "instance configuration: key 'servics' is unknown; did you mean 'services'?"},
+    {R"({"application_name": 3})",
+     "instance configuration: key 'application_name' must be a string, not a number"},
+    {R"({"application_name": "../x"})",
+     "instance configuration: key 'application_name' '../x' is not valid: use letters, "
+     "digits, '_' and '-' only"},
+    {R"({"services": []})", "instance configuration: key 'services' must be an object, not a list"},
+    {R"({"services": {"web": {"type": "lisen"}}})",
+     "instance configuration: key 'services.web.type' 'lisen' is not a service type; use "
+     "var-folder, persistent-folder or listen (did you mean 'listen'?)"},
+    {R"({"services": {"web": {"type": "listen", "port": 70000}}})",
+     "instance configuration: key 'services.web.port' 70000 is not a port number (1-65535)"},
+    {R"({"services": {"web": {"type": "listen", "port": "8o"}}})",
+     "instance configuration: key 'services.web.port' '8o' is not a port number (1-65535)"},
+    {R"({"services": {"a/b": {"type": "var-folder"}}})",
+     "instance configuration: key 'services.a/b' is not a valid service name: use letters, "
+     "digits, '_' and '-' only"},
+    {R"({"services": {"a-b": {"type": "var-folder"}, "a_b": {"type": "var-folder"}}})",
+     "instance configuration: key 'services.a_b' has the same variable name A_B as another "
+     "service"},
+    {R"({"env": {"A": 1}})", "instance configuration: key 'env.A' must be a string, not a number"},
+    {R"({"env": {"A B": "x"}})",
+     "instance configuration: key 'env.A B' is not a valid environment variable name: use "
+     "letters, digits and '_', not starting with a digit"},
+    // A variable a service or sarge defines cannot be replaced by env.
+    {R"({"services": {"web": {"type": "listen"}}, "env": {"WEB_PORT": "80"}})",
+     "instance configuration: key 'env.WEB_PORT' would override the variable the service "
+     "'web' defines; remove it from env"},
+    {R"({"services": {"media": {"type": "var-folder"}}, "env": {"MEDIA_PATH": "/"}})",
+     "instance configuration: key 'env.MEDIA_PATH' would override the variable the service "
+     "'media' defines; remove it from env"},
+    {R"({"env": {"SARGE_HOME": "/tmp"}})",
+     "instance configuration: key 'env.SARGE_HOME' is set by sarge for every instance; "
+     "remove it from env"},
+    {R"({"prerun": "../../etc/profile"})",
+     "instance configuration: key 'prerun' '../../etc/profile' must be a file path inside "
+     "the instance folder (relative, without '..')"},
+};
+
 TEST(InstanceConfigTest, ErrorsNameTheKeyAndTheProblem) {
-  EXPECT_EQ(ErrorOf("{"),
-            "instance configuration is not valid JSON: parse error at line 1, column 2: syntax "
-            "error while parsing object key - unexpected end of input; expected string literal");
-  EXPECT_EQ(ErrorOf("[1]"), "instance configuration must be a JSON object, not a list");
-  EXPECT_EQ(ErrorOf(R"({"servics": {}})"),
-            "instance configuration: key 'servics' is unknown; did you mean 'services'?");
-  EXPECT_EQ(ErrorOf(R"({"application_name": 3})"),
-            "instance configuration: key 'application_name' must be a string, not a number");
-  EXPECT_EQ(ErrorOf(R"({"application_name": "../x"})"),
-            "instance configuration: key 'application_name' '../x' is not valid: use letters, "
-            "digits, '_' and '-' only");
-  EXPECT_EQ(ErrorOf(R"({"services": []})"),
-            "instance configuration: key 'services' must be an object, not a list");
-  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "lisen"}}})"),
-            "instance configuration: key 'services.web.type' 'lisen' is not a service type; use "
-            "var-folder, persistent-folder or listen (did you mean 'listen'?)");
-  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen", "port": 70000}}})"),
-            "instance configuration: key 'services.web.port' 70000 is not a port number (1-65535)");
-  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen", "port": "8o"}}})"),
-            "instance configuration: key 'services.web.port' '8o' is not a port number (1-65535)");
-  EXPECT_EQ(ErrorOf(R"({"services": {"a/b": {"type": "var-folder"}}})"),
-            "instance configuration: key 'services.a/b' is not a valid service name: use letters, "
-            "digits, '_' and '-' only");
-  EXPECT_EQ(
-      ErrorOf(R"({"services": {"a-b": {"type": "var-folder"}, "a_b": {"type": "var-folder"}}})"),
-      "instance configuration: key 'services.a_b' has the same variable name A_B as another "
-      "service");
-  EXPECT_EQ(ErrorOf(R"({"env": {"A": 1}})"),
-            "instance configuration: key 'env.A' must be a string, not a number");
-  EXPECT_EQ(ErrorOf(R"({"env": {"A B": "x"}})"),
-            "instance configuration: key 'env.A B' is not a valid environment variable name: use "
-            "letters, digits and '_', not starting with a digit");
-  // A variable a service or sarge defines cannot be replaced by env.
-  EXPECT_EQ(ErrorOf(R"({"services": {"web": {"type": "listen"}}, "env": {"WEB_PORT": "80"}})"),
-            "instance configuration: key 'env.WEB_PORT' would override the variable the service "
-            "'web' defines; remove it from env");
-  EXPECT_EQ(
-      ErrorOf(R"({"services": {"media": {"type": "var-folder"}}, "env": {"MEDIA_PATH": "/"}})"),
-      "instance configuration: key 'env.MEDIA_PATH' would override the variable the service "
-      "'media' defines; remove it from env");
-  EXPECT_EQ(ErrorOf(R"({"env": {"SARGE_HOME": "/tmp"}})"),
-            "instance configuration: key 'env.SARGE_HOME' is set by sarge for every instance; "
-            "remove it from env");
-  EXPECT_EQ(ErrorOf(R"({"prerun": "../../etc/profile"})"),
-            "instance configuration: key 'prerun' '../../etc/profile' must be a file path inside "
-            "the instance folder (relative, without '..')");
+  for (const auto& [config, error] : kConfigErrors) EXPECT_EQ(ErrorOf(config), error) << config;
 }
 
 TEST(InstanceConfigTest, RejectsFrontEndSyntaxInRoutesAndOptions) {
