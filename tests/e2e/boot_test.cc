@@ -9,7 +9,51 @@
 namespace e2e {
 namespace {
 
-class Boot : public HomeTest {};
+class Boot : public HomeTest {
+ protected:
+  // Starts a server for each of `ids`, then kills supervisord with SIGKILL;
+  // `orphans` gets the servers it leaves running, in the order of `ids`.
+  void StartThenKillSupervisord(const std::vector<std::string>& ids, std::vector<pid_t>& orphans) {
+    for (const auto& id : ids) {
+      home_.WriteServer(id, kHttpServer);
+      ASSERT_EQ(home_.Sarge({"start", id, "--min-uptime", "0"}).exit_code, 0);
+      orphans.push_back(static_cast<pid_t>(ReadNumber(home_ / id / "server.pid")));
+    }
+    killed_ = home_.supervisord_pid();
+    ASSERT_EQ(::kill(killed_, SIGKILL), 0);
+    ASSERT_TRUE(WaitFor([&] { return !PidAlive(killed_); }, 5s));
+  }
+
+  // check fails and names each orphan with the command that stops it.
+  void ExpectCheckReportsOrphans(const std::vector<std::string>& ids,
+                                 const std::vector<pid_t>& orphans) {
+    Result check = home_.Sarge({"check"});
+    EXPECT_EQ(check.exit_code, 1) << Describe(check);
+    for (size_t i = 0; i < ids.size(); ++i)
+      EXPECT_NE(
+          check.out.find("problem: " + ids[i] + "'s server (pid " + std::to_string(orphans[i]) +
+                         ") runs without supervisord behind it (a supervisord that died left "
+                         "it); `sarge " +
+                         home_.str() + " stop " + ids[i] + "` stops it\n"),
+          std::string::npos)
+          << check.out;
+  }
+
+  // Kills what is left: the orphans, and the supervisord started by hand
+  // (the home's destructor stops the one it started, by pid; this one has
+  // the pid file).
+  void LeaveNothingBehind(const std::vector<pid_t>& orphans) {
+    for (pid_t orphan : orphans)
+      if (PidAlive(orphan)) ::kill(orphan, SIGKILL);
+    pid_t second = static_cast<pid_t>(ReadNumber(home_ / "var/run/supervisord.pid"));
+    if (second > 0 && second != killed_) {
+      ::kill(second, SIGTERM);
+      WaitFor([&] { return !PidAlive(second); }, 10s);
+    }
+  }
+
+  pid_t killed_ = 0;  // the supervisord StartThenKillSupervisord killed
+};
 
 TEST_F(Boot, BinSupervisordResumesWhatWasRunningAndOnlyThat) {
   ASSERT_TRUE(home_.StartSupervisord());
@@ -82,24 +126,8 @@ TEST_F(Boot, CheckReportsTheOrphansAKilledSupervisordLeftAndStopAndDestroyEndThe
   const json config = {{"application_name", "web"}, {"services", {{"web", {{"type", "listen"}}}}}};
   std::vector<std::string> ids = {home_.New(config), home_.New(config)};
   std::vector<pid_t> orphans;
-  for (const auto& id : ids) {
-    home_.WriteServer(id, kHttpServer);
-    ASSERT_EQ(home_.Sarge({"start", id, "--min-uptime", "0"}).exit_code, 0);
-    orphans.push_back(static_cast<pid_t>(ReadNumber(home_ / id / "server.pid")));
-  }
-  const pid_t killed = home_.supervisord_pid();
-  ASSERT_EQ(::kill(killed, SIGKILL), 0);
-  ASSERT_TRUE(WaitFor([&] { return !PidAlive(killed); }, 5s));
-
-  Result check = home_.Sarge({"check"});
-  EXPECT_EQ(check.exit_code, 1) << Describe(check);
-  for (size_t i = 0; i < ids.size(); ++i)
-    EXPECT_NE(check.out.find("problem: " + ids[i] + "'s server (pid " + std::to_string(orphans[i]) +
-                             ") runs without supervisord behind it (a supervisord that died left "
-                             "it); `sarge " +
-                             home_.str() + " stop " + ids[i] + "` stops it\n"),
-              std::string::npos)
-        << check.out;
+  ASSERT_NO_FATAL_FAILURE(StartThenKillSupervisord(ids, orphans));
+  ExpectCheckReportsOrphans(ids, orphans);
 
   // destroy without a supervisord stops the first one's server.
   Result r = home_.Sarge({"destroy", ids[0]});
@@ -115,17 +143,9 @@ TEST_F(Boot, CheckReportsTheOrphansAKilledSupervisordLeftAndStopAndDestroyEndThe
   r = home_.Sarge({"stop", ids[1]});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_TRUE(WaitFor([&] { return !PidAlive(orphans[1]); }, 5s));
-  check = home_.Sarge({"check"});
+  Result check = home_.Sarge({"check"});
   EXPECT_EQ(check.exit_code, 0) << Describe(check);
-  for (pid_t orphan : orphans)
-    if (PidAlive(orphan)) ::kill(orphan, SIGKILL);  // whatever happened, leave nothing behind
-  // The supervisord started by hand: the home's destructor stops the one
-  // it started, by pid; this one has the pid file.
-  pid_t second = static_cast<pid_t>(ReadNumber(home_ / "var/run/supervisord.pid"));
-  if (second > 0 && second != killed) {
-    ::kill(second, SIGTERM);
-    WaitFor([&] { return !PidAlive(second); }, 10s);
-  }
+  LeaveNothingBehind(orphans);  // whatever happened
 }
 
 // Run again (a second boot script, an operator's habit): it says so and

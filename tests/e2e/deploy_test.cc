@@ -314,45 +314,48 @@ TEST_F(DeployTest, NginxDownFailsTheDeployCleanlyAndTheOldInstanceServesWhenItIs
   EXPECT_EQ(Served(), "v3\n");
 }
 
-// 64 commands at once on one home: deploys of one application, and new,
-// start, stop, destroy, list and status on another. The home's lock
-// serialises the writers; none fails, no record is lost or mixed, and every
-// reader gets a whole, parseable listing.
-TEST_F(DeployTest, SixtyFourCommandsAtOnceLoseNothing) {
-  const json side = {{"application_name", "side"},
-                     {"services", {{"web", {{"type", "listen"}, {"host", "127.0.0.1"}}}}}};
+// Instances of the side application, 8 each: to start, to stop (started
+// already) and to destroy.
+struct SideInstances {
   std::vector<std::string> to_start, to_stop, to_destroy;
-  for (auto* group : {&to_start, &to_stop, &to_destroy})
-    for (int i = 0; i < 8; ++i) {
-      group->push_back(home_.New(side));
-      home_.WriteServer(group->back(), kHttpServer);
-    }
-  for (const auto& id : to_stop) ASSERT_EQ(home_.Sarge({"start", id}).exit_code, 0);
-  std::vector<fs::path> versions;
-  for (int i = 0; i < 8; ++i) versions.push_back(Version("c" + std::to_string(i)));
+};
 
+// The 64 commands: 8 deploys of `versions` with `web`, 12 new of `side`,
+// a start, stop or destroy for each of `instances`, 10 list, 10 status.
+std::vector<std::vector<std::string>> SixtyFourCommands(const std::vector<fs::path>& versions,
+                                                        const json& web, const json& side,
+                                                        const SideInstances& instances) {
   std::vector<std::vector<std::string>> commands;
-  for (const auto& v : versions) commands.push_back({"deploy", Config().dump(), v.string()});
+  for (const auto& v : versions) commands.push_back({"deploy", web.dump(), v.string()});
   for (int i = 0; i < 12; ++i) commands.push_back({"new", side.dump()});
-  for (const auto& id : to_start) commands.push_back({"start", id});
-  for (const auto& id : to_stop) commands.push_back({"stop", id});
-  for (const auto& id : to_destroy) commands.push_back({"destroy", id});
+  for (const auto& id : instances.to_start) commands.push_back({"start", id});
+  for (const auto& id : instances.to_stop) commands.push_back({"stop", id});
+  for (const auto& id : instances.to_destroy) commands.push_back({"destroy", id});
   for (int i = 0; i < 10; ++i) commands.push_back({"list"});
   for (int i = 0; i < 10; ++i) commands.push_back({"status", "--json"});
-  ASSERT_EQ(commands.size(), 64u);
+  return commands;
+}
 
+// Runs `sarge HOME command…` for every command at once, each in a thread.
+std::vector<Result> RunAllAtOnce(const TempHome& home,
+                                 const std::vector<std::vector<std::string>>& commands) {
   std::vector<Result> results(commands.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < commands.size(); ++i)
     threads.emplace_back([&, i] {
-      std::vector<std::string> argv = {SARGE_BINARY, home_.str()};
+      std::vector<std::string> argv = {SARGE_BINARY, home.str()};
       argv.insert(argv.end(), commands[i].begin(), commands[i].end());
       // Each waits for the lock behind up to 63 others.
       results[i] = RunProgram(argv, "", 300s);
     });
   for (auto& t : threads) t.join();
+  return results;
+}
 
-  std::set<std::string> created;
+// Every command succeeded and every reader got a whole, parseable listing;
+// `created` gets the ids `new` printed.
+void ExpectAllSucceeded(const std::vector<std::vector<std::string>>& commands,
+                        const std::vector<Result>& results, std::set<std::string>& created) {
   for (size_t i = 0; i < commands.size(); ++i) {
     const Result& r = results[i];
     ASSERT_EQ(r.exit_code, 0) << commands[i][0] << ": " << Describe(r);
@@ -362,16 +365,38 @@ TEST_F(DeployTest, SixtyFourCommandsAtOnceLoseNothing) {
       EXPECT_FALSE(listing.is_discarded()) << "a reader got: " << r.out;
     }
   }
+}
+
+// 64 commands at once on one home: deploys of one application, and new,
+// start, stop, destroy, list and status on another. The home's lock
+// serialises the writers; none fails, no record is lost or mixed, and every
+// reader gets a whole, parseable listing.
+TEST_F(DeployTest, SixtyFourCommandsAtOnceLoseNothing) {
+  const json side = {{"application_name", "side"},
+                     {"services", {{"web", {{"type", "listen"}, {"host", "127.0.0.1"}}}}}};
+  SideInstances instances;
+  for (auto* group : {&instances.to_start, &instances.to_stop, &instances.to_destroy})
+    for (int i = 0; i < 8; ++i) {
+      group->push_back(home_.New(side));
+      home_.WriteServer(group->back(), kHttpServer);
+    }
+  for (const auto& id : instances.to_stop) ASSERT_EQ(home_.Sarge({"start", id}).exit_code, 0);
+  std::vector<fs::path> versions;
+  for (int i = 0; i < 8; ++i) versions.push_back(Version("c" + std::to_string(i)));
+  const auto commands = SixtyFourCommands(versions, Config(), side, instances);
+  ASSERT_EQ(commands.size(), 64u);
+
+  std::set<std::string> created;
+  ASSERT_NO_FATAL_FAILURE(ExpectAllSucceeded(commands, RunAllAtOnce(home_, commands), created));
   EXPECT_EQ(created.size(), 12u);
 
   // The side application: exactly what the commands asked for.
-  std::map<std::string, std::string> states = States("side");
   std::map<std::string, std::string> expected;
-  for (const auto& id : to_start) expected[id] = "RUNNING";
-  for (const auto& id : to_stop) expected[id] = "STOPPED";
+  for (const auto& id : instances.to_start) expected[id] = "RUNNING";
+  for (const auto& id : instances.to_stop) expected[id] = "STOPPED";
   for (const auto& id : created) expected[id] = "STOPPED";
-  EXPECT_EQ(states, expected);
-  for (const auto& id : to_destroy) EXPECT_FALSE(fs::exists(home_ / id)) << id;
+  EXPECT_EQ(States("side"), expected);
+  for (const auto& id : instances.to_destroy) EXPECT_FALSE(fs::exists(home_ / id)) << id;
   // The deployed application: one instance runs and serves; deploy.keep
   // previous ones are kept, stopped.
   std::map<std::string, std::string> web = States("web");
@@ -420,46 +445,49 @@ TEST_F(DeployTest, FcgiRouteReachesAFastCgiResponder) {
   EXPECT_EQ(f.body, "fcgi ok");
 }
 
+// Variants of `base` with a URL, upstream, static path, server name, nginx
+// option key or value meant to inject nginx configuration.
+std::vector<json> HostileConfigs(const json& base) {
+  std::vector<json> configs;
+  for (const std::string bad :
+       {"/a;b", "/a{", "/a}", "/a\"b", "/a'b", "/a\nb", "/$UNKNOWN", "/a b", "/a#b", "/a\\b"}) {
+    json c = base;
+    c["urlmap"][0]["url"] = bad;
+    configs.push_back(c);
+    c = base;
+    c["urlmap"][0]["upstream_url"] = "http://127.0.0.1:$WEB_PORT" + bad.substr(1);
+    configs.push_back(c);
+    c = base;
+    c["urlmap"].push_back({{"type", "static"}, {"url", "/m"}, {"path", "media" + bad.substr(1)}});
+    configs.push_back(c);
+    if (bad == "/a b") continue;  // spaces separate an nginx option's values
+    c = base;
+    c["nginx_options"]["server_name"] = "web.test" + bad.substr(1);
+    configs.push_back(c);
+  }
+  for (const std::string key : {"listen 1; evil", "server_name{", "Root", "a;b", "x\ny", ""}) {
+    json c = base;
+    c["nginx_options"][key] = "x";
+    configs.push_back(c);
+  }
+  json c = base;
+  c["nginx_options"]["return"] = "200 $request_uri";
+  configs.push_back(c);
+  c = base;
+  c["urlmap"][0]["upstream_url"] = "http://127.0.0.1:$WEB_PORT;return 200 pwned";
+  configs.push_back(c);
+  return configs;
+}
+
 TEST_F(DeployTest, InjectionAttemptsAreRejectedAndChangeNothing) {
   const std::string v1 = DeployOk(Config(), Version("v1"));
   ASSERT_FALSE(v1.empty());
   const fs::path source = Version("v2");
 
-  std::vector<json> configs;
-  for (const std::string bad :
-       {"/a;b", "/a{", "/a}", "/a\"b", "/a'b", "/a\nb", "/$UNKNOWN", "/a b", "/a#b", "/a\\b"}) {
-    json c = Config();
-    c["urlmap"][0]["url"] = bad;
-    configs.push_back(c);
-    c = Config();
-    c["urlmap"][0]["upstream_url"] = "http://127.0.0.1:$WEB_PORT" + bad.substr(1);
-    configs.push_back(c);
-    c = Config();
-    c["urlmap"].push_back({{"type", "static"}, {"url", "/m"}, {"path", "media" + bad.substr(1)}});
-    configs.push_back(c);
-    if (bad == "/a b") continue;  // spaces separate an nginx option's values
-    c = Config();
-    c["nginx_options"]["server_name"] = "web.test" + bad.substr(1);
-    configs.push_back(c);
-  }
-  for (const std::string key : {"listen 1; evil", "server_name{", "Root", "a;b", "x\ny", ""}) {
-    json c = Config();
-    c["nginx_options"][key] = "x";
-    configs.push_back(c);
-  }
-  {
-    json c = Config();
-    c["nginx_options"]["return"] = "200 $request_uri";
-    configs.push_back(c);
-    c = Config();
-    c["urlmap"][0]["upstream_url"] = "http://127.0.0.1:$WEB_PORT;return 200 pwned";
-    configs.push_back(c);
-  }
-
   // Rejected input changes nothing, not even sarge's action log.
   auto snap = [&] { return home_.Snap(); };
   const Snapshot before = snap();
-  for (const auto& config : configs) {
+  for (const auto& config : HostileConfigs(Config())) {
     SCOPED_TRACE(config.dump());
     Result r = home_.Sarge({"new", config.dump()});
     EXPECT_EQ(r.exit_code, 1) << Describe(r);

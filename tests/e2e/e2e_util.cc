@@ -125,23 +125,22 @@ std::string Describe(const Result& r) {
          r.err + "\n---";
 }
 
-Result RunProgram(const std::vector<std::string>& argv, const std::string& input,
-                  std::chrono::milliseconds timeout, const std::vector<std::string>& extra_env) {
-  (void)kSigpipeIgnored;
-  Result r;
-  int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
-    r.err = std::string("e2e: pipe2: ") + std::strerror(errno);
-    return r;
-  }
-  Fd in_w(in[1]), out_r(out[0]), err_r(err[0]);
-  Fd in_r(in[0]), out_w(out[1]), err_w(err[1]);
+namespace {
 
+// The parent's ends of a running program's stdin, stdout and stderr.
+struct ParentEnds {
+  Fd in_w, out_r, err_r;
+};
+
+// Spawns argv with stdin, stdout and stderr on `in`, `out` and `err`, SIGPIPE
+// at its default and no signal blocked; posix_spawn's result.
+int SpawnWithStdio(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+                   int in, int out, int err, pid_t* pid) {
   posix_spawn_file_actions_t actions;
   ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
-  ::posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
-  ::posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
+  ::posix_spawn_file_actions_adddup2(&actions, in, 0);
+  ::posix_spawn_file_actions_adddup2(&actions, out, 1);
+  ::posix_spawn_file_actions_adddup2(&actions, err, 2);
   posix_spawnattr_t attr;
   ::posix_spawnattr_init(&attr);
   sigset_t defaults, empty;
@@ -154,41 +153,46 @@ Result RunProgram(const std::vector<std::string>& argv, const std::string& input
 
   std::vector<std::string> args = argv, env = Environment(extra_env);
   auto c_args = CStrings(args), c_env = CStrings(env);
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, c_args[0], &actions, &attr, c_args.data(), c_env.data());
+  int rc = ::posix_spawn(pid, c_args[0], &actions, &attr, c_args.data(), c_env.data());
   ::posix_spawn_file_actions_destroy(&actions);
   ::posix_spawnattr_destroy(&attr);
-  in_r.reset();
-  out_w.reset();
-  err_w.reset();
-  if (rc != 0) {
-    r.err = "e2e: cannot run " + argv[0] + ": " + std::strerror(rc);
-    return r;
-  }
+  return rc;
+}
 
-  SetNonBlocking(in_w.get());
-  SetNonBlocking(out_r.get());
-  SetNonBlocking(err_r.get());
+// Waits up to 20 ms for the pipes, then collects what the program wrote into
+// `r` and feeds it more of `input` from `written` on.
+void Exchange(ParentEnds& ends, const std::string& input, size_t& written, Result& r) {
+  std::vector<pollfd> fds;
+  if (ends.out_r.valid()) fds.push_back({ends.out_r.get(), POLLIN, 0});
+  if (ends.err_r.valid()) fds.push_back({ends.err_r.get(), POLLIN, 0});
+  if (ends.in_w.valid()) fds.push_back({ends.in_w.get(), POLLOUT, 0});
+  ::poll(fds.data(), fds.size(), 20);
+  if (ends.out_r.valid()) Drain(ends.out_r, r.out);
+  if (ends.err_r.valid()) Drain(ends.err_r, r.err);
+  if (ends.in_w.valid()) {
+    ssize_t n = ::write(ends.in_w.get(), input.data() + written, input.size() - written);
+    if (n > 0) written += static_cast<size_t>(n);
+    if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) ends.in_w.reset();
+  }
+}
+
+// Feeds `input` to the spawned program and collects its output into `r`
+// until it exited and its output closed (or 500 ms passed); kills it after
+// `timeout`. Returns its wait status.
+int Pump(pid_t pid, ParentEnds& ends, const std::string& input, std::chrono::milliseconds timeout,
+         Result& r) {
+  SetNonBlocking(ends.in_w.get());
+  SetNonBlocking(ends.out_r.get());
+  SetNonBlocking(ends.err_r.get());
   size_t written = 0;
-  if (input.empty()) in_w.reset();
+  if (input.empty()) ends.in_w.reset();
   auto deadline = Clock::now() + timeout;
   std::optional<Clock::time_point> exited_at;
   int status = 0;
   for (;;) {
-    std::vector<pollfd> fds;
-    if (out_r.valid()) fds.push_back({out_r.get(), POLLIN, 0});
-    if (err_r.valid()) fds.push_back({err_r.get(), POLLIN, 0});
-    if (in_w.valid()) fds.push_back({in_w.get(), POLLOUT, 0});
-    ::poll(fds.data(), fds.size(), 20);
-    if (out_r.valid()) Drain(out_r, r.out);
-    if (err_r.valid()) Drain(err_r, r.err);
-    if (in_w.valid()) {
-      ssize_t n = ::write(in_w.get(), input.data() + written, input.size() - written);
-      if (n > 0) written += static_cast<size_t>(n);
-      if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) in_w.reset();
-    }
+    Exchange(ends, input, written, r);
     if (!exited_at && ::waitpid(pid, &status, WNOHANG) == pid) exited_at = Clock::now();
-    bool closed = !out_r.valid() && !err_r.valid();
+    bool closed = !ends.out_r.valid() && !ends.err_r.valid();
     // A daemon the program started may hold its output open: do not wait for it.
     if (exited_at && (closed || Clock::now() - *exited_at > 500ms)) break;
     if (!exited_at && Clock::now() > deadline) {
@@ -198,7 +202,33 @@ Result RunProgram(const std::vector<std::string>& argv, const std::string& input
       break;
     }
   }
-  r.exit_code = ExitCode(status);
+  return status;
+}
+
+}  // namespace
+
+Result RunProgram(const std::vector<std::string>& argv, const std::string& input,
+                  std::chrono::milliseconds timeout, const std::vector<std::string>& extra_env) {
+  (void)kSigpipeIgnored;
+  Result r;
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    r.err = std::string("e2e: pipe2: ") + std::strerror(errno);
+    return r;
+  }
+  ParentEnds ends{Fd(in[1]), Fd(out[0]), Fd(err[0])};
+  Fd in_r(in[0]), out_w(out[1]), err_w(err[1]);
+
+  pid_t pid = 0;
+  int rc = SpawnWithStdio(argv, extra_env, in_r.get(), out_w.get(), err_w.get(), &pid);
+  in_r.reset();
+  out_w.reset();
+  err_w.reset();
+  if (rc != 0) {
+    r.err = "e2e: cannot run " + argv[0] + ": " + std::strerror(rc);
+    return r;
+  }
+  r.exit_code = ExitCode(Pump(pid, ends, input, timeout, r));
   return r;
 }
 
@@ -668,10 +698,11 @@ std::map<std::string, std::string> ParseEnvBin(const std::string& data) {
   return env;
 }
 
-Result RunOnTerminal(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                     const TerminalWatch& watch) {
-  std::vector<std::string> argv = {SARGE_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
+namespace {
+
+// This process's environment with `env` ("KEY=value") replacing or adding
+// to it; an entry with an empty value removes its key.
+std::vector<std::string> TerminalEnvironment(const std::vector<std::string>& env) {
   std::vector<std::string> envp;
   auto key = [](const std::string& e) { return e.substr(0, e.find('=')); };
   for (char** e = environ; *e; ++e) {
@@ -681,11 +712,39 @@ Result RunOnTerminal(const std::vector<std::string>& args, const std::vector<std
   }
   for (const auto& x : env)
     if (x.back() != '=') envp.push_back(x);
-  std::vector<char*> c_argv, c_envp;
-  for (auto& a : argv) c_argv.push_back(a.data());
-  for (auto& e : envp) c_envp.push_back(e.data());
-  c_argv.push_back(nullptr);
-  c_envp.push_back(nullptr);
+  return envp;
+}
+
+// Reads the terminal into `out` until it closes (EIO once the child and its
+// children have let go of it), calling `watch` as it goes; kills `pid`
+// after 60 s.
+void ReadTerminal(int master, pid_t pid, const TerminalWatch& watch, std::string& out) {
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  char buf[4096];
+  for (;;) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      ssize_t n = ::read(master, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    if (watch) watch(out, pid, master);
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+Result RunOnTerminal(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                     const TerminalWatch& watch) {
+  std::vector<std::string> argv = {SARGE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> envp = TerminalEnvironment(env);
+  // Made before forking: the child only calls execve.
+  auto c_argv = CStrings(argv), c_envp = CStrings(envp);
 
   Result r;
   winsize size{};
@@ -701,23 +760,7 @@ Result RunOnTerminal(const std::vector<std::string>& args, const std::vector<std
     ::execve(c_argv[0], c_argv.data(), c_envp.data());
     ::_exit(127);
   }
-  // Read until the terminal closes (EIO once the child and its children
-  // have let go of it), with a bound.
-  auto deadline = std::chrono::steady_clock::now() + 60s;
-  char buf[4096];
-  for (;;) {
-    pollfd p{master, POLLIN, 0};
-    if (::poll(&p, 1, 100) > 0) {
-      ssize_t n = ::read(master, buf, sizeof buf);
-      if (n <= 0) break;
-      r.out.append(buf, static_cast<size_t>(n));
-    }
-    if (watch) watch(r.out, pid, master);
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      break;
-    }
-  }
+  ReadTerminal(master, pid, watch, r.out);
   ::close(master);
   int status = 0;
   ::waitpid(pid, &status, 0);

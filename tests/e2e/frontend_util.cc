@@ -52,6 +52,37 @@ void ReplaceAll(std::string& text, const std::string& from, const std::string& t
     text.replace(at, from.size(), to);
 }
 
+// The main nginx.conf for a test nginx: run as root (temporary folders are
+// 0700), everything under `prefix`, a default server on 127.0.0.1:port that
+// answers 404, and sarge's sites included.
+std::string MainConf(const std::string& prefix, int port, const fs::path& sites) {
+  std::string text = R"(user root;
+worker_processes 1;
+pid @P@/nginx.pid;
+error_log @P@/error.log;
+worker_shutdown_timeout 10s;
+events { worker_connections 512; }
+http {
+    access_log @P@/access.log;
+    client_body_temp_path @P@/client_temp;
+    proxy_temp_path @P@/proxy_temp;
+    fastcgi_temp_path @P@/fastcgi_temp;
+    uwsgi_temp_path @P@/uwsgi_temp;
+    scgi_temp_path @P@/scgi_temp;
+    server {
+        listen 127.0.0.1:@PORT@ default_server;
+        server_name _;
+        return 404;
+    }
+    include @SITES@;
+}
+)";
+  ReplaceAll(text, "@P@", prefix);
+  ReplaceAll(text, "@PORT@", std::to_string(port));
+  ReplaceAll(text, "@SITES@", sites.string());
+  return text;
+}
+
 }  // namespace
 
 std::string NginxBinary() {
@@ -101,32 +132,7 @@ std::string TempNginx::ReloadCommand() const {
   if (port_ == 0) return ::testing::AssertionFailure() << "no free port for nginx";
 
   const std::string p = prefix_.string();
-  // Run as root (temporary folders are 0700); everything under the prefix.
-  std::string text = R"(user root;
-worker_processes 1;
-pid @P@/nginx.pid;
-error_log @P@/error.log;
-worker_shutdown_timeout 10s;
-events { worker_connections 512; }
-http {
-    access_log @P@/access.log;
-    client_body_temp_path @P@/client_temp;
-    proxy_temp_path @P@/proxy_temp;
-    fastcgi_temp_path @P@/fastcgi_temp;
-    uwsgi_temp_path @P@/uwsgi_temp;
-    scgi_temp_path @P@/scgi_temp;
-    server {
-        listen 127.0.0.1:@PORT@ default_server;
-        server_name _;
-        return 404;
-    }
-    include @SITES@;
-}
-)";
-  ReplaceAll(text, "@P@", p);
-  ReplaceAll(text, "@PORT@", std::to_string(port_));
-  ReplaceAll(text, "@SITES@", sites.string());
-  WriteFile(conf(), text);
+  WriteFile(conf(), MainConf(p, port_, sites));
 
   Result r = RunProgram({nginx, "-e", p + "/error.log", "-p", p, "-c", conf().string()}, "", 20s);
   if (r.exit_code != 0)
@@ -202,51 +208,53 @@ void SetPortRange(const TempHome& home, int first, int last) {
 
 // --- HTTP through nginx ------------------------------------------------------
 
-Fetched GetWithHost(int port, const std::string& host, const std::string& path, int timeout_ms) {
-  Fetched f;
-  Socket fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) {
-    f.error = Errno("socket");
-    return f;
-  }
+namespace {
+
+// Connects `fd` to 127.0.0.1:port with sends and receives that time out
+// after `timeout_ms`; the error, or empty.
+std::string ConnectLoopback(int fd, int port, int timeout_ms) {
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    f.error = Errno("connect");
-    return f;
-  }
-  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n";
-  for (size_t sent = 0; sent < request.size();) {
-    ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return Errno("connect");
+  return "";
+}
+
+// Sends all of `data`; the error, or empty.
+std::string SendAll(int fd, const std::string& data) {
+  for (size_t sent = 0; sent < data.size();) {
+    ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      f.error = Errno("send");
-      return f;
-    }
+    if (n <= 0) return Errno("send");
     sent += static_cast<size_t>(n);
   }
-  std::string reply;
+  return "";
+}
+
+// Receives into `reply` until the peer closes; the error, or empty.
+std::string ReceiveAll(int fd, std::string& reply) {
   char buf[16384];
   for (;;) {
-    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      f.error = Errno("recv") + " after " + std::to_string(reply.size()) + " bytes";
-      return f;
-    }
-    if (n == 0) break;
+    if (n < 0) return Errno("recv") + " after " + std::to_string(reply.size()) + " bytes";
+    if (n == 0) return "";
     reply.append(buf, static_cast<size_t>(n));
   }
+}
+
+// Parses a whole HTTP reply into `f`: its status and body, or an error if
+// the header is incomplete or the body shorter than its Content-Length.
+void ParseReply(const std::string& reply, Fetched& f) {
   auto end = reply.find("\r\n\r\n");
   int status = 0;
   if (end == std::string::npos || std::sscanf(reply.c_str(), "HTTP/%*d.%*d %d", &status) != 1) {
     f.error = "no complete HTTP header in " + std::to_string(reply.size()) + " bytes";
-    return f;
+    return;
   }
   std::string body = reply.substr(end + 4);
   // Content-Length, if given, must match: a cut-off answer is a failure.
@@ -258,11 +266,28 @@ Fetched GetWithHost(int port, const std::string& host, const std::string& path, 
     if (body.size() != expected) {
       f.error = "truncated body: " + std::to_string(body.size()) + " of " +
                 std::to_string(expected) + " bytes";
-      return f;
+      return;
     }
   }
   f.status = status;
   f.body = std::move(body);
+}
+
+}  // namespace
+
+Fetched GetWithHost(int port, const std::string& host, const std::string& path, int timeout_ms) {
+  Fetched f;
+  Socket fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) {
+    f.error = Errno("socket");
+    return f;
+  }
+  f.error = ConnectLoopback(fd.get(), port, timeout_ms);
+  if (f.error.empty())
+    f.error = SendAll(fd.get(), "GET " + path + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n");
+  std::string reply;
+  if (f.error.empty()) f.error = ReceiveAll(fd.get(), reply);
+  if (f.error.empty()) ParseReply(reply, f);
   return f;
 }
 

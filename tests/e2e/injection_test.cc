@@ -8,6 +8,11 @@
 namespace e2e {
 namespace {
 
+// A prerun path meant to break supervisord's configuration or run a shell
+// command.
+const char* const kHostilePrerun =
+    "pre;run %s %% #x '\"$(touch pwned-4)`touch pwned-5`[program:x] .sh";
+
 class Injection : public HomeTest {
  protected:
   void SetUp() override {
@@ -48,63 +53,80 @@ class Injection : public HomeTest {
     for (int n = 0; n < 10; ++n) EXPECT_FALSE(fs::exists(Pwned(n))) << Pwned(n);
     for (const auto& path : also) EXPECT_FALSE(fs::exists(path)) << path;
   }
+
+  // Environment values meant to break supervisord's configuration or run a
+  // shell command.
+  std::map<std::string, std::string> HostileEnv() const {
+    return {
+        {"NEWLINES", "line1\nline2\n[program:evil]\ncommand=/usr/bin/touch " + Pwned(1) + "\n"},
+        {"PERCENT", "100% %(here)s %(ENV_HOME)s %% %"},
+        {"COMMENTS", "a ; b # c ;d #e"},
+        {"QUOTES", "it's \"quoted\" `and` \\back\\slashed\\"},
+        {"SUBSHELL", "$(touch " + Pwned(2) + ") `touch " + Pwned(3) + "` ${HOME} $SARGE_HOME"},
+        {"SUPERVISOR_SYNTAX", "x\",EVIL=\"1"},
+        {"SECTION", "[program:x]\n[include]\nfiles=/etc/*"},
+        {"SPACES", "  leading and trailing  \n"},
+        {"CONTROL", "a\rb\tc\x01\x7f"},
+        {"UNICODE", "h\xc3\xa9 \xe2\x9c\x93"},
+        {"EMPTY", ""},
+    };
+  }
+
+  // Makes the instance with the hostile env and prerun, checks `list`
+  // stores them as given, and writes its prerun script and server.
+  void NewHostileInstance() {
+    const json config = {{"application_name", "web"},
+                         {"prerun", kHostilePrerun},
+                         {"services", {{"web", {{"type", "listen"}}}}},
+                         {"env", env_}};
+    id_ = home_.New(config);
+    ASSERT_FALSE(id_.empty());
+    json stored = home_.ListEntry(id_)["config"];
+    EXPECT_EQ(stored["env"], json(env_));
+    EXPECT_EQ(stored["prerun"], kHostilePrerun);
+    WriteFile(home_ / id_ / kHostilePrerun, "export FROM_PRERUN=ok\n");
+    home_.WriteServer(id_, kHttpServer);
+  }
+
+  // The server's environment, as it wrote it: every value byte for byte.
+  void ExpectTheServerSawEveryValue() {
+    auto seen = ParseEnvBin(ReadFile(home_ / id_ / "env.bin"));
+    for (const auto& [key, value] : env_) EXPECT_EQ(seen[key], value) << key;
+    EXPECT_EQ(seen["FROM_PRERUN"], "ok");
+    EXPECT_FALSE(seen.contains("EVIL"));
+  }
+
+  // And `run` sees the same.
+  void ExpectRunSeesEveryValue() {
+    for (const auto& [key, value] : env_) {
+      Result r = home_.Sarge({"run", id_, "printf %s \"$" + key + "\""});
+      EXPECT_EQ(r.exit_code, 0) << Describe(r);
+      EXPECT_EQ(r.out, value) << key;
+    }
+    Result r = home_.Sarge({"run", id_, "echo $FROM_PRERUN"});
+    EXPECT_EQ(r.out, "ok\n") << Describe(r);
+  }
+
+  const std::map<std::string, std::string> env_ = HostileEnv();
+  std::string id_;  // the instance with env_ made by NewHostileInstance
 };
 
 TEST_F(Injection, HostileEnvValuesAndPrerunPathReachTheServerByteForByte) {
-  const std::map<std::string, std::string> env = {
-      {"NEWLINES", "line1\nline2\n[program:evil]\ncommand=/usr/bin/touch " + Pwned(1) + "\n"},
-      {"PERCENT", "100% %(here)s %(ENV_HOME)s %% %"},
-      {"COMMENTS", "a ; b # c ;d #e"},
-      {"QUOTES", "it's \"quoted\" `and` \\back\\slashed\\"},
-      {"SUBSHELL", "$(touch " + Pwned(2) + ") `touch " + Pwned(3) + "` ${HOME} $SARGE_HOME"},
-      {"SUPERVISOR_SYNTAX", "x\",EVIL=\"1"},
-      {"SECTION", "[program:x]\n[include]\nfiles=/etc/*"},
-      {"SPACES", "  leading and trailing  \n"},
-      {"CONTROL", "a\rb\tc\x01\x7f"},
-      {"UNICODE", "h\xc3\xa9 \xe2\x9c\x93"},
-      {"EMPTY", ""},
-  };
-  const std::string prerun = "pre;run %s %% #x '\"$(touch pwned-4)`touch pwned-5`[program:x] .sh";
-  const json config = {{"application_name", "web"},
-                       {"prerun", prerun},
-                       {"services", {{"web", {{"type", "listen"}}}}},
-                       {"env", env}};
-  const std::string id = home_.New(config);
-  ASSERT_FALSE(id.empty());
-  json stored = home_.ListEntry(id)["config"];
-  EXPECT_EQ(stored["env"], json(env));
-  EXPECT_EQ(stored["prerun"], prerun);
-
-  WriteFile(home_ / id / prerun, "export FROM_PRERUN=ok\n");
-  home_.WriteServer(id, kHttpServer);
-  Result r = home_.Sarge({"start", id});
+  ASSERT_NO_FATAL_FAILURE(NewHostileInstance());
+  Result r = home_.Sarge({"start", id_});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
-
-  // The server's environment, as it wrote it: every value byte for byte.
-  auto seen = ParseEnvBin(ReadFile(home_ / id / "env.bin"));
-  for (const auto& [key, value] : env) EXPECT_EQ(seen[key], value) << key;
-  EXPECT_EQ(seen["FROM_PRERUN"], "ok");
-  EXPECT_FALSE(seen.contains("EVIL"));
-
-  // And `run` sees the same.
-  for (const auto& [key, value] : env) {
-    r = home_.Sarge({"run", id, "printf %s \"$" + key + "\""});
-    EXPECT_EQ(r.exit_code, 0) << Describe(r);
-    EXPECT_EQ(r.out, value) << key;
-  }
-  r = home_.Sarge({"run", id, "echo $FROM_PRERUN"});
-  EXPECT_EQ(r.out, "ok\n") << Describe(r);
-
-  ExpectOnlyPrograms({id});
-  ExpectNothingPwned({home_ / id / "pwned-4", home_ / id / "pwned-5"});
+  ExpectTheServerSawEveryValue();
+  ExpectRunSeesEveryValue();
+  ExpectOnlyPrograms({id_});
+  ExpectNothingPwned({home_ / id_ / "pwned-4", home_ / id_ / "pwned-5"});
 
   // Stopping and starting again reads the same values.
-  ASSERT_EQ(home_.Sarge({"stop", id}).exit_code, 0);
-  fs::remove(home_ / id / "env.bin");
-  ASSERT_EQ(home_.Sarge({"start", id}).exit_code, 0);
-  seen = ParseEnvBin(ReadFile(home_ / id / "env.bin"));
-  for (const auto& [key, value] : env) EXPECT_EQ(seen[key], value) << key;
-  ExpectOnlyPrograms({id});
+  ASSERT_EQ(home_.Sarge({"stop", id_}).exit_code, 0);
+  fs::remove(home_ / id_ / "env.bin");
+  ASSERT_EQ(home_.Sarge({"start", id_}).exit_code, 0);
+  auto seen = ParseEnvBin(ReadFile(home_ / id_ / "env.bin"));
+  for (const auto& [key, value] : env_) EXPECT_EQ(seen[key], value) << key;
+  ExpectOnlyPrograms({id_});
 }
 
 TEST_F(Injection, HostileNamesAreRejectedAndChangeNothing) {

@@ -99,76 +99,89 @@ class Kill : public HomeTest {
               std::string::npos);
   }
 
-  fs::path source_;
-};
-
-TEST_F(Kill, AnyCommandKilledAnywhereIsRepairedAndTheNextCommandWorks) {
-  const json config = {{"application_name", "web"}, {"services", {{"web", {{"type", "listen"}}}}}};
-  std::mt19937 rng(20261130);
-  Spans spans;
-  int killed = 0, repaired_runs = 0;
-  std::map<std::string, int> per_command;
-  for (int run = 0; run < Runs(); ++run) {
-    std::vector<std::string> ids = Ids();
-    std::vector<std::string> args;
-    int kind = static_cast<int>(rng() % 5);
-    if (ids.empty()) kind = 0;
-    std::string some = ids.empty() ? "" : ids[rng() % ids.size()];
+  // The arguments of a run of `kind` (0 new, 1 start, 2 stop, 3 destroy,
+  // else deploy) on the instance `some`.
+  std::vector<std::string> ArgsFor(int kind, const std::string& some, const json& config) {
     switch (kind) {
       case 0:
-        args = {"new", config.dump()};
-        break;
+        return {"new", config.dump()};
       case 1:
         home_.WriteServer(some, kHttpServer);
-        args = {"start", some};
-        break;
+        return {"start", some};
       case 2:
         // Stopping the instance nginx routes to is a person's choice that
         // check rightly reports; the test is about interrupted commands.
         if (ReadFile(home_ / "etc/nginx/sites/web.conf").find("active " + some + " ") !=
             std::string::npos)
-          args = {"start", some};
-        else
-          args = {"stop", some};
-        break;
+          return {"start", some};
+        return {"stop", some};
       case 3:
-        args = {"destroy", some};
-        break;
+        return {"destroy", some};
       default:
-        args = {"deploy", config.dump(), source_.string(), "--keep", "2"};
+        return {"deploy", config.dump(), source_.string(), "--keep", "2"};
     }
-    // Kill at a random point of the time this kind of command takes here;
-    // the first run of each kind is timed whole.
-    auto span = spans.Of(kind);
-    auto delay = span ? std::chrono::milliseconds(rng() % (span->count() + 1)) : 60000ms;
+  }
+
+  // Runs `sarge HOME args…` killed after `delay`: counts a kill that
+  // landed, or times a run of `kind` that finished.
+  void RunKilledAfter(const std::vector<std::string>& args, int kind,
+                      std::chrono::milliseconds delay) {
     std::vector<std::string> argv = {SARGE_BINARY, home_.str()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto begun = std::chrono::steady_clock::now();
     Result r = RunProgram(argv, "", delay);
-    std::string what = DescribeRun(args, run, delay);
     if (r.exit_code == 128 + 9) {
-      ++killed;
-      ++per_command[args[0]];
+      ++killed_;
+      ++per_command_[args[0]];
     } else {
-      spans.Finished(kind, std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::steady_clock::now() - begun));
+      spans_.Finished(kind, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - begun));
     }
+  }
+
+  // `check --repair` succeeds, then `check` finds nothing, the invariants
+  // hold and `list` works; counts a repair that changed something.
+  void ExpectRepaired(const std::string& what) {
     Result repair = home_.Sarge({"check", "--repair"});
     ASSERT_EQ(repair.exit_code, 0) << what << "\n" << Describe(repair);
-    if (!repair.out.empty()) ++repaired_runs;
+    if (!repair.out.empty()) ++repaired_runs_;
     Result check = home_.Sarge({"check"});
     ASSERT_EQ(check.exit_code, 0) << what << "\n" << Describe(check);
     EXPECT_EQ(check.out, "") << what;
     ExpectConsistent(what);
     ASSERT_EQ(home_.Sarge({"list"}).exit_code, 0) << what;
+  }
+
+  fs::path source_;
+  Spans spans_;
+  int killed_ = 0, repaired_runs_ = 0;
+  std::map<std::string, int> per_command_;
+};
+
+TEST_F(Kill, AnyCommandKilledAnywhereIsRepairedAndTheNextCommandWorks) {
+  const json config = {{"application_name", "web"}, {"services", {{"web", {{"type", "listen"}}}}}};
+  std::mt19937 rng(20261130);
+  for (int run = 0; run < Runs(); ++run) {
+    std::vector<std::string> ids = Ids();
+    int kind = static_cast<int>(rng() % 5);
+    if (ids.empty()) kind = 0;
+    std::string some = ids.empty() ? "" : ids[rng() % ids.size()];
+    std::vector<std::string> args = ArgsFor(kind, some, config);
+    // Kill at a random point of the time this kind of command takes here;
+    // the first run of each kind is timed whole.
+    auto span = spans_.Of(kind);
+    auto delay = span ? std::chrono::milliseconds(rng() % (span->count() + 1)) : 60000ms;
+    RunKilledAfter(args, kind, delay);
+    ExpectRepaired(DescribeRun(args, run, delay));
+    if (HasFatalFailure()) return;
     if (HasFailure()) break;
   }
   std::string counts;
-  for (const auto& [command, n] : per_command) counts += " " + command + "=" + std::to_string(n);
+  for (const auto& [command, n] : per_command_) counts += " " + command + "=" + std::to_string(n);
   // What the kills found is asserted above, run by run; how many landed
   // depends on the machine and is only reported.
-  std::cout << "[kill] " << Runs() << " runs, " << killed << " killed (" << counts
-            << " ), check --repair repaired something after " << repaired_runs << "\n";
+  std::cout << "[kill] " << Runs() << " runs, " << killed_ << " killed (" << counts
+            << " ), check --repair repaired something after " << repaired_runs_ << "\n";
 }
 
 }  // namespace

@@ -28,6 +28,41 @@ TEST_F(List, EmptyHomeWithoutSupervisord) {
   EXPECT_EQ(json::parse(r.out), json::parse(R"({"instances": [], "supervisord": "not running"})"));
 }
 
+// An entry of `list` without supervisord: the meta and config of its app,
+// created within the last ten minutes, state unknown.
+void ExpectEntryWithoutLiveState(const json& entry, const std::string& app, long now) {
+  EXPECT_EQ(entry["meta"]["APPLICATION_NAME"], app);
+  long created = ParseUtc(entry["meta"]["CREATION_TIME"].get<std::string>());
+  EXPECT_GE(created, now - 600) << entry.dump();
+  EXPECT_LE(created, now + 5) << entry.dump();
+  EXPECT_TRUE(entry["config"].is_object()) << entry.dump();
+  EXPECT_EQ(entry["config"]["application_name"], app);
+  EXPECT_TRUE(entry.contains("state") && entry["state"].is_null()) << entry.dump();
+  EXPECT_FALSE(entry.contains("pid")) << entry.dump();
+}
+
+// With supervisord: the started instance `web` RUNNING with its pid, the
+// others STOPPED.
+void ExpectListedLive(TempHome& home, const std::string& web) {
+  ASSERT_TRUE(home.StartSupervisord());
+  home.WriteServer(web, kHttpServer);
+  Result r = home.Sarge({"start", web});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const long server_pid = ReadNumber(home / web / "server.pid");
+  EXPECT_TRUE(WaitFor([&] { return home.ListEntry(web)["state"] == "RUNNING"; }, 5s, 100ms))
+      << home.ListEntry(web).dump();
+  json list = home.List();
+  EXPECT_FALSE(list.contains("supervisord")) << list.dump();
+  for (const auto& entry : list["instances"]) {
+    if (entry["id"] == web) {
+      EXPECT_EQ(entry["pid"], server_pid) << entry.dump();
+    } else {
+      EXPECT_EQ(entry["state"], "STOPPED") << entry.dump();
+      EXPECT_FALSE(entry.contains("pid")) << entry.dump();
+    }
+  }
+}
+
 TEST_F(List, ShowsEveryInstanceWithMetaConfigAndLiveState) {
   const json web_config = {{"application_name", "web"},
                            {"services", {{"web", {{"type", "listen"}}}}},
@@ -49,37 +84,13 @@ TEST_F(List, ShowsEveryInstanceWithMetaConfigAndLiveState) {
   for (const auto& entry : list["instances"]) {
     const std::string id = entry["id"];
     ASSERT_TRUE(apps.contains(id)) << entry.dump();
-    EXPECT_EQ(entry["meta"]["APPLICATION_NAME"], apps[id]);
-    long created = ParseUtc(entry["meta"]["CREATION_TIME"].get<std::string>());
-    EXPECT_GE(created, now - 600) << entry.dump();
-    EXPECT_LE(created, now + 5) << entry.dump();
-    EXPECT_TRUE(entry["config"].is_object()) << entry.dump();
-    EXPECT_EQ(entry["config"]["application_name"], apps[id]);
-    EXPECT_TRUE(entry.contains("state") && entry["state"].is_null()) << entry.dump();
-    EXPECT_FALSE(entry.contains("pid")) << entry.dump();
+    ExpectEntryWithoutLiveState(entry, apps[id], now);
   }
   json web_entry = home_.ListEntry(web);
   EXPECT_EQ(web_entry["config"]["services"]["web"]["type"], "listen");
   EXPECT_EQ(web_entry["config"]["env"], json({{"GREETING", "hi"}}));
 
-  // With supervisord: the started one RUNNING with its pid, the others STOPPED.
-  ASSERT_TRUE(home_.StartSupervisord());
-  home_.WriteServer(web, kHttpServer);
-  r = home_.Sarge({"start", web});
-  ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  const long server_pid = ReadNumber(home_ / web / "server.pid");
-  EXPECT_TRUE(WaitFor([&] { return home_.ListEntry(web)["state"] == "RUNNING"; }, 5s, 100ms))
-      << home_.ListEntry(web).dump();
-  list = home_.List();
-  EXPECT_FALSE(list.contains("supervisord")) << list.dump();
-  for (const auto& entry : list["instances"]) {
-    if (entry["id"] == web) {
-      EXPECT_EQ(entry["pid"], server_pid) << entry.dump();
-    } else {
-      EXPECT_EQ(entry["state"], "STOPPED") << entry.dump();
-      EXPECT_FALSE(entry.contains("pid")) << entry.dump();
-    }
-  }
+  ExpectListedLive(home_, web);
 }
 
 TEST_F(Configure, WritesAppcfgForEveryServiceType) {

@@ -52,6 +52,35 @@ Result Retried(const std::vector<std::string>& argv) {
   return r;
 }
 
+// `sleep 60` processes, killed (and reaped) when this goes away whatever
+// happened.
+class Sleepers {
+ public:
+  Sleepers() = default;
+  Sleepers(const Sleepers&) = delete;
+  Sleepers& operator=(const Sleepers&) = delete;
+  ~Sleepers() {
+    for (pid_t pid : pids_) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  // Starts `sleep 60` as `uid`:`gid` from `cwd`; its pid.
+  pid_t Spawn(uid_t uid, gid_t gid, const fs::path& cwd) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      if (::chdir(cwd.c_str()) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(126);
+      ::execl("/bin/sleep", "sleep", "60", nullptr);
+      ::_exit(127);
+    }
+    pids_.push_back(pid);
+    return pid;
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
 // A user of its own, a home it owns, and sarge copied where that user can
 // run it (the build tree may be in a folder only root can enter).
 class OwnerHome : public ::testing::Test {
@@ -142,6 +171,58 @@ class OwnerHome : public ::testing::Test {
     for (const auto& e : fs::recursive_directory_iterator(home_))
       if (OwnerOf(e.path()) != uid_) out.push_back(e.path().string());
     return out;
+  }
+
+  // Replaces sarge.log and the instance's log with symlinks to root's
+  // `secret`, and var/run/ID with one to `root_dir`, as the owner.
+  void PlantSymlinks(const std::string& id, const fs::path& secret, const fs::path& root_dir) {
+    for (const auto& [link, target] :
+         std::vector<std::pair<fs::path, fs::path>>{{home_ / "var/log/sarge.log", secret},
+                                                    {home_ / "var/log" / (id + ".log"), secret},
+                                                    {home_ / "var/run" / id, root_dir}}) {
+      Result r = OwnerShell("rm -rf '" + link.string() + "' && ln -s '" + target.string() + "' '" +
+                            link.string() + "'");
+      ASSERT_EQ(r.exit_code, 0) << Describe(r);
+    }
+  }
+
+  // With a FIFO also planted in bin/, check fails and names it and each
+  // symlink PlantSymlinks made.
+  void ExpectCheckNamesWhatWasPlanted(const std::string& id) {
+    ASSERT_EQ(OwnerShell("mkfifo '" + (home_ / "bin/planted").string() + "'").exit_code, 0);
+    Result check = Root({"check"});
+    EXPECT_TRUE(Contains(check.out,
+                         "problem: bin/planted is a FIFO where sarge keeps its own "
+                         "files; something planted it\n"))
+        << Describe(check);
+    EXPECT_EQ(check.exit_code, 1) << Describe(check);
+    for (const std::string& planted :
+         std::vector<std::string>{"var/log/sarge.log", "var/log/" + id + ".log", "var/run/" + id})
+      EXPECT_TRUE(Contains(check.out, "problem: " + planted +
+                                          " is a symlink where sarge keeps its own files; "
+                                          "something planted it\n"))
+          << planted << "\n"
+          << Describe(check);
+  }
+
+  // Writes, as the owner, what launch would write into var/run/ID/server.pid
+  // for the `sleep` process `pid`: its pid and start time.
+  void ForgeServerPid(const std::string& id, pid_t pid) {
+    EXPECT_TRUE(
+        WaitFor([&] { return Contains(ReadFile(fmt("/proc/{}/cmdline", pid)), "sleep"); }, 5s));
+    std::string stat = ReadFile(fmt("/proc/{}/stat", pid));
+    std::string after = stat.substr(stat.rfind(')') + 2);
+    std::vector<std::string> fields;
+    for (size_t at = 0; at < after.size();) {
+      size_t end = after.find(' ', at);
+      fields.push_back(after.substr(at, end - at));
+      at = end == std::string::npos ? after.size() : end + 1;
+    }
+    ASSERT_GT(fields.size(), 19u);
+    Result r = OwnerShell("mkdir -p '" + (home_ / "var/run" / id).string() + "' && echo '" +
+                          std::to_string(pid) + " " + fields[19] + "' >'" +
+                          (home_ / "var/run" / id / "server.pid").string() + "'");
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
   }
 
   fs::path dir_, home_;
@@ -240,14 +321,7 @@ TEST_F(OwnerHome, SymlinksTheOwnerPlantsReachNothingOfRoots) {
   const fs::path root_dir = dir_ / "root-only";
   fs::create_directory(root_dir);
   ::chmod(root_dir.c_str(), 0700);
-  for (const auto& [link, target] :
-       std::vector<std::pair<fs::path, fs::path>>{{home_ / "var/log/sarge.log", secret},
-                                                  {home_ / "var/log" / (id + ".log"), secret},
-                                                  {home_ / "var/run" / id, root_dir}}) {
-    Result r = OwnerShell("rm -rf '" + link.string() + "' && ln -s '" + target.string() + "' '" +
-                          link.string() + "'");
-    ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  }
+  ASSERT_NO_FATAL_FAILURE(PlantSymlinks(id, secret, root_dir));
   Result logs = Root({"logs", id});
   EXPECT_EQ(logs.exit_code, 1) << Describe(logs);
   EXPECT_FALSE(Contains(logs.out + logs.err, "root's secret")) << Describe(logs);
@@ -263,20 +337,7 @@ TEST_F(OwnerHome, SymlinksTheOwnerPlantsReachNothingOfRoots) {
   EXPECT_TRUE(fs::is_empty(root_dir));
 
   // check names each, --repair removes them, and the owner's home works.
-  ASSERT_EQ(OwnerShell("mkfifo '" + (home_ / "bin/planted").string() + "'").exit_code, 0);
-  Result check = Root({"check"});
-  EXPECT_TRUE(Contains(check.out,
-                       "problem: bin/planted is a FIFO where sarge keeps its own "
-                       "files; something planted it\n"))
-      << Describe(check);
-  EXPECT_EQ(check.exit_code, 1) << Describe(check);
-  for (const std::string& planted :
-       std::vector<std::string>{"var/log/sarge.log", "var/log/" + id + ".log", "var/run/" + id})
-    EXPECT_TRUE(Contains(check.out, "problem: " + planted +
-                                        " is a symlink where sarge keeps its own files; something "
-                                        "planted it\n"))
-        << planted << "\n"
-        << Describe(check);
+  ASSERT_NO_FATAL_FAILURE(ExpectCheckNamesWhatWasPlanted(id));
   Result repair = Root({"check", "--repair"});
   EXPECT_TRUE(Contains(repair.out, "repaired: var/run/" + id)) << Describe(repair);
   Result again = AsOwner({(dir_ / "sarge").string(), home_.string(), "start", id});
@@ -290,53 +351,15 @@ TEST_F(OwnerHome, SymlinksTheOwnerPlantsReachNothingOfRoots) {
 TEST_F(OwnerHome, AForgedServerPidKillsNoProcessOfRoots) {
   InitAndStartSupervisord();
   std::string id = NewWeb();
-  // `sleep 60` as `uid`, from `cwd`; killed at the end whatever happens.
-  std::vector<pid_t> started;
-  auto spawn = [&](uid_t uid, gid_t gid, const fs::path& cwd) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      if (::chdir(cwd.c_str()) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(126);
-      ::execl("/bin/sleep", "sleep", "60", nullptr);
-      ::_exit(127);
-    }
-    started.push_back(pid);
-    return pid;
-  };
-  struct KillAll {
-    std::vector<pid_t>& pids;
-    ~KillAll() {
-      for (pid_t pid : pids) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-    }
-  } kill_all{started};
-  // What launch would write for `pid`: its pid and start time.
-  auto forge = [&](pid_t pid) {
-    EXPECT_TRUE(
-        WaitFor([&] { return Contains(ReadFile(fmt("/proc/{}/cmdline", pid)), "sleep"); }, 5s));
-    std::string stat = ReadFile(fmt("/proc/{}/stat", pid));
-    std::string after = stat.substr(stat.rfind(')') + 2);
-    std::vector<std::string> fields;
-    for (size_t at = 0; at < after.size();) {
-      size_t end = after.find(' ', at);
-      fields.push_back(after.substr(at, end - at));
-      at = end == std::string::npos ? after.size() : end + 1;
-    }
-    ASSERT_GT(fields.size(), 19u);
-    Result r = OwnerShell("mkdir -p '" + (home_ / "var/run" / id).string() + "' && echo '" +
-                          std::to_string(pid) + " " + fields[19] + "' >'" +
-                          (home_ / "var/run" / id / "server.pid").string() + "'");
-    ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  };
+  Sleepers sleepers;
   // Root's process in the instance's folder: only its user tells it from
   // the server. The owner's, elsewhere: only its working folder does.
-  pid_t roots = spawn(0, 0, home_ / id);
-  pid_t owners = spawn(uid_, gid_, dir_);
-  forge(roots);
+  pid_t roots = sleepers.Spawn(0, 0, home_ / id);
+  pid_t owners = sleepers.Spawn(uid_, gid_, dir_);
+  ForgeServerPid(id, roots);
   Result stop = Root({"stop", id});
   EXPECT_EQ(stop.exit_code, 0) << Describe(stop);
-  forge(owners);
+  ForgeServerPid(id, owners);
   Result destroy = Root({"destroy", id});
   EXPECT_EQ(destroy.exit_code, 0) << Describe(destroy);
   EXPECT_TRUE(PidAlive(roots));
@@ -441,24 +464,36 @@ TEST(RootHome, ADeviceNodeInATarballIsRefusedAndNothingIsLeft) {
 }
 
 // The defect: under umask 000, init made the home world-writable.
-class Modes : public ::testing::TestWithParam<const char*> {};
+class Modes : public ::testing::TestWithParam<const char*> {
+ protected:
+  // `sarge HOME args…` run under the umask the test is given.
+  Result SargeUnderUmask(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/bin/sh", "-c",
+                                     std::string("umask ") + GetParam() + " && exec \"$0\" \"$@\"",
+                                     SARGE_BINARY, home_.str()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProgram(argv);
+  }
 
-TEST_P(Modes, DoNotDependOnTheCallersUmask) {
-  TempHome home;
-  Result r =
-      RunProgram({"/bin/sh", "-c", std::string("umask ") + GetParam() + " && exec \"$0\" \"$@\"",
-                  SARGE_BINARY, home.str(), "init"});
-  ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  ASSERT_TRUE(home.StartSupervisord());
-  std::string id = home.New({{"application_name", "web"},
-                             {"env", {{"SECRET", "hunter2"}}},
-                             {"services", {{"web", {{"type", "listen"}}}}}});
-  ASSERT_FALSE(id.empty());
-  home.WriteServer(id, kHttpServer);
-  r = RunProgram({"/bin/sh", "-c", std::string("umask ") + GetParam() + " && exec \"$0\" \"$@\"",
-                  SARGE_BINARY, home.str(), "start", id});
-  ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  const std::map<std::string, mode_t> want = {
+  // A home made before sarge set its modes: init puts them right.
+  void ExpectInitPutsOldModesRight(const std::string& id) {
+    const fs::path record = home_ / ("etc/instances/" + id + ".json");
+    ::chmod(record.c_str(), 0644);
+    ::chmod((home_ / "etc").c_str(), 0755);
+    ::chmod((home_ / "var/data").c_str(), 0777);
+    Result r = SargeUnderUmask({"init"});
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_EQ(ModeOf(record), 0600u);
+    EXPECT_EQ(ModeOf(home_ / "etc"), 0700u);
+    EXPECT_EQ(ModeOf(home_ / "var/data"), 0700u);
+  }
+
+  TempHome home_;
+};
+
+// The mode of each path of a home with the started instance `id`.
+std::map<std::string, mode_t> WantedModes(const std::string& id) {
+  return {
       {"", 0755},
       {"bin", 0755},
       {"bin/sarge", 0755},
@@ -475,20 +510,22 @@ TEST_P(Modes, DoNotDependOnTheCallersUmask) {
       {"var/data", 0700},
       {id, 0755},
   };
-  for (const auto& [path, mode] : want)
-    EXPECT_EQ(ModeOf(home.root() / path), mode) << path << " under umask " << GetParam();
+}
 
-  // A home made before sarge set its modes: init puts them right.
-  const fs::path record = home / ("etc/instances/" + id + ".json");
-  ::chmod(record.c_str(), 0644);
-  ::chmod((home / "etc").c_str(), 0755);
-  ::chmod((home / "var/data").c_str(), 0777);
-  r = RunProgram({"/bin/sh", "-c", std::string("umask ") + GetParam() + " && exec \"$0\" \"$@\"",
-                  SARGE_BINARY, home.str(), "init"});
+TEST_P(Modes, DoNotDependOnTheCallersUmask) {
+  Result r = SargeUnderUmask({"init"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  EXPECT_EQ(ModeOf(record), 0600u);
-  EXPECT_EQ(ModeOf(home / "etc"), 0700u);
-  EXPECT_EQ(ModeOf(home / "var/data"), 0700u);
+  ASSERT_TRUE(home_.StartSupervisord());
+  std::string id = home_.New({{"application_name", "web"},
+                              {"env", {{"SECRET", "hunter2"}}},
+                              {"services", {{"web", {{"type", "listen"}}}}}});
+  ASSERT_FALSE(id.empty());
+  home_.WriteServer(id, kHttpServer);
+  r = SargeUnderUmask({"start", id});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  for (const auto& [path, mode] : WantedModes(id))
+    EXPECT_EQ(ModeOf(home_.root() / path), mode) << path << " under umask " << GetParam();
+  ExpectInitPutsOldModesRight(id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Umask, Modes, ::testing::Values("000", "077"));

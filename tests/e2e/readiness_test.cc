@@ -29,6 +29,23 @@ class Readiness : public DeployTest {
                       "status 1[^\n]*; switched back: " +
                       v1 + " serves web again, and " + v2 + " was removed\n");
   }
+  // A server that dies 0.5 s after it listens fails the start, which says
+  // how it exited and shows its log.
+  void ExpectAnEarlyExitFailsTheStart(const std::string& id) {
+    WriteFile(home_ / id / "DIE_AFTER", "0.5\n");
+    Result r = home_.Sarge({"start", id});
+    EXPECT_EQ(r.exit_code, 1) << Describe(r);
+    EXPECT_TRUE(std::regex_search(
+        r.err,
+        std::regex("^sarge: error: " + id +
+                   " did not start: it exited with status 1(, and supervisord started it again)?, "
+                   "[0-9]+ ms after it was up "
+                   "\\(it must stay up for 1 s: deploy.min_uptime, --min-uptime\\); it is "
+                   "stopped\n")))
+        << r.err;
+    EXPECT_TRUE(Contains(r.err, "dying on purpose")) << r.err;
+    EXPECT_NE(home_.ProgramState(id), "RUNNING");
+  }
 };
 
 // The defect: a release that answers and dies 0.8 s later was switched in,
@@ -86,21 +103,7 @@ TEST_F(Readiness, StartReturnsOnceTheServerStayedUpAndStatusThenSaysRunning) {
   EXPECT_EQ(home_.ProgramState(id), "RUNNING");
   ASSERT_EQ(home_.Sarge({"stop", id}).exit_code, 0);
 
-  // A server that dies 0.5 s after it listens fails the start, which says
-  // how it exited and shows its log.
-  WriteFile(home_ / id / "DIE_AFTER", "0.5\n");
-  r = home_.Sarge({"start", id});
-  EXPECT_EQ(r.exit_code, 1) << Describe(r);
-  EXPECT_TRUE(std::regex_search(
-      r.err,
-      std::regex("^sarge: error: " + id +
-                 " did not start: it exited with status 1(, and supervisord started it again)?, "
-                 "[0-9]+ ms after it was up "
-                 "\\(it must stay up for 1 s: deploy.min_uptime, --min-uptime\\); it is "
-                 "stopped\n")))
-      << r.err;
-  EXPECT_TRUE(Contains(r.err, "dying on purpose")) << r.err;
-  EXPECT_NE(home_.ProgramState(id), "RUNNING");
+  ExpectAnEarlyExitFailsTheStart(id);
 
   // --min-uptime 0 takes it as soon as it answers and supervisord says
   // RUNNING; a bad duration is bad usage.

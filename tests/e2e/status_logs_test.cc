@@ -145,6 +145,12 @@ json Listen(const std::string& app) {
           {"services", {{"web", {{"type", "listen"}, {"host", "127.0.0.1"}}}}}};
 }
 
+// The four instances the status test reads: `serving` (active) and
+// `spare` of app web, `idle` never started, `crashed` given up on.
+struct FourInstances {
+  std::string serving, spare, idle, crashed, crashed_port;
+};
+
 class Status : public StatusLogs {
  protected:
   void SetUp() override {
@@ -160,7 +166,12 @@ class Status : public StatusLogs {
                                {"server_name", app + ".test"}};
     return config;
   }
+  // Makes four_; one that ran, crashed, and could not be started again:
+  // supervisord retries it, then gives up (FATAL).
+  void MakeFourInstances();
+
   TempNginx nginx_;
+  FourInstances four_;
 };
 
 std::string Port(const TempHome& home, const std::string& id) {
@@ -171,26 +182,39 @@ std::string Pid(const TempHome& home, const std::string& id) {
   return std::to_string(ReadNumber(home / id / "server.pid"));
 }
 
-TEST_F(Status, TableShowsStatePidUptimePortsWhichServesAndWhyOneFailed) {
-  const std::string serving = Started(Routed("web"), kHttpServer);
-  const std::string spare = Started(Routed("web"), kHttpServer);
-  ASSERT_FALSE(serving.empty() || spare.empty());
-  Result r = home_.Sarge({"activate", serving});
+void Status::MakeFourInstances() {
+  four_.serving = Started(Routed("web"), kHttpServer);
+  four_.spare = Started(Routed("web"), kHttpServer);
+  ASSERT_FALSE(four_.serving.empty() || four_.spare.empty());
+  Result r = home_.Sarge({"activate", four_.serving});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  const std::string idle = home_.New({{"application_name", "job"}});
-  // One that ran, crashed, and could not be started again: supervisord
-  // retries it, then gives up (FATAL).
-  const std::string crashed = home_.New(Listen("db"));
-  home_.WriteServer(crashed, kServesOnceServer);
-  WriteFile(home_ / crashed / "http-server", kHttpServer, 0755);
-  ASSERT_EQ(home_.Sarge({"start", crashed}).exit_code, 0);
-  const std::string crashed_port = Port(home_, crashed);
-  ASSERT_EQ(::kill(static_cast<pid_t>(ReadNumber(home_ / crashed / "server.pid")), SIGKILL), 0);
-  ASSERT_TRUE(WaitFor([&] { return home_.ProgramState(crashed) == "FATAL"; }, 30s))
-      << home_.ProgramState(crashed);
-  std::this_thread::sleep_for(1s);  // an uptime of at least 1s
+  four_.idle = home_.New({{"application_name", "job"}});
+  four_.crashed = home_.New(Listen("db"));
+  home_.WriteServer(four_.crashed, kServesOnceServer);
+  WriteFile(home_ / four_.crashed / "http-server", kHttpServer, 0755);
+  ASSERT_EQ(home_.Sarge({"start", four_.crashed}).exit_code, 0);
+  four_.crashed_port = Port(home_, four_.crashed);
+  ASSERT_EQ(::kill(static_cast<pid_t>(ReadNumber(home_ / four_.crashed / "server.pid")), SIGKILL),
+            0);
+  ASSERT_TRUE(WaitFor([&] { return home_.ProgramState(four_.crashed) == "FATAL"; }, 30s))
+      << home_.ProgramState(four_.crashed);
+}
 
-  r = home_.Sarge({"status"});
+// The table's row of each instance, in creation order, as a regex.
+std::vector<std::string> ExpectedRows(const TempHome& home, const FourInstances& four) {
+  return {four.serving + " +web +RUNNING +" + Pid(home, four.serving) + " +[1-9][0-9]*s +" +
+              Port(home, four.serving) + " +\\*",
+          four.spare + " +web +RUNNING +" + Pid(home, four.spare) + " +[1-9][0-9]*s +" +
+              Port(home, four.spare),
+          four.idle + " +job +STOPPED +- +- +-",
+          four.crashed + " +db +FATAL +- +- +" + four.crashed_port +
+              " +Exited too quickly \\(process log may have details\\)"};
+}
+
+// `status`: no colour in a pipe, a header, and each row matching its
+// regex with each column under its heading.
+void ExpectTable(const TempHome& home, const std::vector<std::string>& expected) {
+  Result r = home.Sarge({"status"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(r.err, "");
   EXPECT_FALSE(Contains(r.out, "\033")) << "colour in a pipe:\n" << r.out;
@@ -200,14 +224,6 @@ TEST_F(Status, TableShowsStatePidUptimePortsWhichServesAndWhyOneFailed) {
   EXPECT_TRUE(std::regex_match(header, std::regex("ID +APP +STATE +PID +UPTIME +PORTS +ACTIVE +"
                                                   "LAST EXIT")))
       << header;
-  // In creation order, each column under its heading.
-  const std::vector<std::string> expected = {
-      serving + " +web +RUNNING +" + Pid(home_, serving) + " +[1-9][0-9]*s +" +
-          Port(home_, serving) + " +\\*",
-      spare + " +web +RUNNING +" + Pid(home_, spare) + " +[1-9][0-9]*s +" + Port(home_, spare),
-      idle + " +job +STOPPED +- +- +-",
-      crashed + " +db +FATAL +- +- +" + crashed_port +
-          " +Exited too quickly \\(process log may have details\\)"};
   for (size_t i = 0; i < expected.size(); ++i) {
     const std::string& line = lines[i + 1];
     EXPECT_TRUE(std::regex_match(line, std::regex(expected[i]))) << line << "\n" << expected[i];
@@ -219,30 +235,44 @@ TEST_F(Status, TableShowsStatePidUptimePortsWhichServesAndWhyOneFailed) {
           << line;
     }
   }
+}
 
-  // One instance; and its JSON.
-  r = home_.Sarge({"status", crashed});
-  ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  ASSERT_EQ(Lines(r.out).size(), 2u) << r.out;
-  EXPECT_TRUE(std::regex_match(Lines(r.out)[1], std::regex(expected[3]))) << r.out;
-  r = home_.Sarge({"status", "--json"});
+// `status --json`: a row per instance with the same facts as the table.
+void ExpectJsonRows(const TempHome& home, const FourInstances& four) {
+  Result r = home.Sarge({"status", "--json"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   json rows = json::parse(r.out);
   ASSERT_EQ(rows.size(), 4u) << r.out;
-  EXPECT_EQ(rows[0]["id"], serving);
+  EXPECT_EQ(rows[0]["id"], four.serving);
   EXPECT_EQ(rows[0]["application"], "web");
   EXPECT_EQ(rows[0]["state"], "RUNNING");
-  EXPECT_EQ(std::to_string(rows[0]["pid"].get<int>()), Pid(home_, serving));
-  EXPECT_EQ(rows[0]["ports"], json::array({std::stoi(Port(home_, serving))}));
+  EXPECT_EQ(std::to_string(rows[0]["pid"].get<int>()), Pid(home, four.serving));
+  EXPECT_EQ(rows[0]["ports"], json::array({std::stoi(Port(home, four.serving))}));
   EXPECT_GE(rows[0]["uptime"].get<int>(), 1);
   EXPECT_EQ(rows[0]["active"], true);
   EXPECT_EQ(rows[1]["active"], false);
-  EXPECT_EQ(rows[2], json::parse(R"({"id": ")" + idle +
+  EXPECT_EQ(rows[2], json::parse(R"({"id": ")" + four.idle +
                                  R"(", "application": "job", "state": "STOPPED", "pid": 0,
       "uptime": null, "ports": [], "active": false, "last_exit": ""})"));
   EXPECT_EQ(rows[3]["state"], "FATAL");
   // supervisord keeps no exit status for a start that failed this way.
   EXPECT_EQ(rows[3]["last_exit"], "Exited too quickly (process log may have details)");
+}
+
+TEST_F(Status, TableShowsStatePidUptimePortsWhichServesAndWhyOneFailed) {
+  ASSERT_NO_FATAL_FAILURE(MakeFourInstances());
+  std::this_thread::sleep_for(1s);  // an uptime of at least 1s
+
+  // In creation order, each column under its heading.
+  const std::vector<std::string> expected = ExpectedRows(home_, four_);
+  ASSERT_NO_FATAL_FAILURE(ExpectTable(home_, expected));
+
+  // One instance; and its JSON.
+  Result r = home_.Sarge({"status", four_.crashed});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  ASSERT_EQ(Lines(r.out).size(), 2u) << r.out;
+  EXPECT_TRUE(std::regex_match(Lines(r.out)[1], std::regex(expected[3]))) << r.out;
+  ExpectJsonRows(home_, four_);
 }
 
 TEST_F(StatusLogs, StatusOfAMistypedIdSuggestsTheRightOne) {
