@@ -123,7 +123,7 @@ void IdForceArgs(CLI::App& app, Args& a) {
 // What a command holds while it runs: its Env over the home, and, as the
 // command needs, the home's lock and a connection to its supervisord.
 enum class Needs {
-  kNothing,         // reads only: list, status, logs, run, launch
+  kNothing,         // reads only, no settings: list, status, logs, run, launch
   kLock,            // new, configure, check
   kSupervisorConf,  // destroy, resume: the lock, and supervisord.conf rewritten
   kSupervisord,     // and supervisord answering, checked before anything changes
@@ -140,7 +140,9 @@ class Session {
     // In case a killed command left it narrowed (supervisor_config.h).
     if (needs >= Needs::kSupervisorConf) WriteSupervisordConf(home_);
     if (needs == Needs::kSupervisord) supervisor_->Connect();
-    env_.settings = LoadSettings(home_);
+    // Commands that only read keep working with a sarge.yaml broken by hand
+    // (launch among them: supervisord runs it at every restart).
+    if (needs != Needs::kNothing) env_.settings = LoadSettings(home_);
   }
   Env& env() { return env_; }
 

@@ -12,6 +12,7 @@
 #include "sarge/instance_config.h"
 #include "sarge/orphans.h"
 #include "sarge/runtime_config.h"
+#include "sarge/settings.h"
 
 extern char** environ;
 
@@ -98,6 +99,7 @@ nlohmann::json RuntimeConfigFor(Env& env, Record& record) {
   }
   FileLock lock = LockHome(env);
   record = LoadRecord(env.home, record.id);
+  env.settings = LoadSettings(env.home);
   return Configure(env, record);
 }
 

@@ -220,5 +220,28 @@ TEST_F(Errors, MessagesForKeysWithNewlinesStayOnOneLine) {
   }
 }
 
+// A sarge.yaml broken by hand stops the commands that use it, not those
+// that only read the home: list, status, logs, run, and launch, which
+// supervisord runs at every restart of a server.
+TEST_F(Errors, ABrokenSargeYamlStopsNoCommandThatOnlyReads) {
+  const std::string id = home_.New({{"application_name", "web"}});
+  ASSERT_EQ(home_.Sarge({"configure", id}).exit_code, 0);
+  WriteFile(home_ / "etc/sarge.yaml", "deploy: [\n");
+  Result list = home_.Sarge({"list"});
+  EXPECT_EQ(list.exit_code, 0) << Describe(list);
+  Result status = home_.Sarge({"status", "--json"});
+  EXPECT_NE(status.out.find(id), std::string::npos) << Describe(status);
+  EXPECT_EQ(status.err.find("sarge.yaml"), std::string::npos) << Describe(status);
+  Result logs = home_.Sarge({"logs", id});
+  EXPECT_EQ(logs.exit_code, 0) << Describe(logs);
+  Result run = home_.Sarge({"run", id, "echo ran"});
+  EXPECT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.out, "ran\n");
+  Result configure = home_.Sarge({"configure", id});  // uses the settings
+  EXPECT_EQ(configure.exit_code, 1);
+  EXPECT_EQ(configure.err.rfind("sarge: error: " + home_.str() + "/etc/sarge.yaml", 0), 0u)
+      << Describe(configure);
+}
+
 }  // namespace
 }  // namespace e2e
