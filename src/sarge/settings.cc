@@ -321,8 +321,9 @@ void ReadHooks(const Reader& r, const yaml_node_t* node, Settings& s) {
 
 }  // namespace
 
-std::string DefaultSettingsYaml() {
-  return R"(# sarge settings for this home. Edit freely: `sarge HOME init` never
+// The file `init` writes: every key with its default, commented.
+constexpr std::string_view kDefaultSettingsYaml =
+    R"(# sarge settings for this home. Edit freely: `sarge HOME init` never
 # overwrites this file. Every key is optional; the values shown are the
 # defaults. docs/configuration.md describes each one.
 
@@ -386,7 +387,8 @@ deploy:
 #   pid_file: /run/nginx.pid
 #   drain_timeout: 30
 )";
-}
+
+std::string DefaultSettingsYaml() { return std::string(kDefaultSettingsYaml); }
 
 Settings ParseSettings(std::string_view yaml, std::string_view source) {
   Document doc(yaml, source);
