@@ -175,7 +175,7 @@ int DoNew(Args& a, World& w) {
 
 int DoList(Args& a, World& w) {
   Session session(w, OpenHome(a.home, false), Needs::kNothing);
-  WriteListing(session.env().home, session.env().supervisor, std::cout);
+  std::cout << ListInstances(session.env().home, session.env().supervisor).dump(2) << "\n";
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <regex>
 
 #include <fmt/format.h>
@@ -94,20 +95,43 @@ std::optional<HttpAnswer> HttpGet(const Url& url, const std::string& host_header
   return answer;
 }
 
-bool AcceptsConnections(const std::string& host, int port) {
+namespace {
+
+// Calls `attempt` with a fresh TCP socket for each address of host:port
+// until it returns true; whether one did (false for a host that does not
+// resolve). `passive` resolves addresses to bind rather than to reach.
+bool AnyAddress(const std::string& host, int port, bool passive,
+                const std::function<bool(int, const addrinfo&)>& attempt) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
   addrinfo* found = nullptr;
   if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
-  bool ok = false;
-  for (addrinfo* a = found; a && !ok; a = a->ai_next) {
+  bool done = false;
+  for (addrinfo* a = found; a && !done; a = a->ai_next) {
     Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
-    ok = fd.valid() && ::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0;
+    done = fd.valid() && attempt(fd.get(), *a);
   }
   ::freeaddrinfo(found);
-  return ok;
+  return done;
+}
+
+}  // namespace
+
+bool AcceptsConnections(const std::string& host, int port) {
+  return AnyAddress(host, port, false, [](int fd, const addrinfo& a) {
+    return ::connect(fd, a.ai_addr, a.ai_addrlen) == 0;
+  });
+}
+
+bool PortIsFree(const std::string& host, int port) {
+  bool taken = AnyAddress(host, port, true, [](int fd, const addrinfo& a) {
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    return ::bind(fd, a.ai_addr, a.ai_addrlen) != 0 && errno == EADDRINUSE;
+  });
+  return !taken;
 }
 
 }  // namespace sarge

@@ -1,7 +1,7 @@
-// A minimal HTTP/1.1 GET for health checks and front-end confirmation on
-// this host. Deliberately small: sarge only needs the status and a short
-// body from loopback servers, and linking a full HTTP library would add its
-// load time to every sarge command.
+// Probes of this host's network: whether a port accepts or is free, and a
+// minimal HTTP/1.1 GET for health checks and front-end confirmation. Deliberately small: sarge only
+// needs the status and a short body from loopback servers, and linking a full HTTP library would
+// add its load time to every sarge command.
 #pragma once
 
 #include <chrono>
@@ -32,6 +32,11 @@ std::optional<HttpAnswer> HttpGet(const Url& url, const std::string& host_header
                                   std::chrono::milliseconds timeout);
 
 // Whether something accepts TCP connections on host:port right now.
+// Reached through System::Accepts.
 bool AcceptsConnections(const std::string& host, int port);
+
+// Whether a TCP port can be bound on a host right now: tries to bind (with
+// SO_REUSEADDR, as servers do). Reached through System::PortIsFree.
+bool PortIsFree(const std::string& host, int port);
 
 }  // namespace sarge

@@ -1,9 +1,7 @@
 #include "sarge/lifecycle.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>

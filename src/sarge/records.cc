@@ -154,7 +154,13 @@ void ForEachRecord(const Home& home, const std::function<void(Record&&)>& take) 
 }
 
 std::vector<Record> LoadAllRecords(const Home& home) {
-  return LoadAllRecordsAs<Record>(home, [](Record&& record) { return std::move(record); });
+  std::vector<Record> records;
+  ForEachRecord(home, [&](Record&& record) { records.push_back(std::move(record)); });
+  // Ids were in order: a stable sort keeps it among equal times.
+  std::stable_sort(records.begin(), records.end(), [](const Record& a, const Record& b) {
+    return a.creation_time < b.creation_time;
+  });
+  return records;
 }
 
 void SetAutostart(const Home& home, const std::string& id, bool autostart) {

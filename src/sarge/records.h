@@ -51,25 +51,6 @@ std::vector<Record> LoadAllRecords(const Home& home);
 // reports (on stderr) each record it skips.
 void ForEachRecord(const Home& home, const std::function<void(Record&&)>& take);
 
-// LoadAllRecords with each record made into a T by `make` as soon as it is
-// parsed: only one record's tree exists at a time (for thousands of
-// records, holding every tree costs more in fresh memory than parsing them).
-template <typename T, typename Make>
-std::vector<T> LoadAllRecordsAs(const Home& home, Make make) {
-  std::vector<std::pair<std::string, T>> made;  // creation time, T
-  ForEachRecord(home, [&](Record&& record) {
-    std::string time = record.creation_time;
-    made.emplace_back(std::move(time), make(std::move(record)));
-  });
-  // Ids were in order: a stable sort keeps it among equal times.
-  std::stable_sort(made.begin(), made.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<T> out;
-  out.reserve(made.size());
-  for (auto& [time, t] : made) out.push_back(std::move(t));
-  return out;
-}
-
 // Ids of every record (from file names only; cheap).
 std::vector<std::string> ListIds(const Home& home);
 

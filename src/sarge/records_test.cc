@@ -50,14 +50,14 @@ TEST(RecordsTest, ListingSkipsTemporaryAndForeignFiles) {
   EXPECT_EQ(ListIds(t.home), std::vector<std::string>{"web-a"});
 }
 
-TEST(RecordsTest, RecordsMadeIntoOtherThingsComeInCreationOrder) {
+TEST(RecordsTest, AllRecordsComeInCreationOrder) {
   testing::TempHome t;
   // Same creation time for a and c: the id breaks the tie.
   SaveRecord(t.home, Record{"web-c", "web", "2026-01-02T00:00:00Z", {{"x", 1}}, {}, ""});
   SaveRecord(t.home, Record{"web-b", "web", "2026-01-03T00:00:00Z", {}, {{"web", 20001}}, ""});
   SaveRecord(t.home, Record{"web-a", "web", "2026-01-02T00:00:00Z", {}, {}, "/up"});
-  auto made = LoadAllRecordsAs<std::string>(
-      t.home, [](Record&& r) { return r.id + " " + r.ToJson().dump(); });
+  std::vector<std::string> made;
+  for (const Record& r : LoadAllRecords(t.home)) made.push_back(r.id + " " + r.ToJson().dump());
   EXPECT_EQ(made, (std::vector<std::string>{
                       "web-a " + LoadRecord(t.home, "web-a").ToJson().dump(),
                       "web-c " + LoadRecord(t.home, "web-c").ToJson().dump(),
@@ -116,8 +116,8 @@ TEST(RecordsTest, RecordsComeInCreationOrderAndABrokenOneIsSkipped) {
   std::ofstream(t.home.RecordFile("web-00020")) << "[";
   std::sort(expected.begin(), expected.end());
   ::testing::internal::CaptureStderr();
-  auto made = LoadAllRecordsAs<std::pair<std::string, std::string>>(
-      t.home, [](Record&& r) { return std::pair(r.creation_time, r.id); });
+  std::vector<std::pair<std::string, std::string>> made;
+  for (const Record& r : LoadAllRecords(t.home)) made.emplace_back(r.creation_time, r.id);
   std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(err, "sarge: warning: skipping " + t.home.RecordFile("web-00020").string() +
                      ": [json.exception.parse_error.101] parse error at line 1, column 2: syntax "

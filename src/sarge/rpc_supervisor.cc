@@ -22,8 +22,6 @@ using nlohmann::json;
 // (supervisord's stopwaitsecs), short enough not to hang for ever.
 constexpr int kReplyTimeoutSeconds = 120;
 
-using BodySink = std::function<void(std::string_view)>;
-
 struct HttpReply {
   int status = 0;
   bool close = false;
@@ -100,43 +98,28 @@ bool ReceiveBody(int fd, std::string_view rest, size_t length, std::string& body
 
 // Reads one HTTP response (Content-Length framed, or until close). Returns
 // nullopt if the peer closed before sending anything (a stale keep-alive).
-// The body of a 200 goes to `sink` as it arrives, when one is given;
-// otherwise, once the headers give the length, it is received straight into
-// its own string, sized once: a `getAllProcessInfo` of thousands of
-// programs is megabytes, and every extra copy costs time and peak memory.
-std::optional<HttpReply> ReadReply(int fd, const BodySink* sink) {
+std::optional<HttpReply> ReadReply(int fd) {
   char chunk[65536];
   auto head = ReadHead(fd, chunk);
   if (!head) return std::nullopt;
   HttpReply reply;
   long length = ParseHeaders(head->first.substr(0, head->second), reply);
   std::string_view rest = std::string_view(head->first).substr(head->second);
-  if (length >= 0) rest = rest.substr(0, static_cast<size_t>(length));
-  if (length >= 0 && !(sink && reply.status == 200)) {
-    if (!ReceiveBody(fd, rest, static_cast<size_t>(length), reply.body)) return std::nullopt;
+  if (length >= 0) {
+    if (!ReceiveBody(fd, rest.substr(0, static_cast<size_t>(length)), static_cast<size_t>(length),
+                     reply.body))
+      return std::nullopt;
     return reply;
   }
-  // Streamed to the sink, or (without a length) kept until the peer closes.
-  auto take = [&](std::string_view data) {
-    if (sink && reply.status == 200)
-      (*sink)(data);
-    else
-      reply.body.append(data);
-  };
-  take(rest);
-  for (size_t got = rest.size(); length < 0 || got < static_cast<size_t>(length);) {
-    size_t room =
-        length < 0 ? sizeof chunk : std::min(sizeof chunk, static_cast<size_t>(length) - got);
-    ssize_t n = ReceiveSome(fd, chunk, room);
+  // Without a length, the body ends when the peer closes.
+  reply.body.assign(rest);
+  for (;;) {
+    ssize_t n = ReceiveSome(fd, chunk, sizeof chunk);
     if (n < 0) return std::nullopt;
-    if (n == 0 && length >= 0) ClosedMidReply();
-    if (n == 0) {
-      reply.close = true;
-      break;
-    }
-    take(std::string_view(chunk, static_cast<size_t>(n)));
-    got += static_cast<size_t>(n);
+    if (n == 0) break;
+    reply.body.append(chunk, static_cast<size_t>(n));
   }
+  reply.close = true;
   return reply;
 }
 
@@ -184,7 +167,7 @@ void RpcSupervisor::Send(std::string_view method, const json& params) {
   fd_ = Fd();
 }
 
-std::string RpcSupervisor::Receive(const BodySink* sink) {
+std::string RpcSupervisor::Receive() {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (attempt > 0 || !fd_.valid()) {
       if (pending_fresh_) break;  // a fresh connection that did not answer
@@ -197,10 +180,10 @@ std::string RpcSupervisor::Receive(const BodySink* sink) {
     }
     std::optional<HttpReply> reply;
     try {
-      reply = ReadReply(fd_.get(), sink);
+      reply = ReadReply(fd_.get());
     } catch (...) {
-      // The rest of this reply may still be on its way (a sink can throw
-      // half-way): the connection is no good for the next call.
+      // The rest of this reply may still be on its way: the connection is
+      // no good for the next call.
       fd_ = Fd();
       throw;
     }
@@ -215,19 +198,14 @@ std::string RpcSupervisor::Receive(const BodySink* sink) {
   throw SupervisorUnavailable(not_running_ + " (it closed the connection without answering)");
 }
 
-template <typename Decode>
-auto RpcSupervisor::Decoded(Decode&& decode) {
+json RpcSupervisor::Call(std::string_view method, const json& params) {
+  Send(method, params);
   try {
-    return decode();
+    return xmlrpc::DecodeResponse(Receive());
   } catch (const SupervisorFault& f) {
     if (f.code() != fault::kShutdownState) throw;
     throw SupervisorUnavailable(not_running_ + " (it is shutting down)");
   }
-}
-
-json RpcSupervisor::Call(std::string_view method, const json& params) {
-  Send(method, params);
-  return Decoded([&] { return xmlrpc::DecodeResponse(Receive()); });
 }
 
 ProcessInfo ParseProcessInfo(const json& v) {
@@ -246,24 +224,11 @@ ProcessInfo ParseProcessInfo(const json& v) {
 }
 
 std::vector<ProcessInfo> RpcSupervisor::GetAllProcessInfo() {
-  SendGetAllProcessInfo();
-  return ReceiveAllProcessInfo();
-}
-
-void RpcSupervisor::SendGetAllProcessInfo() { Send("supervisor.getAllProcessInfo", json::array()); }
-
-std::vector<ProcessInfo> RpcSupervisor::ReceiveAllProcessInfo() {
-  // Decoded as it arrives, one struct at a time: with thousands of programs
-  // supervisord takes most of a second to send the megabytes of its reply,
-  // and neither the text nor its JSON form is ever held whole.
+  json all = Call("supervisor.getAllProcessInfo", json::array());
+  if (!all.is_array()) throw Error("supervisord sent a process list that is not an array");
   std::vector<ProcessInfo> out;
-  const std::function<void(json)> each = [&](json v) { out.push_back(ParseProcessInfo(v)); };
-  xmlrpc::ResponseReader reader(&each);
-  const BodySink sink = [&](std::string_view piece) { reader.Feed(piece); };
-  Decoded([&] {
-    Receive(&sink);
-    return reader.Finish();
-  });
+  out.reserve(all.size());
+  for (const auto& v : all) out.push_back(ParseProcessInfo(v));
   return out;
 }
 

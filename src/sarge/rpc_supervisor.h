@@ -1,7 +1,6 @@
 // The real Supervisor: XML-RPC over supervisord's unix control socket.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,9 +28,6 @@ class RpcSupervisor : public Supervisor {
   bool TryConnect() override;
 
   std::vector<ProcessInfo> GetAllProcessInfo() override;
-  // Both throw SupervisorUnavailable as Call does.
-  void SendGetAllProcessInfo() override;
-  std::vector<ProcessInfo> ReceiveAllProcessInfo() override;
   ProcessInfo GetProcessInfo(const std::string& name) override;
   ReloadResult ReloadConfig() override;
   void AddProcessGroup(const std::string& name) override;
@@ -46,15 +42,9 @@ class RpcSupervisor : public Supervisor {
  private:
   // A call in two halves: Send() writes the request, Receive() reads the
   // reply body; on a kept-alive connection supervisord has closed meanwhile,
-  // Receive() reconnects once and resends. With `sink`, the body of a
-  // successful reply goes to it piece by piece as it arrives, and Receive()
-  // returns nothing.
+  // Receive() reconnects once and resends.
   void Send(std::string_view method, const nlohmann::json& params);
-  std::string Receive(const std::function<void(std::string_view)>* sink = nullptr);
-  // Runs `decode` (which calls Receive()), with a shutting-down supervisord
-  // reported as not running.
-  template <typename Decode>
-  auto Decoded(Decode&& decode);
+  std::string Receive();
 
   fs::path socket_;
   std::string not_running_;

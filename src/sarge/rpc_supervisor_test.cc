@@ -140,7 +140,7 @@ TEST(RpcSupervisorTest, AReplyOfMegabytesArrivesWhole) {
   EXPECT_EQ(server.Connections(), 1);
 }
 
-TEST(RpcSupervisorTest, GetAllProcessInfoInTwoHalves) {
+TEST(RpcSupervisorTest, GetAllProcessInfoOnOneConnectionUntilTheServerClosesIt) {
   testing::ScopedTempDir dir;
   fs::path sock = dir.path() / "s.sock";
   auto process = [](const std::string& name, const std::string& state) {
@@ -156,8 +156,7 @@ TEST(RpcSupervisorTest, GetAllProcessInfoInTwoHalves) {
         true},
        {Reply("<array><data>" + process("web-c", "FATAL") + "</data></array>", false), false}});
   RpcSupervisor rpc(sock, "not running");
-  rpc.SendGetAllProcessInfo();
-  auto all = rpc.ReceiveAllProcessInfo();
+  auto all = rpc.GetAllProcessInfo();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].name, "web-a");
   EXPECT_EQ(all[1].state, "STOPPED");
@@ -227,13 +226,14 @@ TEST(RpcSupervisorTest, GetAllProcessInfoSaysWhatWentWrong) {
   };
   EXPECT_EQ(message(), "supervisord answered HTTP 500 to an XML-RPC call");
   EXPECT_EQ(message(), "supervisord is not running (it is shutting down)");
-  EXPECT_EQ(message(), "supervisord sent a malformed XML-RPC reply: mismatched tag at line 1");
-  // That reply was cut short by the error: the next call must not read its
-  // rest, so it goes over a new connection.
+  EXPECT_EQ(message(),
+            "supervisord sent a malformed XML-RPC reply: Start-end tags mismatch at byte 331");
+  // That reply was read whole before it was decoded: the next call reads
+  // its own reply on the same connection.
   auto all = rpc.GetAllProcessInfo();
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].name, "web-b");
-  EXPECT_EQ(server.Connections(), 2);
+  EXPECT_EQ(server.Connections(), 1);
 }
 
 TEST(RpcSupervisorTest, AReplyWithoutContentLengthEndsAtClose) {

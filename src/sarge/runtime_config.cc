@@ -1,9 +1,5 @@
 #include "sarge/runtime_config.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -141,29 +137,6 @@ int AllocatePort(Env& env, const Record& record, const Service& service) {
                           service.name, settings.port_first, settings.port_last,
                           home.SettingsFile().string()));
 }
-
-}  // namespace
-
-bool PortIsFree(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return true;
-  bool free = true;
-  for (addrinfo* a = found; a && free; a = a->ai_next) {
-    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
-    if (!fd.valid()) continue;
-    int one = 1;
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 && errno == EADDRINUSE) free = false;
-  }
-  ::freeaddrinfo(found);
-  return free;
-}
-
-namespace {
 
 // The values `service` gives the runtime configuration, making its folder
 // or allocating its port (recorded in record.ports) as needed.

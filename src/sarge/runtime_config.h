@@ -14,10 +14,6 @@
 
 namespace sarge {
 
-// Whether a TCP port can be bound on a host right now: tries to bind (with
-// SO_REUSEADDR, as servers do). Reached through System::PortIsFree.
-bool PortIsFree(const std::string& host, int port);
-
 // Computes the runtime configuration of `record`, creating the folders its
 // services name and allocating ports it lacks (recorded in record.ports and
 // claimed under etc/ports/ so no other instance of the home gets them).

@@ -1,8 +1,5 @@
 #include "sarge/runtime_config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -158,18 +155,6 @@ TEST(InterpolateTest, ReplacesNamesAndNamesTheOneMissingCut) {
     EXPECT_EQ(std::string(e.what()), "--check-url refers to $" + std::string(100, 'N') +
                                          "…, which the runtime configuration lacks");
   }
-}
-
-TEST(PortIsFreeTest, SeesABoundPort) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd.get(), 1), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  EXPECT_FALSE(PortIsFree("127.0.0.1", ntohs(addr.sin_port)));
 }
 
 }  // namespace

@@ -101,11 +101,6 @@ class Supervisor {
   virtual bool TryConnect() { return true; }
 
   virtual std::vector<ProcessInfo> GetAllProcessInfo() = 0;
-  // GetAllProcessInfo in two halves, so that the caller can do its own work
-  // while supervisord answers (`list` reads the records meanwhile: with
-  // thousands of programs loaded, supervisord takes a second).
-  virtual void SendGetAllProcessInfo() {}
-  virtual std::vector<ProcessInfo> ReceiveAllProcessInfo() { return GetAllProcessInfo(); }
   // Throws SupervisorFault(kBadName) for a name supervisord does not know.
   virtual ProcessInfo GetProcessInfo(const std::string& name) = 0;
   // Re-reads the configuration files; applies nothing.
