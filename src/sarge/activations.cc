@@ -16,7 +16,7 @@ using nlohmann::json;
 constexpr size_t kKept = 200;
 
 fs::path ActivationsFile(const Home& home, const std::string& app) {
-  return home.Etc() / "apps" / app / "activations.json";
+  return home.AppDir(app) / "activations.json";
 }
 
 void Save(const Home& home, const std::string& app, const std::vector<Activation>& history) {

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "sarge/app_config.h"
 #include "sarge/check.h"
 #include "sarge/command_docs.h"
 #include "sarge/deploy.h"
@@ -29,6 +30,7 @@
 #include "sarge/names.h"
 #include "sarge/progress.h"
 #include "sarge/records.h"
+#include "sarge/release.h"
 #include "sarge/runtime_config.h"
 #include "sarge/settings.h"
 #include "sarge/status.h"
@@ -42,6 +44,7 @@ struct Args {
   std::string home;
   std::string id;
   std::string config_json;
+  std::string label;
   std::vector<std::string> words;  // run's command
   int timeout = 0;                 // 0: the settings' value
   std::string source;
@@ -234,8 +237,11 @@ int DoDeploy(Args& a, World& w) {
   // Read before the home is opened, as the caller: sarge run by root on an
   // owner's home becomes the owner there (privilege.h).
   options.config_json = ReadConfigArgument(a.config_json, std::cin);
+  options.label = a.label;
   // Bad input fails before the lock and the action log.
   Home home = OpenHome(a.home, false);
+  CheckSource(options.source);
+  options.config_json = DeployConfig(home, w.runner, options.config_json, options.source);
   CheckDeployInput(home, options);
   Session session(w, home, Needs::kSupervisord);
   std::cout << DeployCommand(session.env(), options) << "\n";
@@ -387,9 +393,11 @@ const std::vector<Command>& Commands() {
        .help = "roll out SOURCE: new instance, start, check, switch, stop the old",
        .setup =
            [](CLI::App& app, Args& a) {
-             app.add_option(
-                    "CONFIG_JSON", a.config_json,
-                    "instance configuration, as for new (- for standard input, @FILE for a file)")
+             app.add_option("CONFIG", a.config_json,
+                            "an application's name (its configuration is the source's "
+                            "sarge.json, else the one it was last deployed with), or the "
+                            "instance configuration as for new (- for standard input, @FILE for "
+                            "a file), whose keys override the source's sarge.json")
                  ->required();
              app.add_option("SOURCE", a.source, "a folder (copied in) or a .tar.gz (unpacked)")
                  ->required();
@@ -410,6 +418,9 @@ const std::vector<Command>& Commands() {
                             "previous instances to keep for rollback (default: deploy.keep)")
                  ->type_name("N")
                  ->check(Number(0, 1000));
+             app.add_option("--label", a.label,
+                            "a free text kept with the new instance: a version, a commit")
+                 ->type_name("LABEL");
            },
        .handler = DoDeploy,
        .group = "Deploy",

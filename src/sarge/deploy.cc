@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "sarge/activations.h"
+#include "sarge/app_config.h"
 #include "sarge/deploy_marker.h"
 #include "sarge/duration.h"
 #include "sarge/error.h"
@@ -74,6 +75,12 @@ std::string WatchStep(std::chrono::milliseconds watch) {
 // Checks SOURCE and --check-url before anything is created.
 void ValidateDeployInput(const DeployOptions& options, const InstanceConfig& config) {
   CheckSource(options.source);
+  constexpr size_t kMaxLabel = 200;
+  if (options.label.size() > kMaxLabel ||
+      std::any_of(options.label.begin(), options.label.end(),
+                  [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+    throw Error(fmt::format("--label {} must be one line of at most {} bytes",
+                            Quoted(options.label), kMaxLabel));
   if (options.check_url.empty()) return;
   json sample = json::object();
   for (const auto& name : RuntimeNames(config.services))
@@ -269,7 +276,7 @@ void CheckDeployInput(const Home& home, const DeployOptions& options) {
   CheckServerNamesFree(home, config.application_name, config.nginx_options);
 }
 
-Record CreateInstance(Env& env, std::string_view config_json) {
+Record CreateInstance(Env& env, std::string_view config_json, const std::string& label) {
   const Home& home = env.home;
   InstanceConfig config = ParseInstanceConfig(config_json);
   std::string id;
@@ -277,6 +284,7 @@ Record CreateInstance(Env& env, std::string_view config_json) {
     id = NewInstanceId(config.application_name);
   } while (fs::exists(home.RecordFile(id)) || fs::exists(home.InstanceDir(id)));
   Record record{id, config.application_name, UtcNow(), config.ToJson(), {}, {}};
+  record.label = label;
   RunHooks(home, env.settings, env.runner, hook::kInitializing, record);
   // The folder first, the record last: a record always has its folder.
   if (MakeDir(home.InstanceDir(id), 0755) != 0)
@@ -450,7 +458,8 @@ std::string Deploy(Env& env, const DeployOptions& options) {
   names.insert(names.end(), {kDrain, kRetire});
   Steps steps(env.progress, "deploy " + config.application_name, std::move(names));
 
-  Record record = steps.Run(kCreate, [&] { return CreateInstance(env, options.config_json); });
+  Record record =
+      steps.Run(kCreate, [&] { return CreateInstance(env, options.config_json, options.label); });
   Deployed deployed = InstallStartSwitch(env, steps, options, ready, watch.count() > 0, record);
   try {
     MarkDeploy(env.home, record.id, kSwitched);
@@ -461,6 +470,14 @@ std::string Deploy(Env& env, const DeployOptions& options) {
   }
   if (watch.count() > 0) WatchOrSwitchBack(env, steps, record, deployed, watch);
   Finish(env, steps, record, deployed.switched, options.keep.value_or(env.settings.deploy_keep));
+  try {
+    RememberConfig(env.home, record);  // what `deploy APP SOURCE` uses next
+  } catch (const Error& e) {
+    // The deploy is done: only a later deploy by name misses what it used.
+    env.Say(fmt::format("warning: {} serves {}, but its configuration was not kept for the "
+                        "next `deploy {} SOURCE`: {}",
+                        record.id, record.application_name, record.application_name, e.what()));
+  }
   return record.id;
 }
 

@@ -20,6 +20,7 @@ struct DeployOptions {
   std::optional<int> keep;                              // default: settings.deploy_keep
   std::optional<std::chrono::milliseconds> min_uptime;  // default: settings.min_uptime
   std::optional<std::chrono::milliseconds> watch;       // default: settings.deploy_watch
+  std::string label;  // kept in the new instance's record
 };
 
 struct RollbackOptions {
@@ -37,7 +38,7 @@ void CheckDeployInput(const Home& home, const DeployOptions& options);
 // Creates an instance with `config_json`, without taking the home's lock
 // (the caller holds it), after the initializing hooks agree. Returns its
 // record. Throws Error on bad input or a failing hook, having created nothing.
-Record CreateInstance(Env& env, std::string_view config_json);
+Record CreateInstance(Env& env, std::string_view config_json, const std::string& label = "");
 
 // New instance, install source, start, wait until healthy (the check URL
 // answers 2xx or 3xx and the server stays up for min_uptime), activate,

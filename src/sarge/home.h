@@ -22,6 +22,8 @@ struct Home {
     return ProgramsDir() / (std::string(id) + ".conf");
   }
   fs::path RecordsDir() const { return Etc() / "instances"; }
+  // What sarge keeps of an application: its activations, its configuration.
+  fs::path AppDir(const std::string& app) const { return Etc() / "apps" / app; }
   fs::path RecordFile(std::string_view id) const {
     return RecordsDir() / (std::string(id) + ".json");
   }

@@ -29,6 +29,7 @@ json RecordJson(const Record& r, json config) {
       {"config", std::move(config)},
       {"ports", r.ports}};
   if (!r.check_url.empty()) out["check_url"] = r.check_url;
+  if (!r.label.empty()) out["label"] = r.label;
   out["autostart"] = r.autostart;
   return out;
 }
@@ -49,6 +50,7 @@ Record Record::FromJson(json value) {
     if (value.contains("ports")) r.ports = value["ports"].get<std::map<std::string, int>>();
     r.check_url = value.value("check_url", "");
     r.autostart = value.value("autostart", false);
+    r.label = value.value("label", "");
     return r;
   } catch (const json::exception& e) {
     throw Error(fmt::format("malformed instance record: {}", e.what()));

@@ -21,8 +21,8 @@ const std::map<std::string, std::string> kUsage = {
     {"destroy", "usage: sarge HOME destroy ID [--force]"},
     {"run", "usage: sarge HOME run ID [COMMAND...]"},
     {"deploy",
-     "usage: sarge HOME deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout S] "
-     "[--min-uptime DURATION] [--watch DURATION] [--keep N]"},
+     "usage: sarge HOME deploy CONFIG SOURCE [--check-url URL] [--timeout S] "
+     "[--min-uptime DURATION] [--watch DURATION] [--keep N] [--label LABEL]"},
     {"activate", "usage: sarge HOME activate ID"},
     {"rollback", "usage: sarge HOME rollback APP [--to ID] [--timeout S] [--min-uptime DURATION]"},
     {"status", "usage: sarge HOME status [ID] [--json]"},
@@ -77,8 +77,8 @@ TEST(Help, EachCommandSaysItsArgumentsOptionsAndAnExample) {
 TEST(Help, DeployHelpInFull) {
   Result r = RunSarge({"help", "deploy"});
   EXPECT_EQ(r.out,
-            "usage: sarge HOME deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout S] "
-            "[--min-uptime DURATION] [--watch DURATION] [--keep N]\n"
+            "usage: sarge HOME deploy CONFIG SOURCE [--check-url URL] [--timeout S] "
+            "[--min-uptime DURATION] [--watch DURATION] [--keep N] [--label LABEL]\n"
             "\n"
             "Roll out SOURCE: new instance, start, check, switch, stop the old. Creates an\n"
             "instance, installs SOURCE in it, starts it, waits until it is healthy (its check\n"
@@ -89,8 +89,11 @@ TEST(Help, DeployHelpInFull) {
             "the new id.\n"
             "\n"
             "Arguments:\n"
-            "  CONFIG_JSON       instance configuration, as for new (- for standard input,\n"
-            "                    @FILE for a file)\n"
+            "  CONFIG            an application's name (its configuration is the source's\n"
+            "                    sarge.json, else the one it was last deployed with), or the\n"
+            "                    instance configuration as for new (- for standard input,\n"
+            "                    @FILE for a file), whose keys override the source's\n"
+            "                    sarge.json\n"
             "  SOURCE            a folder (copied in) or a .tar.gz (unpacked)\n"
             "\n"
             "Options:\n"
@@ -106,6 +109,7 @@ TEST(Help, DeployHelpInFull) {
             "                    check, e.g. 30s (default: deploy.watch, 0)\n"
             "  --keep N          previous instances to keep for rollback (default:\n"
             "                    deploy.keep)\n"
+            "  --label LABEL     a free text kept with the new instance: a version, a commit\n"
             "  -h, --help        show this help\n"
             "\n"
             "Example:\n"

@@ -189,7 +189,7 @@ start ID [--timeout S] [--min-uptime DURATION]
 stop ID [--force]
 destroy ID [--force]
 run ID [COMMAND...]
-deploy CONFIG_JSON SOURCE [--check-url URL] [--timeout S] [--min-uptime DURATION] [--watch DURATION] [--keep N]
+deploy CONFIG SOURCE [--check-url URL] [--timeout S] [--min-uptime DURATION] [--watch DURATION] [--keep N] [--label LABEL]
 activate ID
 rollback APP [--to ID] [--timeout S] [--min-uptime DURATION]
 status [ID] [--json]

@@ -1,0 +1,179 @@
+#include "sarge/app_config.h"
+
+#include <stdlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "sarge/error.h"
+#include "sarge/fs.h"
+#include "sarge/instance_config.h"
+#include "sarge/names.h"
+#include "sarge/release.h"
+
+namespace sarge {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::chrono::seconds kListTimeout{120};
+
+fs::path RememberedFile(const Home& home, const std::string& app) {
+  return home.AppDir(app) / "config.json";
+}
+
+// The text of `file`, a regular file of at most kMaxConfigBytes; nullopt
+// when nothing is there.
+std::optional<std::string> ReadConfigFile(const fs::path& file) {
+  std::error_code ec;
+  auto status = fs::symlink_status(file, ec);
+  if (ec || status.type() == fs::file_type::not_found) return std::nullopt;
+  if (status.type() == fs::file_type::regular && fs::file_size(file, ec) > kMaxConfigBytes)
+    throw Error(fmt::format("{} is larger than 1 MiB, the most sarge accepts", file.string()));
+  return ReadFile(file);  // refuses a symlink or anything but a regular file
+}
+
+// The member of a tarball listing that is sarge.json at the release's root:
+// "sarge.json" or "./sarge.json", or in the one top folder every member is in.
+std::optional<std::string> SargeJsonMember(const std::string& listing) {
+  std::vector<std::string> members;
+  for (size_t at = 0; at < listing.size();) {
+    size_t end = listing.find('\n', at);
+    if (end == std::string::npos) end = listing.size();
+    members.push_back(listing.substr(at, end - at));
+    at = end + 1;
+  }
+  auto bare = [](std::string_view m) { return m.starts_with("./") ? m.substr(2) : m; };
+  for (const auto& m : members)
+    if (bare(m) == "sarge.json") return m;
+  std::string_view top;
+  for (const auto& m : members) {
+    std::string_view first = bare(m).substr(0, bare(m).find('/'));
+    if (first.empty()) continue;
+    if (!top.empty() && first != top) return std::nullopt;
+    top = first;
+  }
+  for (const auto& m : members)
+    if (!top.empty() && bare(m) == fmt::format("{}/sarge.json", top)) return m;
+  return std::nullopt;
+}
+
+// sarge.json out of a tarball, unpacked alone into a folder only this user
+// can reach.
+std::optional<std::string> TarballConfig(const Home& home, CommandRunner& runner,
+                                         const fs::path& source) {
+  std::string archive = fs::absolute(source).string();
+  CommandResult listed = runner.Run({"tar", "-tzf", archive}, kListTimeout);
+  if (listed.exit_code != 0)
+    throw Error(fmt::format("cannot read {}: tar exited with status {}", Quoted(source.string()),
+                            listed.exit_code),
+                listed.Both());
+  auto member = SargeJsonMember(listed.output);
+  if (!member) return std::nullopt;
+  MakeDirs(home.TmpDir());
+  std::string pattern = (home.TmpDir() / ".sarge-json-XXXXXX").string();
+  if (!::mkdtemp(pattern.data()))
+    throw Error(fmt::format("cannot create a folder in {}: {}", home.TmpDir().string(),
+                            std::strerror(errno)));
+  fs::path dir = pattern;
+  std::optional<std::string> text;
+  try {
+    CommandResult r = runner.Run({"tar", "-xzf", archive, "-C", dir.string(), "--no-same-owner",
+                                  "--no-same-permissions", "--", *member},
+                                 kListTimeout);
+    if (r.exit_code != 0)
+      throw Error(fmt::format("cannot unpack {} from {}: tar exited with status {}",
+                              Quoted(*member), Quoted(source.string()), r.exit_code),
+                  r.Both());
+    text = ReadConfigFile(dir / *member);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return text;
+}
+
+// `text` as a JSON object; `what` names it in the error.
+json ParseObject(const std::string& text, const std::string& what) {
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{} is not valid JSON: {}", what, e.what()));
+  }
+  if (!value.is_object()) throw Error(fmt::format("{} is not a JSON object", what));
+  return value;
+}
+
+// The configuration for `deploy APP SOURCE`.
+json ApplicationConfig(const Home& home, const std::string& app, const fs::path& source,
+                       const std::optional<std::string>& from_source) {
+  CheckSafeName("application name", app);
+  std::string what = fmt::format("sarge.json in {}", Quoted(source.string()));
+  std::optional<std::string> text = from_source;
+  if (!text) {
+    what = RememberedFile(home, app).string();
+    text = ReadConfigFile(RememberedFile(home, app));
+  }
+  if (!text)
+    throw Error(fmt::format(
+        "no configuration for {}: {} has no sarge.json and {} was never deployed in {}; put a "
+        "sarge.json in the source, or give the configuration's JSON instead of the name",
+        Quoted(app), Quoted(source.string()), app, home.root.string()));
+  json config = ParseObject(*text, what);
+  if (config.contains("application_name") && config["application_name"] != app)
+    throw Error(
+        fmt::format("{} is for application {}, not {}; deploy it under that name or "
+                    "change its application_name",
+                    what, config["application_name"].dump(), Quoted(app)));
+  config["application_name"] = app;
+  return config;
+}
+
+}  // namespace
+
+bool NamesApplication(std::string_view argument) {
+  size_t first = argument.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || argument == "-") return false;
+  char c = argument[first];
+  return c != '{' && c != '[' && c != '@' && c != '"';
+}
+
+std::optional<std::string> SourceConfig(const Home& home, CommandRunner& runner,
+                                        const fs::path& source) {
+  if (IsTarball(source)) return TarballConfig(home, runner, source);
+  return ReadConfigFile(source / "sarge.json");
+}
+
+std::string DeployConfig(const Home& home, CommandRunner& runner, const std::string& config,
+                         const fs::path& source) {
+  std::optional<std::string> from_source = SourceConfig(home, runner, source);
+  if (NamesApplication(config)) return ApplicationConfig(home, config, source, from_source).dump();
+  if (!from_source) return config;
+  json given;
+  try {
+    given = json::parse(config);
+  } catch (const json::exception&) {
+    return config;  // ParseInstanceConfig says what is wrong with it
+  }
+  if (!given.is_object()) return config;
+  json merged = ParseObject(*from_source, fmt::format("sarge.json in {}", Quoted(source.string())));
+  for (auto& [key, value] : given.items()) merged[key] = value;
+  return merged.dump();
+}
+
+void RememberConfig(const Home& home, const Record& record) {
+  fs::path file = RememberedFile(home, record.application_name);
+  MakeDirs(file.parent_path());
+  WriteFileAtomic(file, record.config.dump(2) + "\n");
+}
+
+}  // namespace sarge
