@@ -31,6 +31,7 @@
 #include "sarge/progress.h"
 #include "sarge/records.h"
 #include "sarge/release.h"
+#include "sarge/releases.h"
 #include "sarge/runtime_config.h"
 #include "sarge/settings.h"
 #include "sarge/status.h"
@@ -257,6 +258,17 @@ int DoRollback(Args& a, World& w) {
   return 0;
 }
 
+int DoReleases(Args& a, World& w) {
+  CheckSafeName("application name", a.app);
+  Session session(w, OpenHome(a.home, false), Needs::kNothing);
+  nlohmann::json releases = ReleasesJson(session.env().home, a.app);
+  if (releases["releases"].empty())
+    throw Error(fmt::format("application {} has no releases in {}; deploy it first", Quoted(a.app),
+                            a.home));
+  std::cout << (a.json_output ? releases.dump(2) + "\n" : ReleasesTable(releases));
+  return 0;
+}
+
 int DoStop(Args& a, World& w) {
   CheckSafeName("instance id", a.id);
   Session session(w, OpenHome(a.home, false), Needs::kSupervisord, a.id);
@@ -448,7 +460,7 @@ const std::vector<Command>& Commands() {
            [](CLI::App& app, Args& a) {
              app.add_option("APP", a.app, "application name, e.g. web")->required();
              app.add_option("--to", a.to,
-                            "the instance to go back to (default: the one that "
+                            "the instance or release (v3) to go back to (default: the one that "
                             "served before the current one)")
                  ->type_name("ID");
              TimeoutOption(app, a, "seconds to start and pass the check (default: deploy.timeout)");
@@ -461,6 +473,19 @@ const std::vector<Command>& Commands() {
                   "keeps each application's activation history), or to --to. Prints the id it "
                   "switched to. If that instance does not start or pass its check, the current "
                   "one keeps serving."},
+      {.name = "releases",
+       .help = "an application's releases, newest first, and which one serves",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             app.add_option("APP", a.app, "application name, e.g. web")->required();
+             app.add_flag("--json", a.json_output, "the same as JSON");
+           },
+       .handler = DoReleases,
+       .group = "Deploy",
+       .example = "web",
+       .details = "Every deploy and rollback of APP is a release, numbered v1, v2, …: when, "
+                  "who, the label, the instance and the outcome. SERVING marks the one the "
+                  "front end routes to; `rollback APP --to vN` goes back to a kept one."},
       {.name = "status",
        .help = "a table of instances: state, pid, uptime, ports, which one serves",
        .setup =

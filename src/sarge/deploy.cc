@@ -20,6 +20,7 @@
 #include "sarge/interrupt.h"
 #include "sarge/names.h"
 #include "sarge/release.h"
+#include "sarge/releases.h"
 #include "sarge/runtime_config.h"
 
 namespace sarge {
@@ -474,9 +475,10 @@ std::string Deploy(Env& env, const DeployOptions& options) {
     RememberConfig(env.home, record);  // what `deploy APP SOURCE` uses next
   } catch (const Error& e) {
     // The deploy is done: only a later deploy by name misses what it used.
-    env.Say(fmt::format("warning: {} serves {}, but its configuration was not kept for the "
-                        "next `deploy {} SOURCE`: {}",
-                        record.id, record.application_name, record.application_name, e.what()));
+    env.Say(
+        fmt::format("warning: {} serves {}, but its configuration was not kept for the "
+                    "next `deploy {} SOURCE`: {}",
+                    record.id, record.application_name, record.application_name, e.what()));
   }
   return record.id;
 }
@@ -604,12 +606,29 @@ void FinishRollback(Env& env, Steps& steps, const Record& target, const Record& 
 
 }  // namespace
 
+namespace {
+
+// Rollback's --to: an instance id as given, or the instance of release vN.
+std::string InstanceOfRelease(const Home& home, const std::string& app, const std::string& to) {
+  if (!IsReleaseNumber(to)) return to;
+  Release release = FindRelease(home, app, to);
+  if (!fs::exists(home.RecordFile(release.instance)))
+    throw Error(
+        fmt::format("the instance of {}, {}, is gone: deploy keeps deploy.keep instances; "
+                    "`sarge {} releases {}` lists the releases",
+                    to, release.instance, home.root.string(), app));
+  return release.instance;
+}
+
+}  // namespace
+
 std::string Rollback(Env& env, const RollbackOptions& options) {
   const std::string& app = options.app;
   CheckSafeName("application name", app);
   auto all = InstancesOf(env.home, app);
   const Record active = ActiveInstance(env.home, app, all);
-  Record target = RollbackTarget(env.home, app, active, all, options.to);
+  Record target =
+      RollbackTarget(env.home, app, active, all, InstanceOfRelease(env.home, app, options.to));
   Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
                   options.min_uptime.value_or(env.settings.min_uptime)};
   const std::string start = "start " + target.id;
@@ -637,24 +656,68 @@ std::string NewCommand(Env& env, std::string_view config_json) {
   return id;
 }
 
+namespace {
+
+// Notes `release` of `app`: a command that did its work is not failed
+// because its release could not be noted, only warned.
+void NoteReleaseOrWarn(Env& env, const std::string& app, const Release& release) {
+  try {
+    NoteRelease(env.home, app, release);
+  } catch (const Error& e) {
+    env.Say(fmt::format("warning: the {} of {} was not noted in its releases: {}", release.by, app,
+                        e.what()));
+  }
+}
+
+// Where the files of `instance` came from: the source of the release that made it.
+std::string SourceOf(const std::vector<Release>& releases, const std::string& instance) {
+  for (auto it = releases.rbegin(); it != releases.rend(); ++it)
+    if (it->instance == instance && !it->source.empty()) return it->source;
+  return "";
+}
+
+}  // namespace
+
 std::string DeployCommand(Env& env, const DeployOptions& options) {
   CatchInterrupts();  // Ctrl-C undoes the deploy as a failure would
+  const std::string app = ParseInstanceConfig(options.config_json).application_name;
+  Release release{
+      0,  UtcNow(), WhoActs(), "deploy", options.label, fs::absolute(options.source).string(),
+      "", ""};
   std::string id;
   try {
     id = Deploy(env, options);
   } catch (const Error& e) {
     LogAction(env.home,
               fmt::format("deploy from {} failed: {}", options.source.string(), e.what()));
+    release.outcome = fmt::format("failed: {}", e.what());
+    NoteReleaseOrWarn(env, app, release);
     throw;
   }
   LogAction(env.home, fmt::format("deploy {} from {}", id, options.source.string()));
+  release.instance = id;
+  release.outcome = "succeeded";
+  NoteReleaseOrWarn(env, app, release);
   return id;
 }
 
 std::string RollbackCommand(Env& env, const RollbackOptions& options) {
   CatchInterrupts();  // Ctrl-C undoes the rollback as a failure would
-  std::string id = Rollback(env, options);
+  Release release{0, UtcNow(), WhoActs(), "rollback", "", "", "", ""};
+  std::string id;
+  try {
+    id = Rollback(env, options);
+  } catch (const Error& e) {
+    release.outcome = fmt::format("failed: {}", e.what());
+    NoteReleaseOrWarn(env, options.app, release);
+    throw;
+  }
   LogAction(env.home, fmt::format("rollback {} to {}", options.app, id));
+  release.label = LoadRecord(env.home, id).label;
+  release.source = SourceOf(LoadReleases(env.home, options.app), id);
+  release.instance = id;
+  release.outcome = "succeeded";
+  NoteReleaseOrWarn(env, options.app, release);
   return id;
 }
 

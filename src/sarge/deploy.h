@@ -20,12 +20,12 @@ struct DeployOptions {
   std::optional<int> keep;                              // default: settings.deploy_keep
   std::optional<std::chrono::milliseconds> min_uptime;  // default: settings.min_uptime
   std::optional<std::chrono::milliseconds> watch;       // default: settings.deploy_watch
-  std::string label;  // kept in the new instance's record
+  std::string label{};                                  // kept in the new instance's record
 };
 
 struct RollbackOptions {
   std::string app;
-  std::string to;  // an instance id; empty: the one that served before the current one
+  std::string to;  // an instance id or a release (v3); empty: the one that served before
   std::optional<std::chrono::seconds> timeout;          // default: settings.deploy_timeout
   std::optional<std::chrono::milliseconds> min_uptime;  // default: settings.min_uptime
 };

@@ -121,10 +121,15 @@ std::string Home::SupervisordDied() const {
       pid);
 }
 
-void LogAction(const Home& home, const std::string& what) {
+std::string WhoActs() {
   const char* sudo_user = std::getenv("SUDO_USER");
   std::string user = ActingUser();
   if (sudo_user) user += fmt::format(" (sudo by {})", sudo_user);
+  return user;
+}
+
+void LogAction(const Home& home, const std::string& what) {
+  std::string user = WhoActs();
   // One line per action whatever `what` holds (paths and messages come from input).
   std::string text;
   for (unsigned char c : what)

@@ -61,6 +61,10 @@ struct Home {
 // creates nothing.
 Home OpenHome(const std::string& given, bool for_init);
 
+// Who runs this command: the acting user ("root (as owner)" when root
+// became the home's owner), and the sudo user behind it if any.
+std::string WhoActs();
+
 // Appends "TIME user=NAME: what" to var/log/sarge.log, the home's record of
 // who did what. Best effort: a full disk must not fail the command itself.
 void LogAction(const Home& home, const std::string& what);

@@ -25,7 +25,7 @@ struct Record {
   std::map<std::string, int> ports;  // ports sarge allocated, by service name
   std::string check_url;             // the health check it was deployed with, for rollback
   bool autostart = false;            // was running: `resume` starts it after supervisord starts
-  std::string label;                 // deploy's --label: a version, a commit
+  std::string label{};               // deploy's --label: a version, a commit
 
   nlohmann::json ToJson() const&;
   nlohmann::json ToJson() &&;  // moves the configuration into the result

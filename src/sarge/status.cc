@@ -135,6 +135,11 @@ std::string StatusTable(const json& rows, bool colour) {
                      ports.empty() ? "-" : ports, r["active"].get<bool>() ? "*" : "",
                      Printable(r["last_exit"].get<std::string>())});
   }
+  return AlignedTable(cells, colour, 2);
+}
+
+std::string AlignedTable(const std::vector<std::vector<std::string>>& cells, bool colour,
+                         int state_column) {
   std::vector<size_t> width(cells[0].size());
   for (const auto& row : cells)
     for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
@@ -144,7 +149,8 @@ std::string StatusTable(const json& rows, bool colour) {
     for (size_t c = 0; c < cells[i].size(); ++c) {
       std::string cell = fmt::format("{:<{}}", cells[i][c], c + 1 < cells[i].size() ? width[c] : 0);
       if (colour && i == 0) cell = "\033[1m" + cell + "\033[0m";
-      if (colour && i > 0 && c == 2) cell = StateColour(cells[i][c]) + cell + "\033[0m";
+      if (colour && i > 0 && static_cast<int>(c) == state_column)
+        cell = StateColour(cells[i][c]) + cell + "\033[0m";
       line += (c ? "  " : "") + cell;
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();

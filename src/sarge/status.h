@@ -4,6 +4,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,12 @@ nlohmann::json StatusRows(const Home& home, const nlohmann::json& listing, int64
 
 // The rows as an aligned table; ANSI colour for the state if `colour`.
 std::string StatusTable(const nlohmann::json& rows, bool colour);
+
+// `cells` (a header row, then the rows) in columns two spaces apart, no
+// trailing blanks; with `colour`, the header in bold and the cells of
+// `state_column` coloured by state.
+std::string AlignedTable(const std::vector<std::vector<std::string>>& cells, bool colour,
+                         int state_column = -1);
 
 // Writes the last `lines` lines of the instance's log to `out` (none for
 // 0), however long the log; with `follow`, keeps writing what is appended,

@@ -25,6 +25,7 @@ const std::map<std::string, std::string> kUsage = {
      "[--min-uptime DURATION] [--watch DURATION] [--keep N] [--label LABEL]"},
     {"activate", "usage: sarge HOME activate ID"},
     {"rollback", "usage: sarge HOME rollback APP [--to ID] [--timeout S] [--min-uptime DURATION]"},
+    {"releases", "usage: sarge HOME releases APP [--json]"},
     {"status", "usage: sarge HOME status [ID] [--json]"},
     {"logs", "usage: sarge HOME logs ID [-n N] [-f]"},
     {"list", "usage: sarge HOME list"},

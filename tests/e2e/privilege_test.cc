@@ -457,9 +457,12 @@ TEST(RootHome, ADeviceNodeInATarballIsRefusedAndNothingIsLeft) {
   std::error_code ec;
   fs::remove_all(release, ec);
   fs::remove(tarball, ec);
-  // The action log and deploys' folder of markers, nothing else.
+  // The action log, deploys' folder of markers and the failed release in
+  // the application's history, nothing else.
   for (const auto& line : Lines(DiffSnapshots(before, home.Snap())))
-    EXPECT_TRUE(Contains(line, "var/log/sarge.log") || line == "added var/run/deploys (dir 0755)")
+    EXPECT_TRUE(Contains(line, "var/log/sarge.log") || line == "added var/run/deploys (dir 0755)" ||
+                line == "added etc/apps (dir 0755)" || line == "added etc/apps/web (dir 0755)" ||
+                line.starts_with("added etc/apps/web/releases.json (file 0600 "))
         << line;
 }
 

@@ -134,7 +134,7 @@ complete_words() {  # WORD... (the last is the one being completed): the candida
 }
 expect_eq "complete -p sarge" "complete -F _sarge sarge" \
   "$(bash --norc --noprofile -c 'source "$1"; complete -p sarge' _ "$completion")"
-commands="init new list status logs configure start stop destroy activate deploy rollback run resume check"
+commands="init new list status logs configure start stop destroy activate deploy rollback releases run resume check"
 expect_eq "sarge HOME <tab>" "$(tr ' ' '\n' <<<"$commands" | LC_ALL=C sort)" \
   "$(complete_words sarge "$home" '')"
 expect_eq "sarge HOME st<tab>" $'start\nstatus\nstop' "$(complete_words sarge "$home" st)"
@@ -147,6 +147,7 @@ expect_eq "sarge HOME start --timeout 5 <tab>" "$id" \
   "$(complete_words sarge "$home" start --timeout 5 '')"
 expect_eq "sarge HOME logs -n <tab>" "" "$(complete_words sarge "$home" logs -n '')"
 expect_eq "sarge HOME rollback <tab>" web "$(complete_words sarge "$home" rollback '')"
+expect_eq "sarge HOME releases <tab>" web "$(complete_words sarge "$home" releases '')"
 expect_eq "sarge --v<tab>" --version "$(complete_words sarge --v)"
 expect_eq "HOME/bin/sarge de<tab>" $'deploy\ndestroy' "$(complete_words "$home/bin/sarge" de)"
 expect_eq "HOME/bin/sarge run <tab>" "$id" "$(complete_words "$home/bin/sarge" run '')"
@@ -192,6 +193,7 @@ run ID [COMMAND...]
 deploy CONFIG SOURCE [--check-url URL] [--timeout S] [--min-uptime DURATION] [--watch DURATION] [--keep N] [--label LABEL]
 activate ID
 rollback APP [--to ID] [--timeout S] [--min-uptime DURATION]
+releases APP [--json]
 status [ID] [--json]
 logs ID [--lines N] [--follow]
 list
