@@ -622,13 +622,23 @@ std::string InstanceOfRelease(const Home& home, const std::string& app, const st
 
 }  // namespace
 
-std::string Rollback(Env& env, const RollbackOptions& options) {
+RollbackPlan PlanRollback(const Home& home, const RollbackOptions& options) {
   const std::string& app = options.app;
   CheckSafeName("application name", app);
-  auto all = InstancesOf(env.home, app);
-  const Record active = ActiveInstance(env.home, app, all);
-  Record target =
-      RollbackTarget(env.home, app, active, all, InstanceOfRelease(env.home, app, options.to));
+  auto all = InstancesOf(home, app);
+  Record active = ActiveInstance(home, app, all);
+  Record target = RollbackTarget(home, app, active, all, InstanceOfRelease(home, app, options.to));
+  return {std::move(active), std::move(target)};
+}
+
+std::string Rollback(Env& env, const RollbackOptions& options) {
+  return Rollback(env, options, PlanRollback(env.home, options));
+}
+
+std::string Rollback(Env& env, const RollbackOptions& options, const RollbackPlan& plan) {
+  const std::string& app = options.app;
+  const Record& active = plan.active;
+  Record target = plan.target;  // configured again on its start
   Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
                   options.min_uptime.value_or(env.settings.min_uptime)};
   const std::string start = "start " + target.id;
@@ -703,19 +713,27 @@ std::string DeployCommand(Env& env, const DeployOptions& options) {
 
 std::string RollbackCommand(Env& env, const RollbackOptions& options) {
   CatchInterrupts();  // Ctrl-C undoes the rollback as a failure would
-  Release release{0, UtcNow(), WhoActs(), "rollback", "", "", "", ""};
+  // A rollback that cannot choose where to go (a mistyped name, an
+  // unknown --to) is bad input, not a release.
+  RollbackPlan plan = PlanRollback(env.home, options);
+  const Record& target = plan.target;
+  Release release{0,
+                  UtcNow(),
+                  WhoActs(),
+                  "rollback",
+                  target.label,
+                  SourceOf(LoadReleases(env.home, options.app), target.id),
+                  target.id,
+                  ""};
   std::string id;
   try {
-    id = Rollback(env, options);
+    id = Rollback(env, options, plan);
   } catch (const Error& e) {
     release.outcome = fmt::format("failed: {}", e.what());
     NoteReleaseOrWarn(env, options.app, release);
     throw;
   }
   LogAction(env.home, fmt::format("rollback {} to {}", options.app, id));
-  release.label = LoadRecord(env.home, id).label;
-  release.source = SourceOf(LoadReleases(env.home, options.app), id);
-  release.instance = id;
   release.outcome = "succeeded";
   NoteReleaseOrWarn(env, options.app, release);
   return id;

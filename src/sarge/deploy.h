@@ -62,6 +62,17 @@ void RetirePrevious(Env& env, const Record& current, int keep);
 // "rollback APP [i/4] NAME".
 std::string Rollback(Env& env, const RollbackOptions& options);
 
+// Where a rollback goes, chosen before anything changes: the instance that
+// serves and the one to go back to. Throws Error, saying what to do, for an
+// application without an active instance or a --to it cannot go to.
+struct RollbackPlan {
+  Record active;
+  Record target;
+};
+RollbackPlan PlanRollback(const Home& home, const RollbackOptions& options);
+// Rollback along `plan`.
+std::string Rollback(Env& env, const RollbackOptions& options, const RollbackPlan& plan);
+
 // Activates a running instance (the `activate` command): switch the front
 // end, wait for the old workers. Throws Error if it is not running, or if
 // it has no urlmap routes while the application's active instance has some.

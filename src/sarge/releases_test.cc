@@ -92,5 +92,30 @@ TEST(ReleasesTest, DeploysAndRollbacksAreReleasesAndTheServingOneIsMarked) {
   EXPECT_NE(table.find("v3       "), std::string::npos) << table;
 }
 
+TEST(ReleasesTest, ARollbackThatCannotChooseWhereToGoIsNoRelease) {
+  testing::DeployWorld w;
+  DeployOptions options{testing::kWebConfig, w.source, "", std::chrono::seconds(5), 3, {}, {}, ""};
+  std::string first = DeployCommand(w.env, options);
+  EXPECT_THROW(RollbackCommand(w.env, RollbackOptions{"wbe", "", std::chrono::seconds(5), {}}),
+               Error);
+  EXPECT_FALSE(fs::exists(w.home().AppDir("wbe")));
+  EXPECT_THROW(RollbackCommand(w.env, RollbackOptions{"web", "v9", std::chrono::seconds(5), {}}),
+               Error);
+  EXPECT_EQ(LoadReleases(w.home(), "web").size(), 1u);
+
+  // One that tried and failed is a release, naming where it tried to go.
+  std::string second = DeployCommand(w.env, options);
+  w.supervisor.outcome = testing::FakeSupervisor::Outcome::kExitsAtOnce;
+  EXPECT_THROW(RollbackCommand(w.env, RollbackOptions{"web", "", std::chrono::seconds(5), {}}),
+               Error);
+  auto releases = LoadReleases(w.home(), "web");
+  ASSERT_EQ(releases.size(), 3u);
+  EXPECT_EQ(releases[2].by, "rollback");
+  EXPECT_EQ(releases[2].instance, first);
+  EXPECT_TRUE(releases[2].outcome.starts_with("failed: rollback to " + first))
+      << releases[2].outcome;
+  EXPECT_EQ(ReleasesJson(w.home(), "web")["serving"], "v2");
+}
+
 }  // namespace
 }  // namespace sarge
