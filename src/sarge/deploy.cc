@@ -679,8 +679,16 @@ void NoteReleaseOrWarn(Env& env, const std::string& app, const Release& release)
   }
 }
 
-// Where the files of `instance` came from: the source of the release that made it.
-std::string SourceOf(const std::vector<Release>& releases, const std::string& instance) {
+// Where the files of `instance` came from: the source of the release that
+// made it; empty if none says (or the history is unreadable: that must not
+// stop a rollback).
+std::string SourceOf(const Home& home, const std::string& app, const std::string& instance) {
+  std::vector<Release> releases;
+  try {
+    releases = LoadReleases(home, app);
+  } catch (const Error&) {
+    return "";
+  }
   for (auto it = releases.rbegin(); it != releases.rend(); ++it)
     if (it->instance == instance && !it->source.empty()) return it->source;
   return "";
@@ -722,7 +730,7 @@ std::string RollbackCommand(Env& env, const RollbackOptions& options) {
                   WhoActs(),
                   "rollback",
                   target.label,
-                  SourceOf(LoadReleases(env.home, options.app), target.id),
+                  SourceOf(env.home, options.app, target.id),
                   target.id,
                   ""};
   std::string id;

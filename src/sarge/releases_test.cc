@@ -117,5 +117,17 @@ TEST(ReleasesTest, ARollbackThatCannotChooseWhereToGoIsNoRelease) {
   EXPECT_EQ(ReleasesJson(w.home(), "web")["serving"], "v2");
 }
 
+TEST(ReleasesTest, AnUnreadableHistoryStopsNoRollback) {
+  testing::DeployWorld w;
+  DeployOptions options{testing::kWebConfig, w.source, "", std::chrono::seconds(5), 3, {}, {}, ""};
+  std::string first = DeployCommand(w.env, options);
+  DeployCommand(w.env, options);
+  WriteFileAtomic(w.home().AppDir("web") / "releases.json", "not json");
+  EXPECT_EQ(RollbackCommand(w.env, RollbackOptions{"web", "", std::chrono::seconds(5), {}}), first);
+  EXPECT_NE(w.said.str().find("warning: the rollback of web was not noted in its releases: "),
+            std::string::npos)
+      << w.said.str();
+}
+
 }  // namespace
 }  // namespace sarge
