@@ -21,6 +21,7 @@
 #include "sarge/interrupt.h"
 #include "sarge/names.h"
 #include "sarge/orphans.h"
+#include "sarge/process.h"
 #include "sarge/supervisor_config.h"
 
 namespace sarge {
@@ -207,7 +208,17 @@ std::string StopWhatDaemonized(Env& env, const std::string& id) {
   std::set<int> ports = ListenPorts(env.home, id);
   if (ports.empty()) return {};
   int supervisor = std::atoi(ReadFileIfExists(env.home.PidFile()).value_or("0").c_str());
-  std::vector<int> left = StrayListeners(env.home.InstanceDir(id), supervisor, ports);
+  const fs::path dir = env.home.InstanceDir(id);
+  std::vector<int> left = StrayListeners(dir, supervisor, ports);
+  // The child a daemon forks may bind its port only later (after loading
+  // its application): while one started by this command runs, wait for it.
+  auto self = ReadProcStat(static_cast<int>(::getpid()));
+  const auto deadline = env.clock.Now() + 3s;
+  while (left.empty() && self && env.clock.Now() < deadline &&
+         !StraysStartedSince(dir, supervisor, self->start_ticks).empty()) {
+    env.clock.Sleep(50ms);
+    left = StrayListeners(dir, supervisor, ports);
+  }
   if (left.empty()) return {};
   for (int pid : left) {
     try {

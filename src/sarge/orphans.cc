@@ -131,10 +131,13 @@ bool DescendsFrom(int pid, int ancestor) {
   return false;
 }
 
-std::vector<int> StrayListeners(const fs::path& dir, int supervisor, const std::set<int>& ports) {
-  std::set<std::string> sockets = ListeningSockets(ports);
+namespace {
+
+// The processes of this user running from `dir` that are not `supervisor`'s
+// descendants and for which `keep(pid, proc)` holds.
+template <typename Keep>
+std::vector<int> ProcessesOutside(const fs::path& dir, int supervisor, Keep keep) {
   std::vector<int> pids;
-  if (sockets.empty()) return pids;
   std::error_code ec;
   for (const auto& proc : fs::directory_iterator("/proc", ec)) {
     std::string name = proc.path().filename().string();
@@ -142,10 +145,27 @@ std::vector<int> StrayListeners(const fs::path& dir, int supervisor, const std::
     if (!AllDigits(name) || ::stat(proc.path().c_str(), &st) != 0 || st.st_uid != ::geteuid())
       continue;
     int pid = std::stoi(name);
-    if (RunsFrom(proc.path(), dir) && Holds(proc.path(), sockets) && !DescendsFrom(pid, supervisor))
+    if (RunsFrom(proc.path(), dir) && keep(pid, proc.path()) && !DescendsFrom(pid, supervisor))
       pids.push_back(pid);
   }
   return pids;
+}
+
+}  // namespace
+
+std::vector<int> StrayListeners(const fs::path& dir, int supervisor, const std::set<int>& ports) {
+  std::set<std::string> sockets = ListeningSockets(ports);
+  if (sockets.empty()) return {};
+  return ProcessesOutside(dir, supervisor,
+                          [&](int, const fs::path& proc) { return Holds(proc, sockets); });
+}
+
+std::vector<int> StraysStartedSince(const fs::path& dir, int supervisor, unsigned long long since) {
+  const int self = static_cast<int>(::getpid());
+  return ProcessesOutside(dir, supervisor, [&](int pid, const fs::path&) {
+    auto stat = ReadProcStat(pid);
+    return stat && stat->state != 'Z' && stat->start_ticks >= since && !DescendsFrom(pid, self);
+  });
 }
 
 void StopOrphan(Env& env, int pid, std::chrono::milliseconds grace) {

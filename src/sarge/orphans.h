@@ -42,4 +42,10 @@ bool DescendsFrom(int pid, int ancestor);
 // and /proc/PID/fd.
 std::vector<int> StrayListeners(const fs::path& dir, int supervisor, const std::set<int>& ports);
 
+// The live processes of this user running from `dir`, not `supervisor`'s
+// descendants nor this process's, that started at or after `since` (clock
+// ticks after boot, as /proc/PID/stat counts): what a server that
+// daemonized may have forked and that may not listen yet.
+std::vector<int> StraysStartedSince(const fs::path& dir, int supervisor, unsigned long long since);
+
 }  // namespace sarge

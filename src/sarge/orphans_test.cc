@@ -103,5 +103,41 @@ TEST_F(OrphansTest, StopOrphanEndsTheProcessAndAZombieCountsAsGone) {
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
 }
 
+// What a daemon leaves: a process from the instance's folder whose parent
+// exited (so neither supervisord's nor this process's descendant).
+TEST_F(OrphansTest, AStrayStartedSinceIsFoundUntilItEnds) {
+  const fs::path dir = temp_.home.InstanceDir(kId);
+  MakeDirs(dir);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  pid_t parent = ::fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    if (::fork() == 0) {
+      if (::chdir(dir.c_str()) != 0) ::_exit(1);
+      pid_t self = ::getpid();
+      (void)!::write(pipe_fds[1], &self, sizeof self);
+      ::pause();
+    }
+    ::_exit(0);
+  }
+  ::waitpid(parent, nullptr, 0);
+  pid_t stray = 0;
+  ASSERT_EQ(::read(pipe_fds[0], &stray, sizeof stray), static_cast<ssize_t>(sizeof stray));
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+  auto started = ReadProcStat(stray);
+  ASSERT_TRUE(started);
+  // The child chdirs before it writes its pid: it runs from `dir` now.
+  EXPECT_EQ(StraysStartedSince(dir, 0, started->start_ticks), std::vector<int>{stray});
+  EXPECT_EQ(StraysStartedSince(dir, 0, started->start_ticks + 1), std::vector<int>{});
+  EXPECT_EQ(StraysStartedSince(temp_.home.InstanceDir("web-other1"), 0, 0), std::vector<int>{});
+  // A process of supervisord's (here: taken for it) is not a stray.
+  EXPECT_EQ(StraysStartedSince(dir, stray, 0), std::vector<int>{});
+  ::kill(stray, SIGKILL);
+  for (int i = 0; i < 200 && ProbeProcess(stray) == ProcessState::kRunning; ++i) ::usleep(10000);
+  EXPECT_EQ(StraysStartedSince(dir, 0, 0), std::vector<int>{});
+}
+
 }  // namespace
 }  // namespace sarge

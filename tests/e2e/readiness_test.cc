@@ -118,12 +118,15 @@ TEST_F(Readiness, StartReturnsOnceTheServerStayedUpAndStatusThenSaysRunning) {
 }
 
 // A server that daemonizes: its process exits at once while the child it
-// forked holds the port, out of supervisord's reach.
+// forked holds the port, out of supervisord's reach. The child binds only
+// after a moment (loading its application, say), when sarge has already
+// seen the start fail.
 const char* const kDaemonizingServer = R"PY(#!/usr/bin/python3
-import http.server, os
+import http.server, os, time
 if os.fork() > 0:
     os._exit(0)
 os.setsid()
+time.sleep(1)
 server = http.server.HTTPServer((os.environ["WEB_HOST"], int(os.environ["WEB_PORT"])),
                                 http.server.SimpleHTTPRequestHandler)
 with open("daemon.pid", "w") as f:
