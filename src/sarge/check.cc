@@ -228,6 +228,16 @@ class Checker {
               fmt::format("removed {}", Rel(entry.path())), [&] { RemoveAll(entry.path()); });
       }
     }
+    // An instance's variables (config_vars.h), left by a create that was
+    // killed before its record was written.
+    for (const auto& entry : fs::directory_iterator(home_.VarsDir(), ec)) {
+      std::string name = entry.path().filename().string();
+      if (!name.ends_with(".json") || IsTempFileName(name)) continue;
+      std::string id = name.substr(0, name.size() - 5);
+      if (!LooksLikeInstanceId(id) || Known(id)) continue;
+      Found(fmt::format("{} belongs to no instance", Rel(entry.path())),
+            fmt::format("removed {}", Rel(entry.path())), [&] { RemoveAll(entry.path()); });
+    }
   }
 
   // Stops and unloads supervisord's program `id`, if it has one.

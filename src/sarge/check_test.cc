@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "sarge/config_vars.h"
 #include "sarge/deploy.h"
 #include "sarge/deploy_marker.h"
 #include "sarge/fs.h"
@@ -99,6 +100,19 @@ TEST_F(CheckTest, AProgramAndPortOfNoInstanceAreRemovedAndUnloaded) {
                          id, port)));
   EXPECT_FALSE(supervisor.loaded.contains(id));
   EXPECT_FALSE(fs::exists(home().RuntimeDir(id)));
+}
+
+// A create killed after it wrote the instance's variables, before its
+// record: the file's values belong to nothing.
+TEST_F(CheckTest, VariablesOfNoInstanceAreRemoved) {
+  std::string id = Deploy1(2);
+  SaveInstanceVars(home(), id, {{"KEY", "value"}});
+  SaveInstanceVars(home(), "web-gone00", {{"KEY", "value"}});
+  EXPECT_THAT(Problems(), ElementsAre("etc/vars/web-gone00.json belongs to no instance"));
+  Problems(true);
+  EXPECT_THAT(Problems(), IsEmpty());
+  EXPECT_FALSE(fs::exists(home().VarsFile("web-gone00")));
+  EXPECT_EQ(LoadInstanceVars(home(), id), (Vars{{"KEY", "value"}}));
 }
 
 TEST_F(CheckTest, AStopKilledWhileSupervisordStopsIsFinished) {

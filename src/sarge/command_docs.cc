@@ -57,12 +57,32 @@ std::string ManOptionTerm(const CLI::Option* option) {
   return term;
 }
 
+// "[set|unset] APP [NAME=VALUE...]", its upper-case words in italics
+// (metavariables), the rest as it is.
+std::string ManWords(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t end = i;
+    while (end < text.size() &&
+           (std::isupper(static_cast<unsigned char>(text[end])) || text[end] == '_'))
+      ++end;
+    if (end > i) {
+      out += Italic(text.substr(i, end - i));
+      i = end;
+    } else {
+      out += text[i] == '-' ? "\\-" : text[i] == '\\' ? "\\e" : std::string(1, text[i]);
+      ++i;
+    }
+  }
+  return out;
+}
+
 // "\fBstart\fR \fIID\fR [\fB\-\-timeout\fR \fIN\fR]"
-std::string ManSynopsis(const CLI::App& command) {
+std::string ManSynopsis(const CLI::App& command, const std::string& rest) {
   std::string line = Bold(command.get_name());
   for (const CLI::Option* p : Positionals(command))
     line += " " + (p->get_required() ? Italic(p->get_name()) : "[" + Italic(p->get_name()) + "]");
-  if (command.get_prefix_command()) line += " [" + Italic("COMMAND") + "...]";
+  if (!rest.empty()) line += " " + ManWords(rest);
   for (const CLI::Option* o : NamedOptions(command, false)) {
     std::string name = Spellings(o).back();  // the long one when there is one
     line += " [" + Bold(name) + (TakesValue(o) ? " " + Italic(ValueName(*o)) : "") + "]";
@@ -76,8 +96,8 @@ std::string ManEntry(const std::string& tag, const std::string& text) {
   return ".TP\n" + tag + "\n.br\n" + RoffEscape(text) + "\n";
 }
 
-std::string ManCommand(const CLI::App& command) {
-  std::string entry = ManEntry(ManSynopsis(command), command.get_description());
+std::string ManCommand(const CLI::App& command, const std::string& rest) {
+  std::string entry = ManEntry(ManSynopsis(command, rest), command.get_description());
   auto options = NamedOptions(command, false);
   if (options.empty()) return entry;
   entry += ".RS\n";
@@ -153,9 +173,12 @@ std::string ValueName(const CLI::Option& option) {
   return name;
 }
 
-std::string ManPageCommands(const CLI::App& app) {
+std::string ManPageCommands(const CLI::App& app, const std::map<std::string, std::string>& rests) {
   std::string section;
-  for (const CLI::App* command : VisibleCommands(app)) section += ManCommand(*command);
+  for (const CLI::App* command : VisibleCommands(app)) {
+    auto rest = rests.find(command->get_name());
+    section += ManCommand(*command, rest == rests.end() ? "" : rest->second);
+  }
   return section;
 }
 

@@ -3,6 +3,7 @@
 // and packaging/bash-completion.in, so neither can drift from the commands.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -12,7 +13,7 @@ namespace sarge {
 // roff for the man page's COMMANDS section: for each visible subcommand of
 // `app` (hidden ones, in group "", are left out), a .TP entry with its
 // synopsis and help, and its options other than --help indented below.
-std::string ManPageCommands(const CLI::App& app);
+std::string ManPageCommands(const CLI::App& app, const std::map<std::string, std::string>& rests);
 
 // bash that sets the tables packaging/bash-completion.in reads:
 // _sarge_commands (the visible commands), _sarge_global_options, and

@@ -37,7 +37,7 @@ struct SampleCommandLine {
 
 TEST(CommandDocsTest, ManPageHasOneEntryPerVisibleCommandWithItsOptions) {
   SampleCommandLine cli;
-  EXPECT_EQ(ManPageCommands(cli.app),
+  EXPECT_EQ(ManPageCommands(cli.app, {{"run", "[COMMAND...]"}}),
             ".TP\n"
             "\\fBstart\\fR \\fIID\\fR [\\fB\\-\\-timeout\\fR \\fIN\\fR]\n"
             ".br\n"

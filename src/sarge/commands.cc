@@ -17,6 +17,7 @@
 #include "sarge/app_config.h"
 #include "sarge/check.h"
 #include "sarge/command_docs.h"
+#include "sarge/config_command.h"
 #include "sarge/deploy.h"
 #include "sarge/duration.h"
 #include "sarge/env.h"
@@ -59,8 +60,10 @@ struct Args {
   bool follow = false;
   int lines = 20;
   bool repair = false;
-  bool force = false;  // stop, destroy: also the instance that serves
-  bool man = false;    // generate-docs
+  bool force = false;       // stop, destroy: also the instance that serves
+  bool man = false;         // generate-docs
+  bool values = false;      // config --values
+  bool no_restart = false;  // config --no-restart
 };
 
 std::optional<std::chrono::seconds> Timeout(const Args& a) {
@@ -117,6 +120,17 @@ struct Command {
 void NoArgs(CLI::App&, Args&) {}
 void IdArg(CLI::App& app, Args& a) {
   app.add_option("ID", a.id, "instance id, e.g. web-jCCbfV")->required();
+}
+
+void AppArg(CLI::App& app, Args& a) {
+  app.add_option("APP", a.app, "application name, e.g. web")->required();
+}
+
+// APP and how long its new instance may take: restart and rollback.
+void AppWaitArgs(CLI::App& app, Args& a) {
+  AppArg(app, a);
+  TimeoutOption(app, a, "seconds to start and pass the check (default: deploy.timeout)");
+  MinUptimeOption(app, a);
 }
 
 void IdForceArgs(CLI::App& app, Args& a) {
@@ -258,6 +272,53 @@ int DoRollback(Args& a, World& w) {
   return 0;
 }
 
+int DoRestart(Args& a, World& w) {
+  RestartOptions options{.app = a.app,
+                         .timeout = Timeout(a),
+                         .min_uptime = DurationOption("--min-uptime", a.min_uptime)};
+  CheckSafeName("application name", options.app);
+  Session session(w, OpenHome(a.home, false), Needs::kSupervisord);
+  std::cout << RestartCommand(session.env(), options) << "\n";
+  return 0;
+}
+
+// `config APP`, `config set APP NAME=VALUE…`, `config unset APP NAME…`.
+int DoConfig(Args& a, World& w) {
+  const std::string usage =
+      "give `config APP`, `config set APP NAME=VALUE…` or `config unset APP NAME…`";
+  std::vector<std::string>& words = a.words;
+  if (words.empty()) throw UsageError(fmt::format("config needs an application; {}", usage));
+  const std::string action = words[0] == "set" || words[0] == "unset" ? words[0] : "";
+  if (action.empty()) {
+    if (words.size() > 1)
+      throw UsageError(fmt::format("{} is not set or unset; {}", Quoted(words[0]), usage));
+    CheckSafeName("application name", words[0]);
+    Session session(w, OpenHome(a.home, false), Needs::kNothing);
+    std::cout << ConfigList(session.env().home, words[0], a.values);
+    return 0;
+  }
+  if (words.size() < 3)
+    throw UsageError(fmt::format("config {} needs an application and at least one {}; {}", action,
+                                 action == "set" ? "NAME=VALUE" : "NAME", usage));
+  if (a.values) throw UsageError("--values is for `config APP`, which lists the variables");
+  ConfigChange change;
+  change.app = words[1];
+  CheckSafeName("application name", change.app);
+  std::vector<std::string> rest(words.begin() + 2, words.end());
+  if (action == "set") {
+    change.set = ParseAssignments(rest);
+  } else {
+    for (const auto& name : rest) CheckVarName(name, {});
+    change.unset = rest;
+  }
+  change.restart = !a.no_restart;
+  change.timeout = Timeout(a);
+  change.min_uptime = DurationOption("--min-uptime", a.min_uptime);
+  Session session(w, OpenHome(a.home, false), change.restart ? Needs::kSupervisord : Needs::kLock);
+  std::cout << ConfigChangeCommand(session.env(), change) << "\n";
+  return 0;
+}
+
 int DoReleases(Args& a, World& w) {
   CheckSafeName("application name", a.app);
   Session session(w, OpenHome(a.home, false), Needs::kNothing);
@@ -301,12 +362,14 @@ int DoGenerateDocs(Args& a, World&) {
   CLI::App app{"sarge", "sarge"};
   app.set_version_flag("--version", std::string("sarge ") + SARGE_VERSION);
   Args scratch;
+  std::map<std::string, std::string> rests;  // words after the declared arguments
   for (const auto& c : Commands()) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     if (c.hidden) sub->group("");
     c.setup(*sub, scratch);
+    if (*c.rest != '\0') rests[c.name] = c.rest;
   }
-  std::cout << (a.man ? ManPageCommands(app) : BashCompletionTable(app));
+  std::cout << (a.man ? ManPageCommands(app, rests) : BashCompletionTable(app));
   return 0;
 }
 
@@ -458,7 +521,7 @@ const std::vector<Command>& Commands() {
        .help = "switch APP back to its previous instance; stop the current one",
        .setup =
            [](CLI::App& app, Args& a) {
-             app.add_option("APP", a.app, "application name, e.g. web")->required();
+             AppArg(app, a);
              app.add_option("--to", a.to,
                             "the instance or release (v3) to go back to (default: the one that "
                             "served before the current one)")
@@ -473,17 +536,53 @@ const std::vector<Command>& Commands() {
                   "keeps each application's activation history), or to --to. Prints the id it "
                   "switched to. If that instance does not start or pass its check, the current "
                   "one keeps serving."},
+      {.name = "restart",
+       .help = "restart APP with no downtime: a new instance of the same release, checked, "
+               "switched",
+       .setup = AppWaitArgs,
+       .handler = DoRestart,
+       .group = "Deploy",
+       .example = "web",
+       .details = "A deploy of the files installed in the instance that serves APP, with its "
+                  "configuration, check URL and label, and the application's variables as they "
+                  "are now (`config`): a new instance starts, passes its check, the front end "
+                  "switches to it and the old one stops. If it fails, the old one keeps "
+                  "serving. Prints the new id."},
+      {.name = "config",
+       .help = "an application's variables: list, set or unset them (then restart it)",
+       .setup =
+           [](CLI::App& app, Args& a) {
+             app.add_flag("--values", a.values, "list the values too, not only the names");
+             app.add_flag("--no-restart", a.no_restart,
+                          "change the variables only; they apply from the next deploy or "
+                          "restart");
+             TimeoutOption(app, a, "seconds for the restart to start and pass the check");
+             MinUptimeOption(app, a);
+           },
+       .handler = DoConfig,
+       .group = "Deploy",
+       .example = "set web DATABASE_URL=postgres://db/web SECRET_KEY=s3cr3t",
+       .details = "Variables are kept the owner's only (etc/apps/APP/vars.json) and given to "
+                  "the application's servers over the configuration's env; their values "
+                  "appear nowhere else (not in list, status, records or logs). A change "
+                  "restarts the instance that serves APP with no downtime (as `restart`); if "
+                  "that fails, the previous values are restored and the old instance keeps "
+                  "serving. Each instance keeps the values it was started with, so a rollback "
+                  "brings back the values of its time.",
+       .rest = "[set|unset] APP [NAME=VALUE...|NAME...]",
+       .rest_help = "APP alone lists its variables; set or unset changes them"},
       {.name = "releases",
        .help = "an application's releases, newest first, and which one serves",
        .setup =
            [](CLI::App& app, Args& a) {
-             app.add_option("APP", a.app, "application name, e.g. web")->required();
+             AppArg(app, a);
              app.add_flag("--json", a.json_output, "the same as JSON");
            },
        .handler = DoReleases,
        .group = "Deploy",
        .example = "web",
-       .details = "Every deploy and rollback of APP is a release, numbered v1, v2, …: when, "
+       .details = "Every deploy, rollback, restart and config change of APP is a release, "
+                  "numbered v1, v2, …: when, "
                   "who, the label, the instance and the outcome. SERVING marks the one the "
                   "front end routes to; `rollback APP --to vN` goes back to a kept one."},
       {.name = "status",
@@ -646,12 +745,15 @@ std::vector<std::string> OptionNames(const CLI::App& app) {
 
 // The first word CLI11 did not take: an option the command does not have
 // (with the closest one it does), or an argument too many.
-void RefuseExtras(const Command& command, const CLI::App& app) {
+// Refuses the first word CLI11 did not take: an unknown option, or with
+// `words_taken` false, any word.
+void RefuseExtras(const Command& command, const CLI::App& app, bool words_taken) {
   std::vector<std::string> extras = app.remaining();
+  auto is_word = [](const std::string& w) { return !w.starts_with("-") || w == "-"; };
+  if (words_taken) std::erase_if(extras, is_word);
   if (extras.empty()) return;
   const std::string& word = extras.front();
-  if (!word.starts_with("-") || word == "-")
-    BadUsage(command, "unexpected argument " + Quoted(word));
+  if (is_word(word)) BadUsage(command, "unexpected argument " + Quoted(word));
   std::string name = word.substr(0, word.find('='));
   std::string hint = ClosestMatch(name, OptionNames(app));
   if (hint.empty()) BadUsage(command, "unknown option " + Quoted(name));
@@ -678,8 +780,9 @@ int RunCommand(const Command& command, Args& args, World& world, std::vector<std
     // stays one short line whatever the argument holds.
     BadUsage(command, Excerpt(e.what(), kExcerptMax));
   }
-  if (!app.get_prefix_command()) RefuseExtras(command, app);
-  args.words = app.remaining();  // run's command
+  // run's command, config's words; the other commands take none.
+  if (!app.get_prefix_command()) RefuseExtras(command, app, *command.rest != '\0');
+  args.words = app.remaining();
   return command.handler(args, world);
 }
 

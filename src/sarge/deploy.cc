@@ -12,6 +12,7 @@
 
 #include "sarge/activations.h"
 #include "sarge/app_config.h"
+#include "sarge/config_vars.h"
 #include "sarge/deploy_marker.h"
 #include "sarge/duration.h"
 #include "sarge/error.h"
@@ -258,15 +259,14 @@ std::string RemoveNewInstance(Env& env, const Record& record) {
 }
 
 // Undoes a deploy that failed before the switch, and explains why.
-[[noreturn]] void Abandon(Env& env, const Record& record, const std::string& step,
-                          const Error& cause) {
+[[noreturn]] void Abandon(Env& env, const std::string& what, const Record& record,
+                          const std::string& step, const Error& cause) {
   UndoScope undo;
   std::string tail = RemoveNewInstance(env, record);
   std::string detail = cause.detail().empty() ? tail : cause.detail();
-  throw Error(
-      fmt::format("deploy failed at '{}': {}; {} was removed and the front end is unchanged", step,
-                  cause.what(), record.id),
-      detail);
+  throw Error(fmt::format("{} failed at '{}': {}; {} was removed and the front end is unchanged",
+                          what, step, cause.what(), record.id),
+              detail);
 }
 
 }  // namespace
@@ -275,6 +275,13 @@ void CheckDeployInput(const Home& home, const DeployOptions& options) {
   InstanceConfig config = ParseInstanceConfig(options.config_json);
   ValidateDeployInput(options, config);
   CheckServerNamesFree(home, config.application_name, config.nginx_options);
+  std::vector<std::string> defined = RuntimeNames(config.services);
+  for (const auto& [name, value] : LoadAppVars(home, config.application_name))
+    if (std::find(defined.begin(), defined.end(), name) != defined.end())
+      throw Error(fmt::format(
+          "the variable {} of {} (config set) is a name one of this configuration's services "
+          "defines; remove it first: sarge {} config unset {} {}",
+          name, config.application_name, home.root.string(), config.application_name, name));
 }
 
 Record CreateInstance(Env& env, std::string_view config_json, const std::string& label) {
@@ -286,15 +293,19 @@ Record CreateInstance(Env& env, std::string_view config_json, const std::string&
   } while (fs::exists(home.RecordFile(id)) || fs::exists(home.InstanceDir(id)));
   Record record{id, config.application_name, UtcNow(), config.ToJson(), {}, {}};
   record.label = label;
+  Vars vars = LoadAppVars(home, config.application_name);
   RunHooks(home, env.settings, env.runner, hook::kInitializing, record);
   // The folder first, the record last: a record always has its folder.
   if (MakeDir(home.InstanceDir(id), 0755) != 0)
     throw Error(
         fmt::format("cannot create {}: {}", home.InstanceDir(id).string(), std::strerror(errno)));
   try {
+    SaveInstanceVars(home, id, vars);  // the values it keeps (config_vars.h)
     SaveRecord(home, record);
   } catch (...) {
-    fs::remove(home.InstanceDir(id));
+    std::error_code ec;
+    fs::remove(home.VarsFile(id), ec);
+    fs::remove(home.InstanceDir(id), ec);
     throw;
   }
   return record;
@@ -402,13 +413,13 @@ Deployed InstallStartSwitch(Env& env, Steps& steps, const DeployOptions& options
     SaveRecord(env.home, record);
     env.Say(fmt::format("new instance {}", record.id));
     steps.Run(kInstall, [&] { InstallSource(env.home, env.runner, options.source, record.id); });
-    deployed.switched = StartCheckSwitch(env, steps, kStart, record, ready, "deploy", [&] {
+    deployed.switched = StartCheckSwitch(env, steps, kStart, record, ready, options.by, [&] {
       if (watched) deployed.previous = RunningActive(env, record.application_name);
       // Cut off from here on, whether it switched is asked of nginx.
       MarkDeploy(env.home, record.id, kSwitching);
     });
   } catch (const Error& e) {
-    Abandon(env, record, steps.current(), e);
+    Abandon(env, options.by, record, steps.current(), e);
   }
   return deployed;
 }
@@ -457,7 +468,7 @@ std::string Deploy(Env& env, const DeployOptions& options) {
   std::vector<std::string> names = {kCreate, kInstall, kStart, kWaitHealthy, kSwitch};
   if (watch.count() > 0) names.push_back(WatchStep(watch));
   names.insert(names.end(), {kDrain, kRetire});
-  Steps steps(env.progress, "deploy " + config.application_name, std::move(names));
+  Steps steps(env.progress, options.by + " " + config.application_name, std::move(names));
 
   Record record =
       steps.Run(kCreate, [&] { return CreateInstance(env, options.config_json, options.label); });
@@ -568,13 +579,14 @@ Record RollbackTarget(const Home& home, const std::string& app, const Record& ac
 
 namespace {
 
-// The instance that serves `app`, among `all` of its instances.
-Record ActiveInstance(const Home& home, const std::string& app, const std::vector<Record>& all) {
+// The instance that serves `app`, among `all` of its instances; `what`
+// says what needs it ("roll back from").
+Record ActiveInstance(const Home& home, const std::string& app, const std::vector<Record>& all,
+                      const std::string& what) {
   auto site = ReadActiveSite(home, app);
   if (!site) {
     std::string hint = all.empty() ? ClosestMatch(app, ApplicationNames(home)) : "";
-    throw Error(fmt::format("application {} has no active instance to roll back from{}",
-                            Quoted(app),
+    throw Error(fmt::format("application {} has no active instance to {}{}", Quoted(app), what,
                             hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
   }
   auto it = std::find_if(all.begin(), all.end(), [&](const Record& r) { return r.id == site->id; });
@@ -626,7 +638,7 @@ RollbackPlan PlanRollback(const Home& home, const RollbackOptions& options) {
   const std::string& app = options.app;
   CheckSafeName("application name", app);
   auto all = InstancesOf(home, app);
-  Record active = ActiveInstance(home, app, all);
+  Record active = ActiveInstance(home, app, all, "roll back from");
   Record target = RollbackTarget(home, app, active, all, InstanceOfRelease(home, app, options.to));
   return {std::move(active), std::move(target)};
 }
@@ -696,27 +708,59 @@ std::string SourceOf(const Home& home, const std::string& app, const std::string
 
 }  // namespace
 
+namespace {
+
+// Deploys along `options` and notes `release` of `app` with its outcome
+// and instance; `done` is what the action log says after the new id.
+std::string DeployNoted(Env& env, const DeployOptions& options, const std::string& app,
+                        Release release, const std::string& done) {
+  std::string id;
+  try {
+    id = Deploy(env, options);
+  } catch (const Error& e) {
+    LogAction(env.home, fmt::format("{} of {} from {} failed: {}", options.by, app,
+                                    options.source.string(), e.what()));
+    release.outcome = fmt::format("failed: {}", e.what());
+    NoteReleaseOrWarn(env, app, release);
+    throw;
+  }
+  LogAction(env.home, fmt::format("{} {} {}", options.by, id, done));
+  release.instance = id;
+  release.outcome = "succeeded";
+  NoteReleaseOrWarn(env, app, release);
+  return id;
+}
+
+}  // namespace
+
 std::string DeployCommand(Env& env, const DeployOptions& options) {
   CatchInterrupts();  // Ctrl-C undoes the deploy as a failure would
   const std::string app = ParseInstanceConfig(options.config_json).application_name;
   Release release{
       0,  UtcNow(), WhoActs(), "deploy", options.label, fs::absolute(options.source).string(),
       "", ""};
-  std::string id;
-  try {
-    id = Deploy(env, options);
-  } catch (const Error& e) {
-    LogAction(env.home,
-              fmt::format("deploy from {} failed: {}", options.source.string(), e.what()));
-    release.outcome = fmt::format("failed: {}", e.what());
-    NoteReleaseOrWarn(env, app, release);
-    throw;
-  }
-  LogAction(env.home, fmt::format("deploy {} from {}", id, options.source.string()));
-  release.instance = id;
-  release.outcome = "succeeded";
-  NoteReleaseOrWarn(env, app, release);
-  return id;
+  return DeployNoted(env, options, app, std::move(release),
+                     fmt::format("from {}", options.source.string()));
+}
+
+std::string RestartCommand(Env& env, const RestartOptions& options) {
+  CatchInterrupts();  // Ctrl-C undoes the restart as a failure would
+  const std::string& app = options.app;
+  CheckSafeName("application name", app);
+  Record active = ActiveInstance(env.home, app, InstancesOf(env.home, app), "restart");
+  DeployOptions deploy;
+  deploy.config_json = active.config.dump();
+  deploy.source = env.home.InstanceDir(active.id);
+  deploy.check_url = active.check_url;
+  deploy.timeout = options.timeout;
+  deploy.min_uptime = options.min_uptime;
+  deploy.label = active.label;
+  deploy.by = "restart";
+  CheckDeployInput(env.home, deploy);
+  Release release{
+      0, UtcNow(), WhoActs(), options.by, active.label, SourceOf(env.home, app, active.id), "", ""};
+  return DeployNoted(env, deploy, app, std::move(release),
+                     fmt::format("({} restarts {})", options.by, active.id));
 }
 
 std::string RollbackCommand(Env& env, const RollbackOptions& options) {

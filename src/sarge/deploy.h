@@ -21,6 +21,14 @@ struct DeployOptions {
   std::optional<std::chrono::milliseconds> min_uptime;  // default: settings.min_uptime
   std::optional<std::chrono::milliseconds> watch;       // default: settings.deploy_watch
   std::string label{};                                  // kept in the new instance's record
+  std::string by{"deploy"};  // the command, as progress, errors and the front end's log say
+};
+
+struct RestartOptions {
+  std::string app;
+  std::string by{"restart"};                    // what its release says: "restart", "config set"
+  std::optional<std::chrono::seconds> timeout;  // default: settings.deploy_timeout
+  std::optional<std::chrono::milliseconds> min_uptime;  // default: settings.min_uptime
 };
 
 struct RollbackOptions {
@@ -87,6 +95,11 @@ void ActivateInstance(Env& env, Record& record);
 std::string NewCommand(Env& env, std::string_view config_json);
 std::string DeployCommand(Env& env, const DeployOptions& options);
 std::string RollbackCommand(Env& env, const RollbackOptions& options);
+// A zero-downtime restart of the instance that serves `options.app`: a
+// deploy of a new instance from its installed files, with its
+// configuration, check URL and label (and the application's variables as
+// they are now). Returns the new instance's id.
+std::string RestartCommand(Env& env, const RestartOptions& options);
 void ActivateCommand(Env& env, const std::string& id);
 
 }  // namespace sarge

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "sarge/check.h"
+#include "sarge/config_command.h"
 #include "sarge/deploy.h"
 #include "sarge/error.h"
 #include "sarge/front_end.h"
@@ -104,6 +105,25 @@ std::vector<Scenario> Scenarios() {
            Rollback(w.env, RollbackOptions{"web", "", 5s, {}});
          else
            StopInstance(w.env, all.back().id);
+       }},
+      // A restart is a deploy of the serving instance's files; config set
+      // is a restart with the variables changed first (put back on failure).
+      {"config set", [](World& w) { return w.Deploy1(2); },
+       [](World& w, const std::string&) {
+         try {
+           ConfigChangeCommand(w.env, ConfigChange{.app = "web",
+                                                   .set = {{"KEY", "value"}},
+                                                   .unset = {},
+                                                   .restart = true,
+                                                   .timeout = 5s,
+                                                   .min_uptime = {}});
+         } catch (const Error& e) {
+           // Failed: the variables are as they were, or it says they are not.
+           std::string what = e.what();
+           if (what.find("back failed too") == std::string::npos)
+             EXPECT_TRUE(LoadAppVars(w.home(), "web").empty()) << what;
+           throw;
+         }
        }},
       {"destroy",
        [](World& w) {
@@ -201,7 +221,9 @@ TEST_P(FaultInjectionTest, EveryFailingCallLeavesAConsistentHomeAndTheCommandWor
 
 INSTANTIATE_TEST_SUITE_P(Commands, FaultInjectionTest, ::testing::ValuesIn(Scenarios()),
                          [](const ::testing::TestParamInfo<Scenario>& param) {
-                           return std::string(param.param.name);
+                           std::string name = param.param.name;
+                           std::replace(name.begin(), name.end(), ' ', '_');
+                           return name;
                          });
 
 }  // namespace

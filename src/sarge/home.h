@@ -24,6 +24,9 @@ struct Home {
   fs::path RecordsDir() const { return Etc() / "instances"; }
   // What sarge keeps of an application: its activations, its configuration.
   fs::path AppDir(const std::string& app) const { return Etc() / "apps" / app; }
+  fs::path AppVarsFile(const std::string& app) const { return AppDir(app) / "vars.json"; }
+  fs::path VarsDir() const { return Etc() / "vars"; }
+  fs::path VarsFile(std::string_view id) const { return VarsDir() / (std::string(id) + ".json"); }
   fs::path RecordFile(std::string_view id) const {
     return RecordsDir() / (std::string(id) + ".json");
   }

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "sarge/config_vars.h"
 #include "sarge/duration.h"
 #include "sarge/error.h"
 #include "sarge/front_end.h"
@@ -587,6 +588,7 @@ void DestroyInstance(Env& env, const Record& record) {
   RemoveAll(env.home.RuntimeDir(id));
   RemoveAll(env.home.TmpDir() / id);
   RemoveAll(env.home.InstanceDir(id));
+  RemoveInstanceVars(env.home, id);
   RemoveRecord(env.home, id);
 }
 

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "sarge/config_vars.h"
 #include "sarge/error.h"
 #include "sarge/hooks.h"
 #include "sarge/names.h"
@@ -273,6 +274,10 @@ std::map<std::string, std::string> InstanceEnvironment(const Home& home, const R
         item.value().is_string() ? item.value().get<std::string>() : item.value().dump();
   InstanceConfig config = InstanceConfigFromJson(record.config);
   for (const auto& [key, value] : config.env) env[key] = value;
+  // `config set` refuses the names a service defines; one added to the
+  // configuration since (deploy refuses that too) still keeps its value.
+  for (auto& [key, value] : LoadInstanceVars(home, record.id))
+    if (!appcfg.contains(key)) env[key] = std::move(value);
   env["SARGEAPP_CFG"] = home.AppCfgFile(record.id).string();
   env["SARGE_HOME"] = home.root.string();
   env["SARGE_INSTANCE_ID"] = record.id;

@@ -113,5 +113,148 @@ TEST_F(Application, EveryDeployAndRollbackIsANumberedReleaseToGoBackTo) {
                        "; deploy it first\n");
 }
 
+// A server that answers its GREETING variable (and VERSION), and exits at
+// once when its environment has BROKEN.
+const char* const kGreetingServer = R"PY(#!/usr/bin/python3 -u
+import http.server, os
+if os.environ.get("BROKEN"):
+    raise SystemExit("broken on purpose")
+body = ("%s %s\n" % (os.environ.get("GREETING", "(none)"), open("VERSION").read().strip())).encode()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, format, *args):
+        pass
+server = http.server.HTTPServer((os.environ["WEB_HOST"], int(os.environ["WEB_PORT"])), Handler)
+server.serve_forever()
+)PY";
+
+// Every file under `dir` whose text holds `needle`.
+std::set<fs::path> FilesHolding(const fs::path& dir, const std::string& needle) {
+  std::set<fs::path> found;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file() && ReadFile(entry.path()).find(needle) != std::string::npos)
+      found.insert(entry.path());
+  }
+  return found;
+}
+
+TEST_F(Application, RestartIsANewInstanceOfTheSameReleaseWithNoFailedRequest) {
+  const std::string id1 = DeployOk(
+      Config(), Version("v1"),
+      {"--label", "1.0", "--check-url", "http://127.0.0.1:$WEB_PORT/health", "--min-uptime", "0"});
+  ASSERT_FALSE(id1.empty());
+  RequestLoop loop(nginx_.port(), "web.test");
+  Result r = home_.Sarge({"restart", "web", "--min-uptime", "0"});
+  loop.Stop();
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const std::string id2 = LastLine(r.out);
+  EXPECT_NE(id2, id1);
+  EXPECT_EQ(Served(), "v1\n");
+  EXPECT_EQ(loop.failures().size(), 0u) << loop.Report();
+  EXPECT_GT(loop.served(), 0);
+  json entry = home_.ListEntry(id2);
+  EXPECT_EQ(entry["label"], "1.0");
+  EXPECT_EQ(entry["config"], home_.ListEntry(id1)["config"]);
+  EXPECT_EQ(entry["check_url"], "http://127.0.0.1:$WEB_PORT/health");
+  auto states = States();
+  EXPECT_EQ(states[id1], "STOPPED");
+  EXPECT_EQ(states[id2], "RUNNING");
+  json releases = Releases(home_, "web");
+  EXPECT_EQ(releases["serving"], "v2");
+  EXPECT_EQ(releases["releases"][0]["by"], "restart");
+  EXPECT_EQ(releases["releases"][0]["instance"], id2);
+  EXPECT_EQ(releases["releases"][0]["source"], (sources_.path() / "v1").string());
+
+  r = home_.Sarge({"restart", "api"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "sarge: error: application 'api' has no active instance to restart\n");
+}
+
+TEST_F(Application, ConfigSetRestartsWithTheValuesWhichAppearNowhereElse) {
+  const std::string secret = "s3cr3t-greeting";
+  const std::string id1 = DeployOk(Config(), Source("g1", kGreetingServer, {{"VERSION", "g1"}}));
+  ASSERT_FALSE(id1.empty());
+  EXPECT_EQ(Served(), "(none) g1\n");
+
+  Result r =
+      home_.Sarge({"config", "set", "web", "GREETING=" + secret, "SECOND=2", "--min-uptime", "0"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(r.out, m,
+                               std::regex("config set GREETING SECOND of web: "
+                                          "(web-[A-Za-z0-9]{6}) serves with them\n")))
+      << r.out;
+  const std::string id2 = m[1];
+  EXPECT_EQ(Served(), secret + " g1\n");
+  EXPECT_EQ(home_.Sarge({"config", "web"}).out, "GREETING\nSECOND\n");
+  EXPECT_EQ(home_.Sarge({"config", "web", "--values"}).out, "GREETING=" + secret + "\nSECOND=2\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((home_ / "etc/apps/web/vars.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // Only the application's file and the instance's own hold the value.
+  EXPECT_EQ(FilesHolding(home_.root(), secret),
+            (std::set<fs::path>{home_ / "etc/apps/web/vars.json",
+                                home_ / ("etc/vars/" + id2 + ".json")}));
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"list"}, {"status", "--json"}, {"status"}, {"releases", "web", "--json"}}) {
+    Result shown = home_.Sarge(args);
+    EXPECT_EQ(shown.out.find(secret), std::string::npos) << args[0] << ": " << shown.out;
+  }
+
+  // A name a service defines, or sarge, is refused; nothing changes.
+  r = home_.Sarge({"config", "set", "web", "WEB_PORT=1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "sarge: error: WEB_PORT is defined by one of the application's services; choose "
+            "another name\n");
+  r = home_.Sarge({"config", "set", "web", secret});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "sarge: error: variable 1 of 1 is not NAME=VALUE (not shown, in case it is a secret); "
+            "give each as NAME=VALUE\n");
+  r = home_.Sarge({"config", "unset", "web", "NOPE"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "sarge: error: 'NOPE' is not a variable of web; `sarge " + home_.str() +
+                       " config web` lists them\n");
+  r = home_.Sarge({"config", "web", "GREETING=x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "sarge: error: 'web' is not set or unset; give `config APP`, `config set APP "
+            "NAME=VALUE…` or `config unset APP NAME…`\n");
+  EXPECT_EQ(home_.Sarge({"config", "web"}).out, "GREETING\nSECOND\n");
+
+  // A restart that fails puts the values back; the old instance serves on.
+  r = home_.Sarge({"config", "set", "web", "BROKEN=1", "--timeout", "2"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex("\nsarge: error: restart failed at 'start': web-[A-Za-z0-9]{6} did not "
+                        "start: [^\n]*; the variables of web are as they were\n")))
+      << r.err;
+  EXPECT_EQ(Served(), secret + " g1\n");
+  EXPECT_EQ(home_.Sarge({"config", "web"}).out, "GREETING\nSECOND\n");
+
+  // Each instance keeps the values it was started with: a rollback
+  // brings back those of its time.
+  r = home_.Sarge({"config", "unset", "web", "GREETING", "--min-uptime", "0"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(Served(), "(none) g1\n");
+  r = home_.Sarge({"rollback", "web", "--min-uptime", "0"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(Served(), secret + " g1\n");
+
+  // --no-restart changes the values only; the next deploy has them.
+  r = home_.Sarge({"config", "set", "web", "GREETING=later", "--no-restart"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "config set GREETING of web: applies from its next deploy or restart\n");
+  EXPECT_EQ(Served(), secret + " g1\n");
+  ASSERT_FALSE(DeployOk(Config(), Source("g2", kGreetingServer, {{"VERSION", "g2"}})).empty());
+  EXPECT_EQ(Served(), "later g2\n");
+}
+
 }  // namespace
 }  // namespace e2e
