@@ -589,7 +589,7 @@ const std::vector<Command>& Commands() {
        .help = "a table of instances: state, pid, uptime, ports, which one serves",
        .setup =
            [](CLI::App& app, Args& a) {
-             app.add_option("ID", a.id, "only this instance");
+             app.add_option("ID", a.id, "only this instance, or this application's instances");
              app.add_flag("--json", a.json_output, "the same rows as JSON");
            },
        .handler = DoStatus,

@@ -205,10 +205,13 @@ int StatusCommand(Env& env, const std::string& id, bool json_output, bool colour
   const Home& home = env.home;
   nlohmann::json listing = ListInstances(home, env.supervisor);
   if (!id.empty()) {
-    LoadRecord(home, id);  // a clear error for an unknown id
+    // An instance's id, else an application's name (an id wins).
+    const bool instance = fs::exists(home.RecordFile(id));
     nlohmann::json only = nlohmann::json::array();
     for (auto& i : listing["instances"])
-      if (i["id"] == id) only.push_back(std::move(i));
+      if (instance ? i["id"] == id : i["meta"]["APPLICATION_NAME"] == id)
+        only.push_back(std::move(i));
+    if (!instance && only.empty()) LoadRecord(home, id);  // a clear error for an unknown id
     listing["instances"] = std::move(only);
   }
   nlohmann::json rows = StatusRows(home, listing, std::time(nullptr));

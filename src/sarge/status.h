@@ -34,7 +34,8 @@ std::string AlignedTable(const std::vector<std::vector<std::string>>& cells, boo
 // process is interrupted or `out` fails. Throws Error for an unknown id.
 void ShowLog(Env& env, const std::string& id, int lines, bool follow, std::ostream& out);
 
-// `status`: the rows of every instance (or only `id`'s) on `out`, as a
+// `status`: the rows of every instance (or only those of `id`: an
+// instance's id, else an application's name) on `out`, as a
 // table (coloured if `colour`) or as JSON. Returns 1, having said how to
 // start it, when supervisord is not running: the states are unknown.
 int StatusCommand(Env& env, const std::string& id, bool json_output, bool colour,

@@ -169,9 +169,20 @@ TEST_F(Application, RestartIsANewInstanceOfTheSameReleaseWithNoFailedRequest) {
   EXPECT_EQ(releases["releases"][0]["instance"], id2);
   EXPECT_EQ(releases["releases"][0]["source"], (sources_.path() / "v1").string());
 
-  r = home_.Sarge({"restart", "api"});
+  // status APP: only that application's instances.
+  ASSERT_FALSE(DeployOk(Config("api"), Version("a1")).empty());
+  Result status = home_.Sarge({"status", "web", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << Describe(status);
+  std::set<std::string> shown;
+  for (const auto& row : json::parse(status.out)) shown.insert(row["id"].get<std::string>());
+  EXPECT_EQ(shown, (std::set<std::string>{id1, id2}));
+  status = home_.Sarge({"status", "wbe"});
+  EXPECT_EQ(status.exit_code, 1);
+  EXPECT_TRUE(status.err.starts_with("sarge: error: no instance 'wbe'")) << status.err;
+
+  r = home_.Sarge({"restart", "nope"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "sarge: error: application 'api' has no active instance to restart\n");
+  EXPECT_EQ(r.err, "sarge: error: application 'nope' has no active instance to restart\n");
 }
 
 TEST_F(Application, ConfigSetRestartsWithTheValuesWhichAppearNowhereElse) {
