@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sarge/error.h"
+#include "sarge/history.h"
 #include "sarge/records.h"
 
 namespace sarge {
@@ -20,33 +21,22 @@ fs::path ActivationsFile(const Home& home, const std::string& app) {
 }
 
 void Save(const Home& home, const std::string& app, const std::vector<Activation>& history) {
-  json out = json::array();
-  size_t first = history.size() > kKept ? history.size() - kKept : 0;
-  for (size_t i = first; i < history.size(); ++i) {
-    const Activation& a = history[i];
-    out.push_back({{"id", a.id}, {"from", a.from}, {"to", a.to}, {"by", a.by}});
-  }
-  fs::path file = ActivationsFile(home, app);
-  MakeDirs(file.parent_path());
-  WriteFileAtomic(file, out.dump(1) + "\n");
+  json entries = json::array();
+  for (const Activation& a : history)
+    entries.push_back({{"id", a.id}, {"from", a.from}, {"to", a.to}, {"by", a.by}});
+  SaveHistory(ActivationsFile(home, app), entries, kKept);
 }
 
 }  // namespace
 
 std::vector<Activation> LoadActivations(const Home& home, const std::string& app) {
-  fs::path file = ActivationsFile(home, app);
-  auto text = ReadFileIfExists(file);
-  if (!text) return {};
   std::vector<Activation> history;
-  try {
-    for (const auto& entry : json::parse(*text))
-      history.push_back({entry.at("id"), entry.at("from"), entry.at("to"), entry.at("by")});
-  } catch (const json::exception&) {
-    throw Error(
-        fmt::format("{} is not an activation history sarge wrote; move it away (rollback "
-                    "then needs --to)",
-                    file.string()));
-  }
+  ForEachHistoryEntry(
+      ActivationsFile(home, app),
+      "an activation history sarge wrote; move it away (rollback then needs --to)",
+      [&](const json& entry) {
+        history.push_back({entry.at("id"), entry.at("from"), entry.at("to"), entry.at("by")});
+      });
   return history;
 }
 

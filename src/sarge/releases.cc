@@ -7,6 +7,7 @@
 #include "sarge/error.h"
 #include "sarge/front_end.h"
 #include "sarge/fs.h"
+#include "sarge/history.h"
 #include "sarge/names.h"
 #include "sarge/status.h"
 
@@ -42,31 +43,21 @@ Release FromJson(const json& j) {
 }  // namespace
 
 std::vector<Release> LoadReleases(const Home& home, const std::string& app) {
-  fs::path file = ReleasesFile(home, app);
-  auto text = ReadFileIfExists(file);
-  if (!text) return {};
   std::vector<Release> releases;
-  try {
-    for (const auto& entry : json::parse(*text)) releases.push_back(FromJson(entry));
-  } catch (const json::exception&) {
-    throw Error(
-        fmt::format("{} is not a release history sarge wrote; move it away (numbering "
-                    "then starts again at v1)",
-                    file.string()));
-  }
+  ForEachHistoryEntry(ReleasesFile(home, app),
+                      "a release history sarge wrote; move it away (numbering then starts again "
+                      "at v1)",
+                      [&](const json& entry) { releases.push_back(FromJson(entry)); });
   return releases;
 }
 
 int NoteRelease(const Home& home, const std::string& app, Release release) {
   std::vector<Release> releases = LoadReleases(home, app);
   release.version = releases.empty() ? 1 : releases.back().version + 1;
-  releases.push_back(release);
-  json out = json::array();
-  size_t first = releases.size() > kKept ? releases.size() - kKept : 0;
-  for (size_t i = first; i < releases.size(); ++i) out.push_back(ToJson(releases[i]));
-  fs::path file = ReleasesFile(home, app);
-  MakeDirs(file.parent_path());
-  WriteFileAtomic(file, out.dump(1) + "\n");
+  json entries = json::array();
+  for (const Release& r : releases) entries.push_back(ToJson(r));
+  entries.push_back(ToJson(release));
+  SaveHistory(ReleasesFile(home, app), entries, kKept);
   return release.version;
 }
 
