@@ -120,8 +120,9 @@ std::vector<Scenario> Scenarios() {
          } catch (const Error& e) {
            // Failed: the variables are as they were, or it says they are not.
            std::string what = e.what();
-           if (what.find("back failed too") == std::string::npos)
+           if (what.find("back failed too") == std::string::npos) {
              EXPECT_TRUE(LoadAppVars(w.home(), "web").empty()) << what;
+           }
            throw;
          }
        }},
