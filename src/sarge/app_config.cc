@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "sarge/fs.h"
 #include "sarge/instance_config.h"
 #include "sarge/names.h"
+#include "sarge/procfile.h"
 #include "sarge/release.h"
 
 namespace sarge {
@@ -27,20 +29,21 @@ fs::path RememberedFile(const Home& home, const std::string& app) {
   return home.AppDir(app) / "config.json";
 }
 
-// The text of `file`, a regular file of at most kMaxConfigBytes; nullopt
-// when nothing is there.
-std::optional<std::string> ReadConfigFile(const fs::path& file) {
+// The text of `file`, a regular file of at most `max_bytes`; nullopt when
+// nothing is there.
+std::optional<std::string> ReadSourceFile(const fs::path& file, size_t max_bytes) {
   std::error_code ec;
   auto status = fs::symlink_status(file, ec);
   if (ec || status.type() == fs::file_type::not_found) return std::nullopt;
-  if (status.type() == fs::file_type::regular && fs::file_size(file, ec) > kMaxConfigBytes)
-    throw Error(fmt::format("{} is larger than 1 MiB, the most sarge accepts", file.string()));
+  if (status.type() == fs::file_type::regular && fs::file_size(file, ec) > max_bytes)
+    throw Error(fmt::format("{} is larger than {} KiB, the most sarge accepts", file.string(),
+                            max_bytes / 1024));
   return ReadFile(file);  // refuses a symlink or anything but a regular file
 }
 
-// The member of a tarball listing that is sarge.json at the release's root:
-// "sarge.json" or "./sarge.json", or in the one top folder every member is in.
-std::optional<std::string> SargeJsonMember(const std::string& listing) {
+// The member of a tarball listing that is `name` at the release's root:
+// "NAME" or "./NAME", or in the one top folder every member is in.
+std::optional<std::string> RootMember(const std::string& listing, std::string_view name) {
   std::vector<std::string> members;
   for (size_t at = 0; at < listing.size();) {
     size_t end = listing.find('\n', at);
@@ -50,7 +53,7 @@ std::optional<std::string> SargeJsonMember(const std::string& listing) {
   }
   auto bare = [](std::string_view m) { return m.starts_with("./") ? m.substr(2) : m; };
   for (const auto& m : members)
-    if (bare(m) == "sarge.json") return m;
+    if (bare(m) == name) return m;
   std::string_view top;
   for (const auto& m : members) {
     std::string_view first = bare(m).substr(0, bare(m).find('/'));
@@ -59,38 +62,45 @@ std::optional<std::string> SargeJsonMember(const std::string& listing) {
     top = first;
   }
   for (const auto& m : members)
-    if (!top.empty() && bare(m) == fmt::format("{}/sarge.json", top)) return m;
+    if (!top.empty() && bare(m) == fmt::format("{}/{}", top, name)) return m;
   return std::nullopt;
 }
 
-// sarge.json out of a tarball, unpacked alone into a folder only this user
-// can reach.
-std::optional<std::string> TarballConfig(const Home& home, CommandRunner& runner,
-                                         const fs::path& source) {
+// The files `wanted` (name -> most bytes) out of a tarball, unpacked alone
+// into a folder only this user can reach: one listing, one extraction.
+std::map<std::string, std::string> TarballFiles(const Home& home, CommandRunner& runner,
+                                                const fs::path& source,
+                                                const std::map<std::string, size_t>& wanted) {
   std::string archive = fs::absolute(source).string();
   CommandResult listed = runner.Run({"tar", "-tzf", archive}, kListTimeout);
   if (listed.exit_code != 0)
     throw Error(fmt::format("cannot read {}: tar exited with status {}", Quoted(source.string()),
                             listed.exit_code),
                 listed.Both());
-  auto member = SargeJsonMember(listed.output);
-  if (!member) return std::nullopt;
+  std::map<std::string, std::string> members;  // name -> member
+  for (const auto& [name, max_bytes] : wanted)
+    if (auto member = RootMember(listed.output, name)) members[name] = *member;
+  if (members.empty()) return {};
   MakeDirs(home.TmpDir());
   std::string pattern = (home.TmpDir() / ".sarge-json-XXXXXX").string();
   if (!::mkdtemp(pattern.data()))
     throw Error(fmt::format("cannot create a folder in {}: {}", home.TmpDir().string(),
                             std::strerror(errno)));
   fs::path dir = pattern;
-  std::optional<std::string> text;
+  std::map<std::string, std::string> texts;
   try {
-    CommandResult r = runner.Run({"tar", "-xzf", archive, "-C", dir.string(), "--no-same-owner",
-                                  "--no-same-permissions", "--", *member},
-                                 kListTimeout);
+    std::vector<std::string> argv = {
+        "tar", "-xzf", archive, "-C", dir.string(), "--no-same-owner", "--no-same-permissions",
+        "--"};
+    for (const auto& [name, member] : members) argv.push_back(member);
+    CommandResult r = runner.Run(argv, kListTimeout);
     if (r.exit_code != 0)
-      throw Error(fmt::format("cannot unpack {} from {}: tar exited with status {}",
-                              Quoted(*member), Quoted(source.string()), r.exit_code),
-                  r.Both());
-    text = ReadConfigFile(dir / *member);
+      throw Error(
+          fmt::format("cannot unpack {} from {}: tar exited with status {}",
+                      Quoted(members.begin()->second), Quoted(source.string()), r.exit_code),
+          r.Both());
+    for (const auto& [name, member] : members)
+      if (auto text = ReadSourceFile(dir / member, wanted.at(name))) texts[name] = *text;
   } catch (...) {
     std::error_code ec;
     fs::remove_all(dir, ec);
@@ -98,7 +108,7 @@ std::optional<std::string> TarballConfig(const Home& home, CommandRunner& runner
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
-  return text;
+  return texts;
 }
 
 // `text` as a JSON object; `what` names it in the error.
@@ -121,7 +131,7 @@ json ApplicationConfig(const Home& home, const std::string& app, const fs::path&
   std::optional<std::string> text = from_source;
   if (!text) {
     what = RememberedFile(home, app).string();
-    text = ReadConfigFile(RememberedFile(home, app));
+    text = ReadSourceFile(RememberedFile(home, app), kMaxConfigBytes);
   }
   if (!text)
     throw Error(fmt::format(
@@ -147,15 +157,34 @@ bool NamesApplication(std::string_view argument) {
   return c != '{' && c != '[' && c != '@' && c != '"';
 }
 
+SourceFiles ReadSourceFiles(const Home& home, CommandRunner& runner, const fs::path& source) {
+  const std::map<std::string, size_t> wanted = {{"sarge.json", kMaxConfigBytes},
+                                                {"Procfile", kMaxProcfileBytes}};
+  std::map<std::string, std::string> texts;
+  if (IsTarball(source)) {
+    texts = TarballFiles(home, runner, source, wanted);
+  } else {
+    for (const auto& [name, max_bytes] : wanted)
+      if (auto text = ReadSourceFile(source / name, max_bytes)) texts[name] = *text;
+  }
+  SourceFiles files;
+  if (texts.contains("sarge.json")) files.config = texts["sarge.json"];
+  if (texts.contains("Procfile")) files.procfile = texts["Procfile"];
+  return files;
+}
+
 std::optional<std::string> SourceConfig(const Home& home, CommandRunner& runner,
                                         const fs::path& source) {
-  if (IsTarball(source)) return TarballConfig(home, runner, source);
-  return ReadConfigFile(source / "sarge.json");
+  return ReadSourceFiles(home, runner, source).config;
 }
 
 std::string DeployConfig(const Home& home, CommandRunner& runner, const std::string& config,
                          const fs::path& source) {
-  std::optional<std::string> from_source = SourceConfig(home, runner, source);
+  return DeployConfig(home, config, source, SourceConfig(home, runner, source));
+}
+
+std::string DeployConfig(const Home& home, const std::string& config, const fs::path& source,
+                         const std::optional<std::string>& from_source) {
   if (NamesApplication(config)) return ApplicationConfig(home, config, source, from_source).dump();
   if (!from_source) return config;
   json given;

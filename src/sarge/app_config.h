@@ -24,6 +24,15 @@ bool NamesApplication(std::string_view argument);
 std::optional<std::string> SourceConfig(const Home& home, CommandRunner& runner,
                                         const fs::path& source);
 
+// The files at a source's root that sarge reads before a deploy: its
+// sarge.json and its Procfile (procfile.h), read as SourceConfig reads
+// sarge.json (a tarball listed and unpacked once for both).
+struct SourceFiles {
+  std::optional<std::string> config;
+  std::optional<std::string> procfile;
+};
+SourceFiles ReadSourceFiles(const Home& home, CommandRunner& runner, const fs::path& source);
+
 // The configuration (JSON text) a deploy of `source` uses, given deploy's
 // CONFIG: for an application name, the source's sarge.json, else the
 // configuration last deployed for the application, with application_name
@@ -32,6 +41,9 @@ std::optional<std::string> SourceConfig(const Home& home, CommandRunner& runner,
 // has neither, or when sarge.json names another application.
 std::string DeployConfig(const Home& home, CommandRunner& runner, const std::string& config,
                          const fs::path& source);
+// The same, given the source's sarge.json as ReadSourceFiles read it.
+std::string DeployConfig(const Home& home, const std::string& config, const fs::path& source,
+                         const std::optional<std::string>& from_source);
 
 // Keeps `record`'s configuration as the one last deployed for its application.
 void RememberConfig(const Home& home, const Record& record);

@@ -104,6 +104,29 @@ TEST(AppConfigTest, ATarballsSargeJsonIsFoundAtItsRootOrInItsOneFolder) {
   EXPECT_FALSE(SourceConfig(w.home(), runner, tarball));
 }
 
+// One listing and one extraction bring out both files a deploy reads first.
+TEST(AppConfigTest, ATarballsSargeJsonAndProcfileComeOutTogether) {
+  testing::DeployWorld w;
+  fs::path release = w.temp.dir.path() / "release-8";
+  fs::create_directories(release);
+  WriteFileAtomic(release / "sarge.json", R"({"env": {"V": "8"}})");
+  WriteFileAtomic(release / "Procfile", "web: ./run\n");
+  fs::path tarball = w.temp.dir.path() / "release-8.tar.gz";
+  auto& runner = RealCommandRunner();
+  ASSERT_EQ(
+      runner
+          .Run({"tar", "-czf", tarball.string(), "-C", w.temp.dir.path().string(), "release-8"},
+               std::chrono::seconds(30))
+          .exit_code,
+      0);
+  SourceFiles files = ReadSourceFiles(w.home(), runner, tarball);
+  EXPECT_EQ(files.config, R"({"env": {"V": "8"}})");
+  EXPECT_EQ(files.procfile, "web: ./run\n");
+  EXPECT_TRUE(fs::is_empty(w.home().TmpDir()));
+  files = ReadSourceFiles(w.home(), runner, release);  // a folder: the same
+  EXPECT_EQ(files.procfile, "web: ./run\n");
+}
+
 TEST(AppConfigTest, ASymlinkedSargeJsonIsRefused) {
   testing::DeployWorld w;
   fs::create_symlink("/etc/passwd", w.source / "sarge.json");

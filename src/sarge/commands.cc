@@ -29,6 +29,7 @@
 #include "sarge/lifecycle.h"
 #include "sarge/listing.h"
 #include "sarge/names.h"
+#include "sarge/procfile.h"
 #include "sarge/progress.h"
 #include "sarge/records.h"
 #include "sarge/release.h"
@@ -256,7 +257,13 @@ int DoDeploy(Args& a, World& w) {
   // Bad input fails before the lock and the action log.
   Home home = OpenHome(a.home, false);
   CheckSource(options.source);
-  options.config_json = DeployConfig(home, w.runner, options.config_json, options.source);
+  SourceFiles files = ReadSourceFiles(home, w.runner, options.source);
+  options.config_json = DeployConfig(home, options.config_json, options.source, files.config);
+  if (files.procfile) {
+    Procfile procfile = CheckedProcfile(
+        *files.procfile, fmt::format("the Procfile of {}", Quoted(options.source.string())));
+    options.release_command = procfile.Find("release") != nullptr;
+  }
   CheckDeployInput(home, options);
   Session session(w, home, Needs::kSupervisord);
   std::cout << DeployCommand(session.env(), options) << "\n";

@@ -20,6 +20,7 @@
 #include "sarge/instance_config.h"
 #include "sarge/interrupt.h"
 #include "sarge/names.h"
+#include "sarge/procfile.h"
 #include "sarge/release.h"
 #include "sarge/releases.h"
 #include "sarge/runtime_config.h"
@@ -65,6 +66,9 @@ class Steps {
 // The names of the steps.
 constexpr const char* kCreate = "create instance";
 constexpr const char* kInstall = "install source";
+constexpr const char* kRelease = "release command";
+// A release command (migrations) may take a while; the home stays locked.
+constexpr std::chrono::seconds kReleaseTimeout{15 * 60};
 constexpr const char* kStart = "start";
 constexpr const char* kWaitHealthy = "wait until healthy";
 constexpr const char* kSwitch = "switch front end";
@@ -396,6 +400,25 @@ std::optional<WatchFailure> Watch(Env& env, const Record& record, const Started&
 
 namespace {
 
+// The Procfile's `release:` command, run once in the new instance with its
+// environment (as `run` does), before any of its processes starts.
+void RunReleaseCommand(Env& env, Record& record) {
+  auto procfile = ReadProcfile(env.home, record.id);
+  const ProcessType* release = procfile ? procfile->Find("release") : nullptr;
+  if (!release) throw Error("the source's Procfile changed during the deploy; deploy it again");
+  Configure(env, record);  // the ports and folders its environment names
+  CommandResult r = env.runner.Run(
+      {env.home.Bin("sarge").string(), "run", record.id, release->command}, kReleaseTimeout);
+  if (r.timed_out)
+    throw Error(fmt::format("the release command {} did not finish within {} minutes",
+                            Quoted(release->command), kReleaseTimeout.count() / 60),
+                r.Both());
+  if (r.exit_code != 0)
+    throw Error(fmt::format("the release command {} exited with status {}",
+                            Quoted(release->command), r.exit_code),
+                r.Both());
+}
+
 // A deploy's new instance, started and serving.
 struct Deployed {
   Switched switched;
@@ -412,7 +435,11 @@ Deployed InstallStartSwitch(Env& env, Steps& steps, const DeployOptions& options
     record.check_url = options.check_url;
     SaveRecord(env.home, record);
     env.Say(fmt::format("new instance {}", record.id));
-    steps.Run(kInstall, [&] { InstallSource(env.home, env.runner, options.source, record.id); });
+    steps.Run(kInstall, [&] {
+      InstallSource(env.home, env.runner, options.source, record.id);
+      ReadProcfile(env.home, record.id);  // as the source's was checked
+    });
+    if (options.release_command) steps.Run(kRelease, [&] { RunReleaseCommand(env, record); });
     deployed.switched = StartCheckSwitch(env, steps, kStart, record, ready, options.by, [&] {
       if (watched) deployed.previous = RunningActive(env, record.application_name);
       // Cut off from here on, whether it switched is asked of nginx.
@@ -465,7 +492,9 @@ std::string Deploy(Env& env, const DeployOptions& options) {
   Readiness ready{options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout)),
                   options.min_uptime.value_or(env.settings.min_uptime)};
   auto watch = options.watch.value_or(env.settings.deploy_watch);
-  std::vector<std::string> names = {kCreate, kInstall, kStart, kWaitHealthy, kSwitch};
+  std::vector<std::string> names = {kCreate, kInstall};
+  if (options.release_command) names.push_back(kRelease);
+  names.insert(names.end(), {kStart, kWaitHealthy, kSwitch});
   if (watch.count() > 0) names.push_back(WatchStep(watch));
   names.insert(names.end(), {kDrain, kRetire});
   Steps steps(env.progress, options.by + " " + config.application_name, std::move(names));

@@ -22,6 +22,9 @@ struct DeployOptions {
   std::optional<std::chrono::milliseconds> watch;       // default: settings.deploy_watch
   std::string label{};                                  // kept in the new instance's record
   std::string by{"deploy"};  // the command, as progress, errors and the front end's log say
+  // Set when the source's Procfile has `release:`: that command runs in the
+  // new instance after its source is installed, before it starts.
+  bool release_command = false;
 };
 
 struct RestartOptions {

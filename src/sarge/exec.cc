@@ -11,6 +11,7 @@
 #include "sarge/error.h"
 #include "sarge/instance_config.h"
 #include "sarge/orphans.h"
+#include "sarge/procfile.h"
 #include "sarge/runtime_config.h"
 #include "sarge/settings.h"
 
@@ -29,8 +30,17 @@ std::string PrerunPath(const Home& home, const Record& record) {
 }  // namespace
 
 std::vector<std::string> ServerArgv(const Home& home, const Record& record) {
-  std::string server = home.ServerFile(record.id).string();
   std::string prerun = PrerunPath(home, record);
+  if (auto procfile = ReadProcfile(home, record.id)) {
+    // bash -c runs a command line's last simple command in its own
+    // process, so supervisord's pid stays the server's.
+    const std::string& web = procfile->Find("web")->command;
+    if (prerun.empty()) return {kBash, "-c", web};
+    return {kBash, "-c", R"(__sarge_prerun=$1 __sarge_web=$2; set --
+source "$__sarge_prerun" || exit
+exec /bin/bash -c "$__sarge_web")", "sarge-launch", prerun, web};
+  }
+  std::string server = home.ServerFile(record.id).string();
   if (prerun.empty()) return {server};
   return {kBash,          "-c",   R"(__sarge_prerun=$1 __sarge_server=$2; set --
 source "$__sarge_prerun" || exit

@@ -12,8 +12,9 @@
 
 namespace sarge {
 
-// The argv that runs an instance's server: the server itself, or bash
-// sourcing the prerun file first. Values are passed as arguments, never
+// The argv that runs an instance's server: its Procfile's web command (as
+// `bash -c`), else the executable `server`, or bash sourcing the prerun
+// file first. Values are passed as arguments, never
 // spliced into the script text.
 std::vector<std::string> ServerArgv(const Home& home, const Record& record);
 

@@ -23,6 +23,7 @@
 #include "sarge/names.h"
 #include "sarge/orphans.h"
 #include "sarge/process.h"
+#include "sarge/procfile.h"
 #include "sarge/supervisor_config.h"
 
 namespace sarge {
@@ -380,6 +381,7 @@ void WaitStaysUp(Env& env, const std::string& id, int pid, std::chrono::millisec
 namespace {
 
 void CheckServer(const Home& home, const std::string& id) {
+  if (ReadProcfile(home, id)) return;  // its web command is the server
   fs::path server = home.ServerFile(id);
   if (::access(server.c_str(), F_OK) != 0)
     throw Error(

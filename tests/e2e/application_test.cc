@@ -115,22 +115,11 @@ TEST_F(Application, EveryDeployAndRollbackIsANumberedReleaseToGoBackTo) {
 
 // A server that answers its GREETING variable (and VERSION), and exits at
 // once when its environment has BROKEN.
-const char* const kGreetingServer = R"PY(#!/usr/bin/python3 -u
-import http.server, os
+const std::string kGreetingServer = BodyServer(R"PY(
 if os.environ.get("BROKEN"):
     raise SystemExit("broken on purpose")
 body = ("%s %s\n" % (os.environ.get("GREETING", "(none)"), open("VERSION").read().strip())).encode()
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, format, *args):
-        pass
-server = http.server.HTTPServer((os.environ["WEB_HOST"], int(os.environ["WEB_PORT"])), Handler)
-server.serve_forever()
-)PY";
+)PY");
 
 // Every file under `dir` whose text holds `needle`.
 std::set<fs::path> FilesHolding(const fs::path& dir, const std::string& needle) {

@@ -293,6 +293,20 @@ Fetched GetWithHost(int port, const std::string& host, const std::string& path, 
 
 // --- Servers -----------------------------------------------------------------
 
+std::string BodyServer(const std::string& prelude) {
+  return "#!/usr/bin/python3 -u\nimport http.server, os\n" + prelude + R"PY(
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, format, *args):
+        pass
+http.server.HTTPServer((os.environ["WEB_HOST"], int(os.environ["WEB_PORT"])), Handler).serve_forever()
+)PY";
+}
+
 const char* const kVersionServer = R"PY(#!/usr/bin/python3 -u
 # deploy test server: GET / answers the file VERSION, GET /health the status
 # in the file HEALTH (default 200). With a file DIE_AFTER (seconds), it exits

@@ -86,6 +86,11 @@ Fetched GetWithHost(int port, const std::string& host, const std::string& path =
 // server closes its socket and exits with status 1 0.2 s later.
 extern const char* const kVersionServer;
 
+// python3: a server on $WEB_HOST:$WEB_PORT that answers every GET with
+// `body` (bytes), which the Python `prelude` computes at start (and may
+// exit in).
+std::string BodyServer(const std::string& prelude);
+
 // python3, stdlib only: a FastCGI responder on the unix socket
 // $FCGI_PATH/sock that answers every request "fcgi ok" (Status: 200).
 extern const char* const kFcgiServer;
