@@ -254,6 +254,19 @@ TEST_F(Application, ConfigSetRestartsWithTheValuesWhichAppearNowhereElse) {
   EXPECT_EQ(Served(), secret + " g1\n");
   ASSERT_FALSE(DeployOk(Config(), Source("g2", kGreetingServer, {{"VERSION", "g2"}})).empty());
   EXPECT_EQ(Served(), "later g2\n");
+
+  // A deploy whose services would define a name already set is refused.
+  r = home_.Sarge({"config", "set", "web", "CACHE_PATH=/elsewhere", "--no-restart"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  json cached = Config();
+  cached["services"]["cache"] = {{"type", "var-folder"}};
+  r = Deploy(cached, Source("g3", kGreetingServer, {{"VERSION", "g3"}}));
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_EQ(r.err,
+            "sarge: error: the variable CACHE_PATH of web (config set) is a name one of "
+            "this configuration's services defines; remove it first: sarge " +
+                home_.str() + " config unset web CACHE_PATH\n");
+  EXPECT_EQ(Served(), "later g2\n");
 }
 
 }  // namespace
