@@ -313,7 +313,9 @@ int DoConfig(Args& a, World& w) {
   CheckSafeName("application name", change.app);
   std::vector<std::string> rest(words.begin() + 2, words.end());
   if (action == "set") {
-    change.set = ParseAssignments(rest);
+    // `-`: NAME=VALUE lines on standard input, off the process list.
+    change.set =
+        rest == std::vector<std::string>{"-"} ? ReadAssignments(std::cin) : ParseAssignments(rest);
   } else {
     for (const auto& name : rest) CheckVarName(name, {});
     change.unset = rest;
@@ -577,7 +579,8 @@ const std::vector<Command>& Commands() {
                   "serving. Each instance keeps the values it was started with, so a rollback "
                   "brings back the values of its time.",
        .rest = "[set|unset] APP [NAME=VALUE...|NAME...]",
-       .rest_help = "APP alone lists its variables; set or unset changes them"},
+       .rest_help = "APP alone lists its variables; set or unset changes them; `set APP -` "
+                    "reads NAME=VALUE lines from standard input, off the process list"},
       {.name = "releases",
        .help = "an application's releases, newest first, and which one serves",
        .setup =

@@ -77,6 +77,26 @@ Vars ParseAssignments(const std::vector<std::string>& words) {
   return vars;
 }
 
+Vars ReadAssignments(std::istream& in) {
+  constexpr size_t kMaxInput = 1024 * 1024;
+  std::string text(kMaxInput + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (in.bad()) throw Error("cannot read the variables from standard input");
+  if (text.size() > kMaxInput) throw Error("standard input holds more than 1 MiB of variables");
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(at, end - at);
+    if (line.ends_with('\r')) line.pop_back();
+    if (!line.empty()) lines.push_back(std::move(line));
+    at = end + 1;
+  }
+  if (lines.empty()) throw Error("standard input holds no NAME=VALUE line");
+  return ParseAssignments(lines);
+}
+
 void CheckVarName(const std::string& name, const std::vector<std::string>& reserved) {
   if (!IsEnvName(name))
     throw Error(fmt::format(

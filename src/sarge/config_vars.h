@@ -6,6 +6,7 @@
 // not in records, program files, the action log or error messages.
 #pragma once
 
+#include <istream>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ void RemoveInstanceVars(const Home& home, const std::string& id);
 // `KEY=VALUE` words, as `config set` takes them. Throws Error naming the
 // word's key (never its value) if one is not of that form.
 Vars ParseAssignments(const std::vector<std::string>& words);
+// NAME=VALUE lines from `in` (standard input: values kept off the command
+// line), as ParseAssignments takes words; empty lines are skipped. Throws
+// Error past 1 MiB.
+Vars ReadAssignments(std::istream& in);
+
 // Throws Error unless `name` may be an application's variable: an
 // environment variable's name that neither sarge nor one of `reserved` (the
 // names its services define) sets.

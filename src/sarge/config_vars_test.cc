@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "sarge/error.h"
@@ -60,6 +62,15 @@ TEST(ConfigVars, AssignmentsAreParsedAndABadOneNeverShowsItsText) {
     }
   }
   EXPECT_THROW(ParseAssignments({"BIG=" + std::string(32 * 1024 + 1, 'x')}), Error);
+}
+
+TEST(ConfigVars, StandardInputGivesOneAssignmentPerLine) {
+  std::istringstream in("A=1\r\n\nB=x=y\n");
+  EXPECT_EQ(ReadAssignments(in), (Vars{{"A", "1"}, {"B", "x=y"}}));
+  std::istringstream empty("\n\n");
+  EXPECT_THROW(ReadAssignments(empty), Error);
+  std::istringstream huge("A=" + std::string(1024 * 1024, 'x'));
+  EXPECT_THROW(ReadAssignments(huge), Error);
 }
 
 TEST(ConfigVars, NamesSargeOrAServiceDefinesAreRefused) {

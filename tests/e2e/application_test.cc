@@ -247,6 +247,14 @@ TEST_F(Application, ConfigSetRestartsWithTheValuesWhichAppearNowhereElse) {
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(Served(), secret + " g1\n");
 
+  // `-`: the values come on standard input, never on a command line.
+  r = home_.Sarge({"config", "set", "web", "-", "--no-restart"}, "TOKEN=t0k3n\r\n\nOTHER=a=b\n");
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "config set OTHER TOKEN of web: applies from its next deploy or restart\n");
+  r = home_.Sarge({"config", "web", "--values"});
+  EXPECT_NE(r.out.find("OTHER=a=b\nSECOND=2\nTOKEN=t0k3n\n"), std::string::npos) << r.out;
+  ASSERT_EQ(home_.Sarge({"config", "unset", "web", "OTHER", "TOKEN", "--no-restart"}).exit_code, 0);
+
   // --no-restart changes the values only; the next deploy has them.
   r = home_.Sarge({"config", "set", "web", "GREETING=later", "--no-restart"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
