@@ -1,6 +1,7 @@
 #include "sarge/app_config.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -82,7 +83,8 @@ std::map<std::string, std::string> TarballFiles(const Home& home, CommandRunner&
     if (auto member = RootMember(listed.output, name)) members[name] = *member;
   if (members.empty()) return {};
   MakeDirs(home.TmpDir());
-  std::string pattern = (home.TmpDir() / ".sarge-json-XXXXXX").string();
+  std::string pattern =
+      (home.TmpDir() / fmt::format("{}{}-XXXXXX", kSourceFilesPrefix, ::getpid())).string();
   if (!::mkdtemp(pattern.data()))
     throw Error(fmt::format("cannot create a folder in {}: {}", home.TmpDir().string(),
                             std::strerror(errno)));

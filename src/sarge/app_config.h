@@ -27,6 +27,10 @@ std::optional<std::string> SourceConfig(const Home& home, CommandRunner& runner,
 // The files at a source's root that sarge reads before a deploy: its
 // sarge.json and its Procfile (procfile.h), read as SourceConfig reads
 // sarge.json (a tarball listed and unpacked once for both).
+// The private folder a tarball's files are unpacked into is
+// var/tmp/PREFIXPID-XXXXXX: `check` removes one whose process is gone.
+inline constexpr std::string_view kSourceFilesPrefix = ".sarge-json-";
+
 struct SourceFiles {
   std::optional<std::string> config;
   std::optional<std::string> procfile;

@@ -13,12 +13,14 @@
 
 #include <fmt/format.h>
 
+#include "sarge/app_config.h"
 #include "sarge/deploy.h"
 #include "sarge/deploy_marker.h"
 #include "sarge/error.h"
 #include "sarge/fs.h"
 #include "sarge/names.h"
 #include "sarge/orphans.h"
+#include "sarge/process.h"
 #include "sarge/records.h"
 #include "sarge/runtime_config.h"
 #include "sarge/supervisor_config.h"
@@ -227,6 +229,15 @@ class Checker {
         Found(fmt::format("{} belongs to no instance", Rel(entry.path())),
               fmt::format("removed {}", Rel(entry.path())), [&] { RemoveAll(entry.path()); });
       }
+    }
+    // What a deploy killed while it read a tarball's sarge.json left.
+    for (const auto& entry : fs::directory_iterator(home_.TmpDir(), ec)) {
+      std::string name = entry.path().filename().string();
+      if (!name.starts_with(kSourceFilesPrefix)) continue;
+      int pid = std::atoi(name.c_str() + kSourceFilesPrefix.size());
+      if (pid > 0 && PidExists(pid)) continue;  // a deploy reading it now
+      Found(fmt::format("{} was left by a deploy that was killed", Rel(entry.path())),
+            fmt::format("removed {}", Rel(entry.path())), [&] { RemoveAll(entry.path()); });
     }
     // An instance's variables (config_vars.h), left by a create that was
     // killed before its record was written.

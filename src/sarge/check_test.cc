@@ -115,6 +115,20 @@ TEST_F(CheckTest, VariablesOfNoInstanceAreRemoved) {
   EXPECT_EQ(LoadInstanceVars(home(), id), (Vars{{"KEY", "value"}}));
 }
 
+// A deploy killed while it read a tarball's sarge.json left its private
+// folder; one whose deploy still runs is left alone.
+TEST_F(CheckTest, TheFolderOfAKilledDeploysSourceFilesIsRemoved) {
+  MakeDirs(home().TmpDir() / ".sarge-json-999999999-abcdef");
+  WriteFileAtomic(home().TmpDir() / ".sarge-json-999999999-abcdef/sarge.json", "{}");
+  const std::string running = fmt::format(".sarge-json-{}-ghijkl", ::getpid());
+  MakeDirs(home().TmpDir() / running);
+  EXPECT_THAT(Problems(true), ElementsAre("var/tmp/.sarge-json-999999999-abcdef was left by a "
+                                          "deploy that was killed => removed "
+                                          "var/tmp/.sarge-json-999999999-abcdef"));
+  EXPECT_THAT(Problems(), IsEmpty());
+  EXPECT_TRUE(fs::exists(home().TmpDir() / running));
+}
+
 TEST_F(CheckTest, AStopKilledWhileSupervisordStopsIsFinished) {
   std::string id = Deploy1(2);
   Deploy1(2);  // id no longer serves

@@ -611,7 +611,9 @@ const std::vector<Command>& Commands() {
        .help = "print the end of an instance's log; with -f, follow it",
        .setup =
            [](CLI::App& app, Args& a) {
-             IdArg(app, a);
+             app.add_option("ID", a.id,
+                            "instance id, or an application's name for the instance that serves it")
+                 ->required();
              app.add_option("-n,--lines", a.lines, "how many lines (default 20)")
                  ->type_name("N")
                  ->check(Number(0, 1000000));

@@ -159,8 +159,12 @@ std::string AlignedTable(const std::vector<std::vector<std::string>>& cells, boo
   return out;
 }
 
-void ShowLog(Env& env, const std::string& id, int lines, bool follow, std::ostream& out) {
+void ShowLog(Env& env, const std::string& id_or_app, int lines, bool follow, std::ostream& out) {
   const Home& home = env.home;
+  // An application's name stands for the instance that serves it.
+  std::string id = id_or_app;
+  if (IsSafeName(id) && !fs::exists(home.RecordFile(id)))
+    if (auto site = ReadActiveSite(home, id)) id = site->id;
   LoadRecord(home, id);  // a clear error for an unknown id
   fs::path path = home.InstanceLog(id);
   // One open file for the tail and the follow, so no line falls between.

@@ -31,7 +31,8 @@ std::string AlignedTable(const std::vector<std::vector<std::string>>& cells, boo
 // Writes the last `lines` lines of the instance's log to `out` (none for
 // 0), however long the log; with `follow`, keeps writing what is appended,
 // across rotation (the file renamed and reopened, or truncated), until the
-// process is interrupted or `out` fails. Throws Error for an unknown id.
+// process is interrupted or `out` fails. `id` may be an application's name:
+// the log of the instance that serves it. Throws Error for an unknown id.
 void ShowLog(Env& env, const std::string& id, int lines, bool follow, std::ostream& out);
 
 // `status`: the rows of every instance (or only those of `id`: an

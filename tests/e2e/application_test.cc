@@ -158,6 +158,12 @@ TEST_F(Application, RestartIsANewInstanceOfTheSameReleaseWithNoFailedRequest) {
   EXPECT_EQ(releases["releases"][0]["instance"], id2);
   EXPECT_EQ(releases["releases"][0]["source"], (sources_.path() / "v1").string());
 
+  // logs APP: the log of the instance that serves it.
+  WriteFile(home_.root() / "var/log" / (id2 + ".log"), "a line of web's server\n");
+  Result logs = home_.Sarge({"logs", "web", "-n", "1"});
+  EXPECT_EQ(logs.exit_code, 0) << Describe(logs);
+  EXPECT_EQ(logs.out, "a line of web's server\n");
+
   // status APP: only that application's instances.
   ASSERT_FALSE(DeployOk(Config("api"), Version("a1")).empty());
   Result status = home_.Sarge({"status", "web", "--json"});
