@@ -67,6 +67,18 @@ std::optional<std::string> RootMember(const std::string& listing, std::string_vi
   return std::nullopt;
 }
 
+// A new folder of var/tmp only this user can reach, named with this
+// process's pid (kSourceFilesPrefix).
+fs::path PrivateFolder(const Home& home) {
+  MakeDirs(home.TmpDir());
+  std::string pattern =
+      (home.TmpDir() / fmt::format("{}{}-XXXXXX", kSourceFilesPrefix, ::getpid())).string();
+  if (!::mkdtemp(pattern.data()))
+    throw Error(fmt::format("cannot create a folder in {}: {}", home.TmpDir().string(),
+                            std::strerror(errno)));
+  return pattern;
+}
+
 // The files `wanted` (name -> most bytes) out of a tarball, unpacked alone
 // into a folder only this user can reach: one listing, one extraction.
 std::map<std::string, std::string> TarballFiles(const Home& home, CommandRunner& runner,
@@ -82,13 +94,7 @@ std::map<std::string, std::string> TarballFiles(const Home& home, CommandRunner&
   for (const auto& [name, max_bytes] : wanted)
     if (auto member = RootMember(listed.output, name)) members[name] = *member;
   if (members.empty()) return {};
-  MakeDirs(home.TmpDir());
-  std::string pattern =
-      (home.TmpDir() / fmt::format("{}{}-XXXXXX", kSourceFilesPrefix, ::getpid())).string();
-  if (!::mkdtemp(pattern.data()))
-    throw Error(fmt::format("cannot create a folder in {}: {}", home.TmpDir().string(),
-                            std::strerror(errno)));
-  fs::path dir = pattern;
+  fs::path dir = PrivateFolder(home);
   std::map<std::string, std::string> texts;
   try {
     std::vector<std::string> argv = {

@@ -58,6 +58,7 @@ class Checker {
     Folders();
     Deploys();
     Leftovers();
+    KilledWrites();
     Supervisord();
     Orphans();
     FrontEnd();
@@ -226,29 +227,36 @@ class Checker {
       for (const auto& entry : fs::directory_iterator(dir, ec)) {
         std::string name = entry.path().filename().string();
         if (!entry.is_directory() || !LooksLikeInstanceId(name) || Known(name)) continue;
-        Found(fmt::format("{} belongs to no instance", Rel(entry.path())),
-              fmt::format("removed {}", Rel(entry.path())), [&] { RemoveAll(entry.path()); });
+        Remove(entry.path(), "belongs to no instance");
       }
     }
-    // What a deploy killed while it read a tarball's sarge.json left.
+  }
+
+  // What a command killed midway wrote outside any instance's record.
+  void KilledWrites() {
+    std::error_code ec;
+    // A deploy killed while it read a tarball's sarge.json and Procfile.
     for (const auto& entry : fs::directory_iterator(home_.TmpDir(), ec)) {
       std::string name = entry.path().filename().string();
       if (!name.starts_with(kSourceFilesPrefix)) continue;
       int pid = std::atoi(name.c_str() + kSourceFilesPrefix.size());
       if (pid > 0 && PidExists(pid)) continue;  // a deploy reading it now
-      Found(fmt::format("{} was left by a deploy that was killed", Rel(entry.path())),
-            fmt::format("removed {}", Rel(entry.path())), [&] { RemoveAll(entry.path()); });
+      Remove(entry.path(), "was left by a deploy that was killed");
     }
-    // An instance's variables (config_vars.h), left by a create that was
-    // killed before its record was written.
+    // An instance's variables (config_vars.h), from a create killed before
+    // its record was written.
     for (const auto& entry : fs::directory_iterator(home_.VarsDir(), ec)) {
       std::string name = entry.path().filename().string();
       if (!name.ends_with(".json") || IsTempFileName(name)) continue;
       std::string id = name.substr(0, name.size() - 5);
-      if (!LooksLikeInstanceId(id) || Known(id)) continue;
-      Found(fmt::format("{} belongs to no instance", Rel(entry.path())),
-            fmt::format("removed {}", Rel(entry.path())), [&] { RemoveAll(entry.path()); });
+      if (LooksLikeInstanceId(id) && !Known(id)) Remove(entry.path(), "belongs to no instance");
     }
+  }
+
+  // Reports `path` ("PATH `problem`"); a repair removes it.
+  void Remove(const fs::path& path, const std::string& problem) {
+    Found(fmt::format("{} {}", Rel(path), problem), fmt::format("removed {}", Rel(path)),
+          [&] { RemoveAll(path); });
   }
 
   // Stops and unloads supervisord's program `id`, if it has one.

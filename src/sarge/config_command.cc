@@ -50,23 +50,57 @@ std::string ConfigList(const Home& home, const std::string& app, bool values) {
   return out;
 }
 
+namespace {
+
+// The variables of `change.app` once `change` is made; throws Error, having
+// changed nothing, for a name sarge or a service defines, or an unset of a
+// name that is not set.
+Vars Changed(const Home& home, const ConfigChange& change, Vars vars) {
+  std::vector<std::string> reserved = ServiceNames(home, change.app);
+  for (const auto& [name, value] : change.set) {
+    CheckVarName(name, reserved);
+    vars[name] = value;
+  }
+  for (const auto& name : change.unset) {
+    if (!vars.contains(name))
+      throw Error(fmt::format("{} is not a variable of {}; `sarge {} config {}` lists them",
+                              Quoted(name), change.app, home.root.string(), change.app));
+    vars.erase(name);
+  }
+  return vars;
+}
+
+// Restarts `change.app` with its new variables; if that fails, puts
+// `before` back and says so. Returns the instance that serves now.
+std::string RestartWith(Env& env, const ConfigChange& change, const std::string& what,
+                        const Vars& before) {
+  const std::string& app = change.app;
+  try {
+    return RestartCommand(
+        env,
+        RestartOptions{
+            .app = app, .by = what, .timeout = change.timeout, .min_uptime = change.min_uptime});
+  } catch (const Error& e) {
+    try {
+      SaveAppVars(env.home, app, before);
+    } catch (const Error& put_back) {
+      throw Error(fmt::format("{}; putting the previous variables of {} back failed too: {}; "
+                              "`sarge {} config {}` shows the ones kept",
+                              e.what(), app, put_back.what(), env.home.root.string(), app),
+                  e.detail());
+    }
+    throw Error(fmt::format("{}; the variables of {} are as they were", e.what(), app), e.detail());
+  }
+}
+
+}  // namespace
+
 std::string ConfigChangeCommand(Env& env, const ConfigChange& change) {
   const Home& home = env.home;
   const std::string& app = change.app;
   CheckSafeName("application name", app);
   Vars before = LoadAppVars(home, app);
-  Vars after = before;
-  std::vector<std::string> reserved = ServiceNames(home, app);
-  for (const auto& [name, value] : change.set) {
-    CheckVarName(name, reserved);
-    after[name] = value;
-  }
-  for (const auto& name : change.unset) {
-    if (!after.contains(name))
-      throw Error(fmt::format("{} is not a variable of {}; `sarge {} config {}` lists them",
-                              Quoted(name), app, home.root.string(), app));
-    after.erase(name);
-  }
+  Vars after = Changed(home, change, before);
   const std::string what = Describe(change);
   auto site = ReadActiveSite(home, app);
   SaveAppVars(home, app, after);
@@ -76,23 +110,8 @@ std::string ConfigChangeCommand(Env& env, const ConfigChange& change) {
     NoteRelease(home, app, release);
     return fmt::format("{} of {}: applies from its next deploy or restart", what, app);
   }
-  try {
-    std::string id = RestartCommand(
-        env,
-        RestartOptions{
-            .app = app, .by = what, .timeout = change.timeout, .min_uptime = change.min_uptime});
-    return fmt::format("{} of {}: {} serves with them", what, app, id);
-  } catch (const Error& e) {
-    try {
-      SaveAppVars(home, app, before);
-    } catch (const Error& put_back) {
-      throw Error(fmt::format("{}; putting the previous variables of {} back failed too: {}; "
-                              "`sarge {} config {}` shows the ones kept",
-                              e.what(), app, put_back.what(), home.root.string(), app),
-                  e.detail());
-    }
-    throw Error(fmt::format("{}; the variables of {} are as they were", e.what(), app), e.detail());
-  }
+  std::string id = RestartWith(env, change, what, before);
+  return fmt::format("{} of {}: {} serves with them", what, app, id);
 }
 
 }  // namespace sarge

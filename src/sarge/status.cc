@@ -159,14 +159,22 @@ std::string AlignedTable(const std::vector<std::vector<std::string>>& cells, boo
   return out;
 }
 
-void ShowLog(Env& env, const std::string& id_or_app, int lines, bool follow, std::ostream& out) {
-  const Home& home = env.home;
-  // An application's name stands for the instance that serves it.
+namespace {
+
+// The instance `id_or_app` names: an application's name stands for the
+// instance that serves it. Throws Error for an unknown id.
+std::string InstanceNamed(const Home& home, const std::string& id_or_app) {
   std::string id = id_or_app;
   if (IsSafeName(id) && !fs::exists(home.RecordFile(id)))
     if (auto site = ReadActiveSite(home, id)) id = site->id;
-  LoadRecord(home, id);  // a clear error for an unknown id
-  fs::path path = home.InstanceLog(id);
+  return LoadRecord(home, id).id;  // a clear error for an unknown id
+}
+
+}  // namespace
+
+void ShowLog(Env& env, const std::string& id_or_app, int lines, bool follow, std::ostream& out) {
+  const Home& home = env.home;
+  fs::path path = home.InstanceLog(InstanceNamed(home, id_or_app));
   // One open file for the tail and the follow, so no line falls between.
   Fd fd = OpenOwnFile(path);
   off_t offset = 0;
