@@ -788,8 +788,10 @@ std::string RestartCommand(Env& env, const RestartOptions& options) {
   CheckDeployInput(env.home, deploy);
   Release release{
       0, UtcNow(), WhoActs(), options.by, active.label, SourceOf(env.home, app, active.id), "", ""};
-  return DeployNoted(env, deploy, app, std::move(release),
-                     fmt::format("({} restarts {})", options.by, active.id));
+  // "restart web-NEW of web-OLD", or "… (config set KEY)" for a config change.
+  std::string done = "of " + active.id;
+  if (options.by != "restart") done += " (" + options.by + ")";
+  return DeployNoted(env, deploy, app, std::move(release), done);
 }
 
 std::string RollbackCommand(Env& env, const RollbackOptions& options) {
