@@ -21,6 +21,7 @@
 #include "sarge/names.h"
 #include "sarge/orphans.h"
 #include "sarge/process.h"
+#include "sarge/processes.h"
 #include "sarge/records.h"
 #include "sarge/runtime_config.h"
 #include "sarge/supervisor_config.h"
@@ -390,7 +391,7 @@ class Checker {
   // A program supervisord has loaded, in `state`: one without a record is
   // reported (and stopped and unloaded by a repair).
   void ProgramWithoutRecord(const std::string& name, const std::string& state) {
-    auto it = records_.find(name);
+    auto it = records_.find(InstanceOfProgram(name));
     if (it == records_.end()) {
       if (unreadable_.contains(name)) return;
       Found(fmt::format("supervisord has program {} ({}), which has no record", name, state),
@@ -401,7 +402,7 @@ class Checker {
       // repair unloads them quietly (each loaded program costs every pass
       // of supervisord's main loop).
       try {
-        StopInstance(env_, name);
+        StopInstance(env_, it->first);
       } catch (const Error&) {
         // Left loaded; nothing is wrong with that.
       }
@@ -416,19 +417,22 @@ class Checker {
     // A supervisord that runs without answering (its socket removed, shutting
     // down) still has its servers: those are not orphans.
     int supervisor = std::atoi(ReadFileIfExists(home_.PidFile()).value_or("0").c_str());
-    for (const auto& [id, record] : records_) {
-      auto pid = LiveServer(home_, id);
-      if (!pid || (supervisor > 0 && DescendsFrom(*pid, supervisor))) continue;
-      auto it = up ? live_->find(id) : live_->end();
-      if (it != live_->end() && it->second.pid == *pid) continue;
-      const std::string& name = id;  // a lambda cannot capture a binding (clang 14)
-      int server = *pid;
-      Found(fmt::format("{}'s server (pid {}) runs without supervisord behind it (a supervisord "
-                        "that died left it); `sarge {} stop {}` stops it",
-                        name, server, home_.root.string(), name),
-            fmt::format("stopped {}'s server (pid {})", name, server),
-            [&] { StopOrphan(env_, server, std::chrono::seconds(30)); });
-    }
+    for (const auto& [id, record] : records_)
+      for (const Process& process : ProcessesOf(record)) Orphan(process.program, up, supervisor);
+  }
+
+  // The process of `program` that a supervisord that died left, if any.
+  void Orphan(const std::string& program, bool up, int supervisor) {
+    auto pid = LiveServer(home_, program);
+    if (!pid || (supervisor > 0 && DescendsFrom(*pid, supervisor))) return;
+    auto it = up ? live_->find(program) : live_->end();
+    if (it != live_->end() && it->second.pid == *pid) return;
+    int server = *pid;
+    Found(fmt::format("{}'s server (pid {}) runs without supervisord behind it (a supervisord "
+                      "that died left it); `sarge {} stop {}` stops it",
+                      program, server, home_.root.string(), InstanceOfProgram(program)),
+          fmt::format("stopped {}'s server (pid {})", program, server),
+          [&] { StopOrphan(env_, server, std::chrono::seconds(30)); });
   }
 
   void FrontEnd() {

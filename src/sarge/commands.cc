@@ -29,6 +29,7 @@
 #include "sarge/lifecycle.h"
 #include "sarge/listing.h"
 #include "sarge/names.h"
+#include "sarge/processes.h"
 #include "sarge/procfile.h"
 #include "sarge/progress.h"
 #include "sarge/records.h"
@@ -55,6 +56,7 @@ struct Args {
   int keep = -1;  // -1: the settings' value
   std::string app;
   std::string to;          // rollback --to
+  std::string process;     // restart's TYPE, logs' PROCESS
   std::string min_uptime;  // a duration; empty: the settings' value
   std::string watch;       // a duration; empty: the settings' value
   bool json_output = false;
@@ -221,7 +223,7 @@ int DoStatus(Args& a, World& w) {
 
 int DoLogs(Args& a, World& w) {
   Session session(w, OpenHome(a.home, false), Needs::kNothing);
-  ShowLog(session.env(), a.id, a.lines, a.follow, std::cout);
+  ShowLog(session.env(), a.id, a.process, a.lines, a.follow, std::cout);
   return 0;
 }
 
@@ -284,8 +286,25 @@ int DoRestart(Args& a, World& w) {
                          .timeout = Timeout(a),
                          .min_uptime = DurationOption("--min-uptime", a.min_uptime)};
   CheckSafeName("application name", options.app);
+  if (!a.process.empty() && !IsTypeName(a.process))
+    throw UsageError(fmt::format("{} is not a process type (as in worker)", Quoted(a.process)));
   Session session(w, OpenHome(a.home, false), Needs::kSupervisord);
+  if (!a.process.empty()) {
+    RestartTypeInPlace(session.env(), options, a.process);
+    return 0;
+  }
   std::cout << RestartCommand(session.env(), options) << "\n";
+  return 0;
+}
+
+int DoScale(Args& a, World& w) {
+  ScaleChange change{.app = a.app,
+                     .counts = ParseScale(a.words),
+                     .timeout = Timeout(a),
+                     .min_uptime = DurationOption("--min-uptime", a.min_uptime)};
+  CheckSafeName("application name", change.app);
+  Session session(w, OpenHome(a.home, false), Needs::kSupervisord);
+  std::cout << ScaleCommand(session.env(), change) << "\n";
   return 0;
 }
 
@@ -548,15 +567,39 @@ const std::vector<Command>& Commands() {
       {.name = "restart",
        .help = "restart APP with no downtime: a new instance of the same release, checked, "
                "switched",
-       .setup = AppWaitArgs,
+       .setup =
+           [](CLI::App& app, Args& a) {
+             AppWaitArgs(app, a);
+             app.add_option("TYPE", a.process,
+                            "only this process type's processes, in place (not web)");
+           },
        .handler = DoRestart,
        .group = "Deploy",
        .example = "web",
        .details = "A deploy of the files installed in the instance that serves APP, with its "
-                  "configuration, check URL and label, and the application's variables as they "
-                  "are now (`config`): a new instance starts, passes its check, the front end "
-                  "switches to it and the old one stops. If it fails, the old one keeps "
-                  "serving. Prints the new id."},
+                  "configuration, check URL and label, the application's variables and process "
+                  "counts as they are now (`config`, `scale`): a new instance starts, passes its "
+                  "check, the front end switches to it and the old one stops. If it fails, the "
+                  "old one keeps serving. Prints the new id. With TYPE (a process type of the "
+                  "Procfile other than web, such as worker), that type's processes of the "
+                  "instance that serves are restarted in place instead, one after another, each "
+                  "up before the next."},
+      {.name = "scale",
+       .help = "how many processes of each Procfile type APP runs (then restart it)",
+       .setup = AppWaitArgs,
+       .handler = DoScale,
+       .group = "Deploy",
+       .example = "web worker=2 clock=1",
+       .details = "Counts are kept for the application (etc/apps/APP/scale.json) and apply to "
+                  "every later deploy, restart and rollback; a type never scaled runs one "
+                  "process. The change is applied by a restart with no downtime (as `restart`); "
+                  "if that fails, the previous counts are restored and the old instance keeps "
+                  "serving. Each process is a supervisord program of the instance, ID.TYPE.N, "
+                  "with the instance's environment and SARGE_PROCESS=TYPE.N, and its own log, "
+                  "var/log/ID.TYPE.N.log.",
+       .rest = "TYPE=N...",
+       .rest_help = "a process type of the Procfile and how many of it to run, 0 to 32 (web: 1 "
+                    "to 32)"},
       {.name = "config",
        .help = "an application's variables: list, set or unset them (then restart it)",
        .setup =
@@ -614,6 +657,8 @@ const std::vector<Command>& Commands() {
              app.add_option("ID", a.id,
                             "instance id, or an application's name for the instance that serves it")
                  ->required();
+             app.add_option("PROCESS", a.process,
+                            "which process: TYPE (its first) or TYPE.N (default web)");
              app.add_option("-n,--lines", a.lines, "how many lines (default 20)")
                  ->type_name("N")
                  ->check(Number(0, 1000000));
@@ -623,7 +668,8 @@ const std::vector<Command>& Commands() {
        .handler = DoLogs,
        .group = "Inspect",
        .example = "web-jCCbfV -n 100 -f",
-       .details = "The log is HOME/var/log/ID.log: what the server wrote on stdout and stderr."},
+       .details = "The log is HOME/var/log/ID.log: what the server wrote on stdout and stderr; "
+                  "another process's is HOME/var/log/ID.TYPE.N.log."},
       {
           .name = "list",
           .help = "print every instance as JSON, with its live state",

@@ -1,6 +1,7 @@
 #include "sarge/config_command.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -10,6 +11,7 @@
 #include "sarge/front_end.h"
 #include "sarge/instance_config.h"
 #include "sarge/names.h"
+#include "sarge/processes.h"
 #include "sarge/records.h"
 #include "sarge/releases.h"
 
@@ -70,27 +72,40 @@ Vars Changed(const Home& home, const ConfigChange& change, Vars vars) {
   return vars;
 }
 
-// Restarts `change.app` with its new variables; if that fails, puts
-// `before` back and says so. Returns the instance that serves now.
-std::string RestartWith(Env& env, const ConfigChange& change, const std::string& what,
-                        const Vars& before) {
-  const std::string& app = change.app;
+// Restarts `options.app` with what was just saved; if that fails, has
+// `put_back` restore what was there before, and says so: `kept` is what is
+// as it was ("the variables of web are"), `shows` the command that shows it.
+std::string RestartOrPutBack(Env& env, const RestartOptions& options, const std::string& kept,
+                             const std::string& shows, const std::function<void()>& put_back) {
   try {
-    return RestartCommand(
-        env,
-        RestartOptions{
-            .app = app, .by = what, .timeout = change.timeout, .min_uptime = change.min_uptime});
+    return RestartCommand(env, options);
   } catch (const Error& e) {
     try {
-      SaveAppVars(env.home, app, before);
-    } catch (const Error& put_back) {
-      throw Error(fmt::format("{}; putting the previous variables of {} back failed too: {}; "
-                              "`sarge {} config {}` shows the ones kept",
-                              e.what(), app, put_back.what(), env.home.root.string(), app),
+      put_back();
+    } catch (const Error& failed) {
+      throw Error(fmt::format("{}; putting back what was there before failed too: {}; `sarge {} "
+                              "{}` shows what is kept",
+                              e.what(), failed.what(), env.home.root.string(), shows),
                   e.detail());
     }
-    throw Error(fmt::format("{}; the variables of {} are as they were", e.what(), app), e.detail());
+    throw Error(fmt::format("{}; {} as they were", e.what(), kept), e.detail());
   }
+}
+
+// A change of what the application runs with, whose restart applies it (or
+// whose release is noted to apply from the next deploy when `restart` is
+// false or nothing serves). Returns the instance that serves, or "".
+std::string ApplyByRestart(Env& env, const std::string& app, const std::string& what, bool restart,
+                           const RestartOptions& options, const std::string& kept,
+                           const std::string& shows, const std::function<void()>& put_back) {
+  auto site = ReadActiveSite(env.home, app);
+  if (!restart || !site) {
+    LogAction(env.home, fmt::format("{} of {} (not restarted)", what, app));
+    Release release{0, UtcNow(), WhoActs(), what, "", "", site ? site->id : "", "succeeded"};
+    NoteRelease(env.home, app, release);
+    return "";
+  }
+  return RestartOrPutBack(env, options, kept, shows, put_back);
 }
 
 }  // namespace
@@ -102,15 +117,63 @@ std::string ConfigChangeCommand(Env& env, const ConfigChange& change) {
   Vars before = LoadAppVars(home, app);
   Vars after = Changed(home, change, before);
   const std::string what = Describe(change);
-  auto site = ReadActiveSite(home, app);
   SaveAppVars(home, app, after);
-  if (!change.restart || !site) {
-    LogAction(home, fmt::format("{} of {} (not restarted)", what, app));
-    Release release{0, UtcNow(), WhoActs(), what, "", "", site ? site->id : "", "succeeded"};
-    NoteRelease(home, app, release);
+  std::string id = ApplyByRestart(
+      env, app, what, change.restart,
+      RestartOptions{
+          .app = app, .by = what, .timeout = change.timeout, .min_uptime = change.min_uptime},
+      fmt::format("the variables of {} are", app), "config " + app,
+      [&] { SaveAppVars(home, app, before); });
+  if (id.empty())
     return fmt::format("{} of {}: applies from its next deploy or restart", what, app);
+  return fmt::format("{} of {}: {} serves with them", what, app, id);
+}
+
+namespace {
+
+// The process types `app` runs now (those of the Procfile of the instance
+// that serves it), or nullopt if nothing serves it.
+std::optional<std::vector<std::string>> ServingTypes(const Home& home, const std::string& app) {
+  auto site = ReadActiveSite(home, app);
+  if (!site) return std::nullopt;
+  std::vector<std::string> types;
+  for (const auto& [type, count] : CountsToStart(home, LoadRecord(home, site->id)))
+    types.push_back(type);
+  return types;
+}
+
+}  // namespace
+
+std::string ScaleCommand(Env& env, const ScaleChange& change) {
+  const Home& home = env.home;
+  const std::string& app = change.app;
+  CheckSafeName("application name", app);
+  if (auto types = ServingTypes(home, app))
+    for (const auto& [type, count] : change.counts)
+      if (std::find(types->begin(), types->end(), type) == types->end())
+        throw Error(
+            fmt::format("{} runs no process type {} (its Procfile has {}); scale one of "
+                        "those",
+                        app, Quoted(type), fmt::join(*types, ", ")));
+  ProcessCounts before = LoadScale(home, app), after = before;
+  std::vector<std::string> words;
+  for (const auto& [type, count] : change.counts) {
+    after[type] = count;
+    words.push_back(fmt::format("{}={}", type, count));
   }
-  std::string id = RestartWith(env, change, what, before);
+  const std::string what = fmt::format("scale {}", fmt::join(words, " "));
+  SaveScale(home, app, after);
+  std::string id = ApplyByRestart(
+      env, app, what, true,
+      RestartOptions{
+          .app = app, .by = what, .timeout = change.timeout, .min_uptime = change.min_uptime},
+      fmt::format("the process counts of {} are", app), "status " + app, [&] {
+        if (before.empty())
+          RemoveFile(home.AppScaleFile(app));
+        else
+          SaveScale(home, app, before);
+      });
+  if (id.empty()) return fmt::format("{} of {}: applies from its next deploy", what, app);
   return fmt::format("{} of {}: {} serves with them", what, app, id);
 }
 

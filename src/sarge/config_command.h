@@ -1,5 +1,6 @@
-// The `config` command: an application's variables (config_vars.h) listed,
-// set or unset; a change is applied by a zero-downtime restart of the
+// The `config` and `scale` commands: an application's variables
+// (config_vars.h) listed, set or unset, and its process counts
+// (processes.h) set; a change is applied by a zero-downtime restart of the
 // instance that serves, and undone if that restart fails.
 #pragma once
 
@@ -10,6 +11,7 @@
 
 #include "sarge/config_vars.h"
 #include "sarge/env.h"
+#include "sarge/processes.h"
 
 namespace sarge {
 
@@ -34,5 +36,19 @@ struct ConfigChange {
 // Error, having changed nothing, for a name sarge or a service defines or
 // an unset of a name that is not set.
 std::string ConfigChangeCommand(Env& env, const ConfigChange& change);
+
+struct ScaleChange {
+  std::string app;
+  ProcessCounts counts;                                 // scale TYPE=N…
+  std::optional<std::chrono::seconds> timeout;          // the restart's
+  std::optional<std::chrono::milliseconds> min_uptime;  // the restart's
+};
+
+// `scale`: saves the application's process counts (etc/apps/APP/scale.json)
+// and restarts the instance that serves it, with no downtime, so that it
+// runs them; if that restart fails, the previous counts are put back and
+// the Error says so. Throws Error, having changed nothing, for a type the
+// Procfile of the serving instance lacks. Returns what to print.
+std::string ScaleCommand(Env& env, const ScaleChange& change);
 
 }  // namespace sarge

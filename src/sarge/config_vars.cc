@@ -103,7 +103,7 @@ void CheckVarName(const std::string& name, const std::vector<std::string>& reser
         "{} is not a valid environment variable name: use letters, digits and '_', not starting "
         "with a digit",
         Quoted(name)));
-  if (name == "SARGEAPP_CFG" || name == "SARGE_HOME" || name == "SARGE_INSTANCE_ID")
+  if (IsSetBySarge(name))
     throw Error(fmt::format("{} is set by sarge for every instance; choose another name", name));
   if (std::find(reserved.begin(), reserved.end(), name) != reserved.end())
     throw Error(fmt::format(

@@ -144,6 +144,21 @@ struct Switched {
   std::set<int> old_workers;  // nginx's, from before the switch
 };
 
+// The processes of a singleton type (sarge.yaml's deploy.singletons) of the
+// instance that serves `record`'s application, stopped: they must not run
+// beside the new instance's. Returns their programs.
+std::vector<std::string> StopSingletons(Env& env, const Record& record) {
+  if (env.settings.singletons.empty()) return {};
+  auto site = ReadActiveSite(env.home, record.application_name);
+  if (!site || site->id == record.id || !fs::exists(env.home.RecordFile(site->id))) return {};
+  return StopTypes(env, LoadRecord(env.home, site->id), env.settings.singletons);
+}
+
+bool IsServing(const Home& home, const Record& record) {
+  auto site = ReadActiveSite(home, record.application_name);
+  return site && site->id == record.id;
+}
+
 // The part deploy and rollback share: start `record` (the step `start`),
 // wait until it is ready (its check URL answers and it stays up for
 // min_uptime after that), run `before_switch`, and switch the front end to
@@ -154,15 +169,25 @@ Switched StartCheckSwitch(Env& env, Steps& steps, const std::string& start, Reco
                           BeforeSwitch&& before_switch) {
   auto deadline = env.clock.Now() + ready.timeout;
   Switched switched;
-  switched.started = steps.Run(start, [&] { return StartInstance(env, record, ready.timeout); });
-  const Started& started = switched.started;
-  steps.Run(kWaitHealthy, [&] {
-    CheckHealth(env, record, started.appcfg, deadline);
-    WaitStaysUp(env, record.id, started.pid, ready.min_uptime, ready.timeout);
-  });
-  before_switch();
-  switched.old_workers =
-      steps.Run(kSwitch, [&] { return Activate(env, record, started.appcfg, by); });
+  std::vector<std::string> singletons;  // the serving instance's, stopped first
+  try {
+    switched.started = steps.Run(start, [&] {
+      singletons = StopSingletons(env, record);
+      return StartInstance(env, record, ready.timeout);
+    });
+    const Started& started = switched.started;
+    steps.Run(kWaitHealthy, [&] {
+      CheckHealth(env, record, started.appcfg, deadline);
+      WaitStaysUp(env, started.processes, ready.min_uptime, ready.timeout);
+    });
+    before_switch();
+    switched.old_workers =
+        steps.Run(kSwitch, [&] { return Activate(env, record, started.appcfg, by); });
+  } catch (...) {
+    UndoScope undo;
+    if (!IsServing(env.home, record)) StartAgain(env, singletons);
+    throw;
+  }
   return switched;
 }
 
@@ -792,6 +817,24 @@ std::string RestartCommand(Env& env, const RestartOptions& options) {
   std::string done = "of " + active.id;
   if (options.by != "restart") done += " (" + options.by + ")";
   return DeployNoted(env, deploy, app, std::move(release), done);
+}
+
+void RestartTypeInPlace(Env& env, const RestartOptions& options, const std::string& type) {
+  const std::string& app = options.app;
+  if (type == "web")
+    throw Error(fmt::format(
+        "restarting web in place would drop requests; `sarge {} restart {}` restarts it with no "
+        "downtime",
+        env.home.root.string(), app));
+  CatchInterrupts();
+  Record active = ActiveInstance(env.home, app, InstancesOf(env.home, app), "restart");
+  auto timeout = options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout));
+  auto min_uptime = options.min_uptime.value_or(env.settings.min_uptime);
+  std::vector<Up> restarted;
+  RunStep(env.progress, Step{fmt::format("restart {} of {}", type, active.id)},
+          [&] { restarted = RestartInPlace(env, active, type, timeout, min_uptime); });
+  for (const Up& up : restarted) env.Say(fmt::format("restarted {} (pid {})", up.program, up.pid));
+  LogAction(env.home, fmt::format("restart {} of {} ({})", type, app, active.id));
 }
 
 std::string RollbackCommand(Env& env, const RollbackOptions& options) {

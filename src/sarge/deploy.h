@@ -105,4 +105,9 @@ std::string RollbackCommand(Env& env, const RollbackOptions& options);
 std::string RestartCommand(Env& env, const RestartOptions& options);
 void ActivateCommand(Env& env, const std::string& id);
 
+// `restart APP TYPE`: the processes of `type` (not web) of the instance
+// that serves APP restarted in place (RestartInPlace). Throws Error for web,
+// an application nothing serves, or a type it runs no process of.
+void RestartTypeInPlace(Env& env, const RestartOptions& options, const std::string& type);
+
 }  // namespace sarge

@@ -10,7 +10,9 @@
 
 #include "sarge/error.h"
 #include "sarge/instance_config.h"
+#include "sarge/names.h"
 #include "sarge/orphans.h"
+#include "sarge/processes.h"
 #include "sarge/procfile.h"
 #include "sarge/runtime_config.h"
 #include "sarge/settings.h"
@@ -29,17 +31,25 @@ std::string PrerunPath(const Home& home, const Record& record) {
 
 }  // namespace
 
-std::vector<std::string> ServerArgv(const Home& home, const Record& record) {
+std::vector<std::string> ServerArgv(const Home& home, const Record& record,
+                                    const std::string& type) {
   std::string prerun = PrerunPath(home, record);
   if (auto procfile = ReadProcfile(home, record.id)) {
+    const ProcessType* process = procfile->Find(type);
+    if (!process || type == "release")
+      throw Error(
+          fmt::format("the Procfile of {} has no process type {}", record.id, Quoted(type)));
     // bash -c runs a command line's last simple command in its own
     // process, so supervisord's pid stays the server's.
-    const std::string& web = procfile->Find("web")->command;
-    if (prerun.empty()) return {kBash, "-c", web};
-    return {kBash, "-c", R"(__sarge_prerun=$1 __sarge_web=$2; set --
+    const std::string& command = process->command;
+    if (prerun.empty()) return {kBash, "-c", command};
+    return {kBash,          "-c",   R"(__sarge_prerun=$1 __sarge_web=$2; set --
 source "$__sarge_prerun" || exit
-exec /bin/bash -c "$__sarge_web")", "sarge-launch", prerun, web};
+exec /bin/bash -c "$__sarge_web")",
+            "sarge-launch", prerun, command};
   }
+  if (type != "web")
+    throw Error(fmt::format("{} has no Procfile, so no process type {}", record.id, Quoted(type)));
   std::string server = home.ServerFile(record.id).string();
   if (prerun.empty()) return {server};
   return {kBash,          "-c",   R"(__sarge_prerun=$1 __sarge_server=$2; set --
@@ -123,12 +133,26 @@ void RunInInstance(Env& env, const std::string& id, const std::vector<std::strin
                  InstanceEnvironment(env.home, record, appcfg));
 }
 
-void LaunchServer(Env& env, const std::string& id) {
+void LaunchServer(Env& env, const std::string& program) {
+  const std::string id = InstanceOfProgram(program);
+  CheckSafeName("instance id", id);
   Record record = LoadRecord(env.home, id);
+  std::string process = "web.1";
+  if (program != id) {
+    process = program.substr(id.size() + 1);
+    size_t dot = process.rfind('.');
+    int index = 0;
+    std::string digits = dot == std::string::npos ? "" : process.substr(dot + 1);
+    if (!digits.empty() && digits.size() <= 3 && AllDigits(digits)) index = std::stoi(digits);
+    if (index < 1 || ProgramName(id, process.substr(0, dot), index) != program)
+      throw Error(fmt::format("{} names no process: give ID or ID.TYPE.N", Quoted(program)));
+  }
   nlohmann::json appcfg = RuntimeConfigFor(env, record);
-  RememberServer(env.home, id);  // the pid stays the server's across exec
-  ExecInInstance(env.home, id, ServerArgv(env.home, record),
-                 InstanceEnvironment(env.home, record, appcfg));
+  RememberServer(env.home, program);  // the pid stays the server's across exec
+  auto environment = InstanceEnvironment(env.home, record, appcfg);
+  environment["SARGE_PROCESS"] = process;
+  ExecInInstance(env.home, id, ServerArgv(env.home, record, process.substr(0, process.rfind('.'))),
+                 environment);
 }
 
 }  // namespace sarge

@@ -12,11 +12,12 @@
 
 namespace sarge {
 
-// The argv that runs an instance's server: its Procfile's web command (as
-// `bash -c`), else the executable `server`, or bash sourcing the prerun
-// file first. Values are passed as arguments, never
-// spliced into the script text.
-std::vector<std::string> ServerArgv(const Home& home, const Record& record);
+// The argv that runs a process of `type` of an instance: its Procfile's
+// command for that type (as `bash -c`), else (web) the executable `server`,
+// or bash sourcing the prerun file first. Values are passed as arguments,
+// never spliced into the script text. Throws Error for a type it lacks.
+std::vector<std::string> ServerArgv(const Home& home, const Record& record,
+                                    const std::string& type = "web");
 
 // The argv for `run`: `command` (joined with spaces, as ssh does) run the way
 // `bash -c` would after sourcing prerun; without a command, an interactive
@@ -35,8 +36,9 @@ std::vector<std::string> RunArgv(const Home& home, const Record& record,
 // written again).
 [[noreturn]] void RunInInstance(Env& env, const std::string& id,
                                 const std::vector<std::string>& command, bool stdin_is_tty);
-// `launch`: replaces this process with the instance's server (what
-// supervisord runs), as RunInInstance.
-[[noreturn]] void LaunchServer(Env& env, const std::string& id);
+// `launch`: replaces this process with one of an instance's processes
+// (what supervisord runs; `program` as processes.h names it: ID, or
+// ID.TYPE.N), as RunInInstance, with SARGE_PROCESS=TYPE.N.
+[[noreturn]] void LaunchServer(Env& env, const std::string& program);
 
 }  // namespace sarge

@@ -25,6 +25,7 @@ struct Home {
   // What sarge keeps of an application: its activations, its configuration.
   fs::path AppDir(const std::string& app) const { return Etc() / "apps" / app; }
   fs::path AppVarsFile(const std::string& app) const { return AppDir(app) / "vars.json"; }
+  fs::path AppScaleFile(const std::string& app) const { return AppDir(app) / "scale.json"; }
   fs::path VarsDir() const { return Etc() / "vars"; }
   fs::path VarsFile(std::string_view id) const { return VarsDir() / (std::string(id) + ".json"); }
   fs::path RecordFile(std::string_view id) const {

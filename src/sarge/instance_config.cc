@@ -466,7 +466,7 @@ void CheckEnvOverridesNothing(const InstanceConfig& config) {
              fmt::format("would override the variable the service {} defines; remove it from env",
                          Quoted(service.name)));
     }
-    if (key == "SARGEAPP_CFG" || key == "SARGE_HOME" || key == "SARGE_INSTANCE_ID")
+    if (IsSetBySarge(key))
       Fail(fmt::format("env.{}", key), "is set by sarge for every instance; remove it from env");
   }
 }

@@ -23,6 +23,7 @@
 #include "sarge/names.h"
 #include "sarge/orphans.h"
 #include "sarge/process.h"
+#include "sarge/processes.h"
 #include "sarge/procfile.h"
 #include "sarge/supervisor_config.h"
 
@@ -120,15 +121,17 @@ class NarrowedInclude {
 };
 
 [[noreturn]] void CannotReread(Env& env, const std::string& id, const SupervisorFault& f) {
-  throw Error(
-      fmt::format("supervisord cannot read {} ({})", env.home.ProgramFile(id).string(), f.what()));
+  throw Error(fmt::format("supervisord cannot read {} ({})",
+                          env.home.ProgramFile(InstanceOfProgram(id)).string(), f.what()));
 }
 
 // supervisord has `id` loaded from an older program file (sarge.yaml's log
-// settings changed): has it re-read the file and, if its program changed,
-// stops and unloads it. Returns what is loaded after that.
-std::optional<ProcessInfo> ReloadChanged(Env& env, const std::string& id,
-                                         const ProcessInfo& loaded) {
+// settings changed, or the processes it had were others): has it re-read
+// the file and, if its program changed or the programs it had (`before`)
+// are not those of the file now, stops and unloads them. Returns what is
+// loaded after that.
+std::optional<ProcessInfo> ReloadChanged(Env& env, const std::string& id, const ProcessInfo& loaded,
+                                         const std::vector<std::string>& before) {
   ReloadResult reload;
   try {
     NarrowedInclude narrowed(env.home, id);
@@ -137,9 +140,10 @@ std::optional<ProcessInfo> ReloadChanged(Env& env, const std::string& id,
     if (!IsFault(f, fault::kCantReread)) throw;
     CannotReread(env, id, f);
   }
-  if (std::find(reload.changed.begin(), reload.changed.end(), id) == reload.changed.end())
+  if (std::find(reload.changed.begin(), reload.changed.end(), id) == reload.changed.end() &&
+      before == ProgramsInFile(env.home, id))
     return loaded;
-  StopInstance(env, id);  // unloads it
+  StopPrograms(env, id, before, Unloading::kUnload);
   return Describe(env.supervisor, id);
 }
 
@@ -153,7 +157,7 @@ ProcessInfo Spawn(Env& env, const std::string& id, bool load) {
   calls.push_back({Op::kGetProcessInfo, id});
   std::vector<BatchResult> results;
   if (load) {
-    NarrowedInclude narrowed(env.home, id);
+    NarrowedInclude narrowed(env.home, InstanceOfProgram(id));
     results = env.supervisor.Batch(calls);
     if (results[0].Is(fault::kCantReread)) CannotReread(env, id, *results[0].fault);
     if (results[0].fault) throw *results[0].fault;
@@ -235,10 +239,11 @@ std::string StopWhatDaemonized(Env& env, const std::string& id) {
       fmt::join(left, ", "));
 }
 
+// `id` is the program that failed: the whole instance is stopped.
 [[noreturn]] void FailStart(Env& env, const std::string& id, const std::string& reason) {
   UndoScope undo;  // an interrupted start is stopped too
-  StopAfterFailure(env, id);
-  std::string daemonized = StopWhatDaemonized(env, id);
+  StopAfterFailure(env, InstanceOfProgram(id));
+  std::string daemonized = StopWhatDaemonized(env, InstanceOfProgram(id));
   // supervisord drains the pipe of an exited process on its next loop.
   env.clock.Sleep(50ms);
   std::string tail = TailFile(env.home.InstanceLog(id), kLogTailLines);
@@ -308,6 +313,10 @@ int WaitUntilUp(Env& env, const std::string& id, ProcessInfo info,
   // Without listen services every poll asks supervisord.
   Backoff backoff(env.clock, endpoints.empty() ? 0ms : kFastPolls);
   for (;;) {
+    // A process that exits before startsecs is BACKOFF; supervisord's log
+    // has its exit status.
+    if (info.state == "BACKOFF" && !LastExitInLog(env.home, id).empty())
+      FailStart(env, id, ExitReason(env, id, info));
     if (info.state != "STARTING" && info.state != "RUNNING")
       FailStart(env, id, FailureReason(info));
     // supervisord starts again at once a process that outlived startsecs.
@@ -327,54 +336,59 @@ int WaitUntilUp(Env& env, const std::string& id, ProcessInfo info,
   }
 }
 
-// Watches the process `pid` that is up for `min_uptime`: a server that
-// answers and then dies (a crash after its first request, a failed
-// connection to its database) is not ready. Only /proc is read meanwhile;
-// supervisord is asked once at the end, and until it says RUNNING (its
-// startsecs may be longer than a --min-uptime given for this start).
-void WatchStaysUp(Env& env, const std::string& id, int pid, std::chrono::milliseconds min_uptime,
+// Watches the processes `up` for `min_uptime`: a server that answers and
+// then dies (a crash after its first request, a failed connection to its
+// database) is not ready. Only /proc is read meanwhile; supervisord is
+// asked once at the end, and until it says RUNNING (its startsecs may be
+// longer than a --min-uptime given for this start).
+void WatchStaysUp(Env& env, const std::vector<Up>& up, std::chrono::milliseconds min_uptime,
                   std::chrono::seconds timeout) {
   auto up_since = env.clock.Now();
   auto until = up_since + min_uptime;
   auto deadline = until + timeout;
-  auto fail = [&](const ProcessInfo& info) {
-    auto up = std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - up_since);
-    FailStart(
-        env, id,
-        fmt::format("{}, {} after it was up (it must stay up for {}: deploy.min_uptime, "
-                    "--min-uptime)",
-                    ExitReason(env, id, info), FormatDuration(up), FormatDuration(min_uptime)));
+  auto fail = [&](const Up& process, const ProcessInfo& info) {
+    auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - up_since);
+    FailStart(env, process.program,
+              fmt::format("{}, {} after it was up (it must stay up for {}: deploy.min_uptime, "
+                          "--min-uptime)",
+                          ExitReason(env, process.program, info), FormatDuration(lasted),
+                          FormatDuration(min_uptime)));
   };
   while (env.clock.Now() < until) {
-    if (env.system.Process(pid) != ProcessState::kRunning) fail(AfterExit(env, id, pid));
+    for (const Up& process : up)
+      if (env.system.Process(process.pid) != ProcessState::kRunning)
+        fail(process, AfterExit(env, process.program, process.pid));
     env.clock.Sleep(std::min<std::chrono::milliseconds>(
         kPollInterval,
         std::chrono::duration_cast<std::chrono::milliseconds>(until - env.clock.Now()) + 1ms));
   }
-  for (Backoff backoff(env.clock);; backoff.Sleep()) {
-    ProcessInfo info = env.supervisor.GetProcessInfo(id);
-    if (info.pid != pid || (info.state != "RUNNING" && info.state != "STARTING")) fail(info);
-    if (info.state == "RUNNING") return;
-    if (env.clock.Now() >= deadline) {
-      // Its startsecs (from deploy.min_uptime) is longer than this start's
-      // --min-uptime, which the server has met.
-      env.Say(
-          fmt::format("{} has stayed up for {}; supervisord still calls it STARTING (its "
-                      "startsecs follows deploy.min_uptime)",
-                      id, FormatDuration(min_uptime)));
-      return;
+  for (const Up& process : up) {
+    for (Backoff backoff(env.clock);; backoff.Sleep()) {
+      ProcessInfo info = env.supervisor.GetProcessInfo(process.program);
+      if (info.pid != process.pid || (info.state != "RUNNING" && info.state != "STARTING"))
+        fail(process, info);
+      if (info.state == "RUNNING") break;
+      if (env.clock.Now() >= deadline) {
+        // Its startsecs (from deploy.min_uptime) is longer than this start's
+        // --min-uptime, which the server has met.
+        env.Say(
+            fmt::format("{} has stayed up for {}; supervisord still calls it STARTING (its "
+                        "startsecs follows deploy.min_uptime)",
+                        process.program, FormatDuration(min_uptime)));
+        return;
+      }
     }
   }
 }
 
 }  // namespace
 
-void WaitStaysUp(Env& env, const std::string& id, int pid, std::chrono::milliseconds min_uptime,
+void WaitStaysUp(Env& env, const std::vector<Up>& up, std::chrono::milliseconds min_uptime,
                  std::chrono::seconds timeout) {
   try {
-    WatchStaysUp(env, id, pid, min_uptime, timeout);
+    WatchStaysUp(env, up, min_uptime, timeout);
   } catch (const Interrupted& e) {
-    FailStart(env, id, e.what());  // stops what the start began
+    FailStart(env, up.front().program, e.what());  // stops what the start began
   }
 }
 
@@ -425,6 +439,63 @@ bool StopOrphanOf(Env& env, const std::string& id) {
 
 }  // namespace
 
+namespace {
+
+// The processes of `record` besides the first web one, spawned (those not
+// running already) without waiting; what supervisord said of each.
+std::vector<std::pair<std::string, ProcessInfo>> SpawnOthers(Env& env, const Record& record) {
+  std::vector<std::pair<std::string, ProcessInfo>> out;
+  for (const Process& process : ProcessesOf(record)) {
+    if (process.program == record.id) continue;
+    std::optional<ProcessInfo> loaded = Describe(env.supervisor, process.program);
+    bool started = loaded && (loaded->state == "RUNNING" || loaded->state == "STARTING" ||
+                              loaded->state == "BACKOFF");
+    out.emplace_back(process.program, started ? *loaded : Spawn(env, process.program, !loaded));
+  }
+  return out;
+}
+
+// Waits until the first web process (spawned as `info` says) and the others
+// are up; returns each with its pid.
+std::vector<Up> WaitAllUp(Env& env, const Record& record, const ProcessInfo& info,
+                          const std::vector<Endpoint>& endpoints, std::chrono::seconds timeout) {
+  std::vector<Up> up;
+  try {
+    auto others = SpawnOthers(env, record);
+    up.push_back({record.id, WaitUntilUp(env, record.id, info, endpoints, timeout)});
+    for (const auto& [program, spawned] : others)
+      up.push_back({program, WaitUntilUp(env, program, spawned, {}, timeout)});
+  } catch (const Interrupted& e) {
+    FailStart(env, record.id, e.what());  // stops what the start began
+  }
+  return up;
+}
+
+// The processes the instance starts with now (CountsToStart) written to its
+// program file, unless it runs (its processes stay as they are). Returns
+// what supervisord has loaded of it after that.
+std::optional<ProcessInfo> WriteProgramFile(Env& env, Record& record) {
+  const std::string& id = record.id;
+  std::vector<std::string> before = ProgramsInFile(env.home, id);
+  std::optional<ProcessInfo> loaded = Describe(env.supervisor, id);
+  if (!loaded || loaded->state != "RUNNING") {
+    ProcessCounts counts = CountsToStart(env.home, record);
+    if (counts == ProcessCounts{{"web", 1}}) counts.clear();  // as a record before Procfiles
+    if (counts != record.processes) {
+      record.processes = std::move(counts);
+      SaveRecord(env.home, record);
+    }
+  }
+  bool changed = WriteFileAtomicIfChanged(
+      env.home.ProgramFile(id), ProgramConf(env.home, id, env.settings, record.processes));
+  if (loaded && changed) loaded = ReloadChanged(env, id, *loaded, before);
+  if (!loaded || IsStoppedState(loaded->state))
+    for (const auto& program : ProgramsInFile(env.home, id)) StopOrphanOf(env, program);
+  return loaded;
+}
+
+}  // namespace
+
 Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
                       std::optional<std::chrono::milliseconds> min_uptime) {
   const std::string& id = record.id;
@@ -433,15 +504,11 @@ Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
   WriteSupervisordConf(env.home);
   nlohmann::json appcfg = Configure(env, record);
   CheckServer(env.home, id);
-  bool changed =
-      WriteFileAtomicIfChanged(env.home.ProgramFile(id), ProgramConf(env.home, id, env.settings));
-  std::optional<ProcessInfo> loaded = Describe(env.supervisor, id);
-  if (loaded && changed) loaded = ReloadChanged(env, id, *loaded);
-  if (!loaded || IsStoppedState(loaded->state)) StopOrphanOf(env, id);
+  std::optional<ProcessInfo> loaded = WriteProgramFile(env, record);
   if (loaded && loaded->state == "RUNNING") {
     SetAutostart(env.home, id, true);
     env.Say(fmt::format("{} is already running (pid {})", id, loaded->pid));
-    return {loaded->pid, appcfg, true};
+    return {loaded->pid, appcfg, true, {{id, loaded->pid}}};
   }
   auto endpoints = ListenEndpoints(appcfg, record);
   ProcessInfo info;
@@ -452,17 +519,14 @@ Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
     RunHooks(env.home, env.settings, env.runner, hook::kWillStart, record);
     info = Spawn(env, id, !loaded);
   }
-  int pid = 0;
-  try {
-    pid = WaitUntilUp(env, id, info, endpoints, timeout);
-  } catch (const Interrupted& e) {
-    FailStart(env, id, e.what());  // stops what the start began
-  }
-  if (min_uptime) WaitStaysUp(env, id, pid, *min_uptime, timeout);
+  std::vector<Up> up = WaitAllUp(env, record, info, endpoints, timeout);
+  if (min_uptime) WaitStaysUp(env, up, *min_uptime, timeout);
   SetAutostart(env.home, id, true);
   record.autostart = true;
-  env.Say(fmt::format("started {} (pid {})", id, pid));
-  return {pid, appcfg};
+  env.Say(up.size() == 1 ? fmt::format("started {} (pid {})", id, up[0].pid)
+                         : fmt::format("started {} (pid {}) and {} more processes", id, up[0].pid,
+                                       up.size() - 1));
+  return {up[0].pid, appcfg, false, up};
 }
 
 // The has-stopped hooks run after the fact: a failure there is reported,
@@ -525,31 +589,130 @@ void Unload(Env& env, const std::string& id) {
 
 }  // namespace
 
-bool StopInstance(Env& env, const std::string& id, Unloading unloading) {
-  // First: a stop that is cut short must not be undone by the next resume.
-  SetAutostart(env.home, id, false);
-  // Not stopProcess(wait=true): supervisord 4.2.5 busy-loops at 100% CPU
-  // for as long as such a call waits (up to stopwaitsecs). It sends the
-  // signal at once; sarge waits for the process to be gone instead.
-  auto results = env.supervisor.Batch({{Op::kGetProcessInfo, id}, {Op::kStopProcess, id}});
-  const BatchResult& described = results[0];
-  const BatchResult& stop = results[1];
-  // Not loaded: a supervisord that died may still have left its server.
-  if (described.Is(fault::kBadName)) return StopOrphanOf(env, id);
+namespace {
+
+// Stops `program` given supervisord's answers to getProcessInfo and
+// stopProcess (sent at once for every program of the instance), waits until
+// it is gone and unloads it. Returns whether supervisord had it running (a
+// process left by a supervisord that died is stopped too, and counts).
+bool Stopped(Env& env, const std::string& program, const BatchResult& described,
+             const BatchResult& stop, Unloading unloading) {
+  // Not loaded: a supervisord that died may still have left its process.
+  if (described.Is(fault::kBadName)) return StopOrphanOf(env, program);
   if (described.fault) throw *described.fault;
   if (stop.fault && !stop.Is(fault::kNotRunning)) throw *stop.fault;
   // NOT_RUNNING is also the answer while a process is STOPPING.
   bool stopping = !stop.fault || described.info.state == "STOPPING";
   if (stopping) {
     if (described.info.pid > 0)
-      WaitUntilGone(env, id, described.info.pid);
+      WaitUntilGone(env, program, described.info.pid);
     else
-      WaitUntilStopped(env, id);
+      WaitUntilStopped(env, program);
   }
-  if (unloading == Unloading::kUnload) Unload(env, id);
-  bool stopped = !stop.fault || StopOrphanOf(env, id);
-  if (!stop.fault) AfterStop(env, id);
-  return stopped;
+  if (unloading == Unloading::kUnload) Unload(env, program);
+  return !stop.fault || StopOrphanOf(env, program);
+}
+
+}  // namespace
+
+bool StopPrograms(Env& env, const std::string& id, const std::vector<std::string>& programs,
+                  Unloading unloading) {
+  // Not stopProcess(wait=true): supervisord 4.2.5 busy-loops at 100% CPU
+  // for as long as such a call waits (up to stopwaitsecs). It sends the
+  // signals at once; sarge waits for the processes to be gone instead.
+  std::vector<BatchCall> calls;
+  for (const auto& program : programs) {
+    calls.push_back({Op::kGetProcessInfo, program});
+    calls.push_back({Op::kStopProcess, program});
+  }
+  auto results = env.supervisor.Batch(calls);
+  bool was_running = false, stopped_by_supervisord = false;
+  for (size_t i = 0; i < programs.size(); ++i) {
+    bool running = Stopped(env, programs[i], results[2 * i], results[2 * i + 1], unloading);
+    if (programs[i] != id) continue;
+    was_running = running;
+    stopped_by_supervisord = !results[2 * i + 1].fault && !results[2 * i].fault;
+  }
+  if (stopped_by_supervisord) AfterStop(env, id);
+  return was_running;
+}
+
+bool StopInstance(Env& env, const std::string& id, Unloading unloading) {
+  // First: a stop that is cut short must not be undone by the next resume.
+  SetAutostart(env.home, id, false);
+  return StopPrograms(env, id, ProgramsInFile(env.home, id), unloading);
+}
+
+namespace {
+
+// Starts the loaded, stopped `program` again and watches it for
+// `min_uptime`. On a failure supervisord goes on restarting it, as after a
+// crash; the Error says why it failed, with the tail of its log.
+int StartInPlace(Env& env, const std::string& program, std::chrono::seconds timeout,
+                 std::chrono::milliseconds min_uptime) {
+  ProcessInfo info = Spawn(env, program, !Describe(env.supervisor, program));
+  auto fail = [&](const std::string& reason) {
+    std::string tail = TailFile(env.home.InstanceLog(program), kLogTailLines);
+    throw Error(
+        fmt::format("{} did not stay up: {}; supervisord goes on restarting it", program, reason),
+        fmt::format("last lines of {}:\n{}", env.home.InstanceLog(program).string(), tail));
+  };
+  auto deadline = env.clock.Now() + timeout;
+  for (Backoff backoff(env.clock); info.state == "STARTING" && info.pid <= 0; backoff.Sleep()) {
+    if (env.clock.Now() >= deadline) fail("it did not start");
+    info = env.supervisor.GetProcessInfo(program);
+  }
+  if (info.state != "STARTING" && info.state != "RUNNING") fail(FailureReason(info));
+  const int pid = info.pid;
+  for (auto until = env.clock.Now() + min_uptime; env.clock.Now() < until;
+       env.clock.Sleep(kPollInterval))
+    if (env.system.Process(pid) != ProcessState::kRunning)
+      fail(ExitReason(env, program, AfterExit(env, program, pid)));
+  return pid;
+}
+
+}  // namespace
+
+std::vector<Up> RestartInPlace(Env& env, const Record& record, const std::string& type,
+                               std::chrono::seconds timeout, std::chrono::milliseconds min_uptime) {
+  std::vector<Up> restarted;
+  std::vector<std::string> labels;
+  for (const Process& process : ProcessesOf(record)) {
+    labels.push_back(process.Label());
+    if (process.type != type) continue;
+    StopPrograms(env, record.id, {process.program}, Unloading::kKeepLoaded);
+    restarted.push_back({process.program, StartInPlace(env, process.program, timeout, min_uptime)});
+  }
+  if (restarted.empty())
+    throw Error(fmt::format("{} runs no {} process (it runs {}); `sarge {} scale {} {}=1` adds one",
+                            record.id, Quoted(type), fmt::join(labels, ", "),
+                            env.home.root.string(), record.application_name, type));
+  return restarted;
+}
+
+std::vector<std::string> StopTypes(Env& env, const Record& record,
+                                   const std::vector<std::string>& types) {
+  std::vector<std::string> programs;
+  for (const Process& process : ProcessesOf(record))
+    if (std::find(types.begin(), types.end(), process.type) != types.end())
+      programs.push_back(process.program);
+  if (programs.empty()) return {};
+  StopPrograms(env, record.id, programs, Unloading::kKeepLoaded);
+  return programs;
+}
+
+void StartAgain(Env& env, const std::vector<std::string>& programs) {
+  if (programs.empty()) return;
+  std::vector<BatchCall> calls;
+  for (const auto& program : programs) calls.push_back({Op::kStartProcess, program});
+  try {
+    auto results = env.supervisor.Batch(calls);
+    for (size_t i = 0; i < results.size(); ++i)
+      if (results[i].fault && !results[i].Is(fault::kAlreadyStarted))
+        env.Say(fmt::format("could not start {} again: {}", programs[i], results[i].fault->what()));
+  } catch (const Error& e) {
+    env.Say(fmt::format("could not start {} again: {}", fmt::join(programs, ", "), e.what()));
+  }
 }
 
 int ResumeInstances(Env& env, std::chrono::seconds timeout) {
@@ -569,7 +732,7 @@ int ResumeInstances(Env& env, std::chrono::seconds timeout) {
   // the running ones.
   std::vector<BatchCall> unload;
   for (const auto& info : env.supervisor.GetAllProcessInfo())
-    if (info.state == "STOPPED" && !resumed.contains(info.name))
+    if (info.state == "STOPPED" && !resumed.contains(InstanceOfProgram(info.name)))
       unload.push_back({Op::kRemoveProcessGroup, info.name});
   if (!unload.empty()) env.supervisor.Batch(unload);
   return failed;
@@ -581,9 +744,10 @@ void DestroyInstance(Env& env, const Record& record) {
   try {
     StopInstance(env, id);
   } catch (const SupervisorUnavailable&) {
-    // Its server may still run, left by the supervisord that died.
-    if (!StopOrphanOf(env, id))
-      env.Say("supervisord is not running; removing the instance's files only");
+    // Its processes may still run, left by the supervisord that died.
+    bool any = false;
+    for (const auto& program : ProgramsInFile(env.home, id)) any |= StopOrphanOf(env, program);
+    if (!any) env.Say("supervisord is not running; removing the instance's files only");
   }
   RemoveFile(env.home.ProgramFile(id));
   ReleasePorts(env.home, record);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sarge/env.h"
 #include "sarge/records.h"
@@ -16,26 +17,51 @@ namespace sarge {
 // without listen services, supervisord reporting RUNNING. If it exits or is
 // not up within `timeout`, stops it and throws Error with the reason and the
 // tail of its log. Returns the pid and the runtime configuration it got.
-struct Started {
+// A process that is up: its supervisord program (processes.h) and pid.
+struct Up {
+  std::string program;
   int pid = 0;
+};
+struct Started {
+  int pid = 0;  // the first web process's
   nlohmann::json appcfg;
-  bool already = false;  // it was running: nothing was started
+  bool already = false;         // it was running: nothing was started
+  std::vector<Up> processes{};  // every process, the first web one first
 };
 // With `min_uptime`, the server must then stay up that long (WaitStaysUp);
 // without, the caller watches it (deploy checks its URL first).
 Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
                       std::optional<std::chrono::milliseconds> min_uptime = std::nullopt);
 
-// Watches the server `pid` of `id`, up now, for `min_uptime`, then until
-// supervisord says RUNNING (at most `timeout` more). If it exits or is
-// started again meanwhile, stops it and throws Error as StartInstance does,
-// with the exit status, how long it was up and the tail of its log.
-void WaitStaysUp(Env& env, const std::string& id, int pid, std::chrono::milliseconds min_uptime,
+// Watches the processes `up` of one instance, up now, for `min_uptime`,
+// then until supervisord says RUNNING (at most `timeout` more). If one exits
+// or is started again meanwhile, stops the instance and throws Error as
+// StartInstance does, with the exit status, how long it was up and the tail
+// of its log.
+void WaitStaysUp(Env& env, const std::vector<Up>& up, std::chrono::milliseconds min_uptime,
                  std::chrono::seconds timeout);
 
 // Why the server `pid` that supervisord started for `id`, which has exited,
 // is gone: "it exited (exit status 3), and supervisord started it again".
 std::string WhyItExited(Env& env, const std::string& id, int pid);
+
+// `restart APP TYPE`: stops and starts again, one after another, each
+// process of `type` of the running instance `record`, each watched for
+// `min_uptime` before the next. Returns them, restarted. Throws Error for a
+// type it runs no process of, or a process that did not stay up (which
+// supervisord goes on restarting, as after a crash).
+std::vector<Up> RestartInPlace(Env& env, const Record& record, const std::string& type,
+                               std::chrono::seconds timeout, std::chrono::milliseconds min_uptime);
+
+// Stops the processes of `types` of the instance `record` (the singletons
+// of sarge.yaml, before a deploy starts the new instance), keeping them
+// loaded; returns their programs.
+std::vector<std::string> StopTypes(Env& env, const Record& record,
+                                   const std::vector<std::string>& types);
+
+// Starts `programs` (stopped by StopTypes) again, without waiting: the undo
+// of a deploy that failed. Says, rather than throws, what fails.
+void StartAgain(Env& env, const std::vector<std::string>& programs);
 
 // Starts every instance whose record says it was running (autostart), as
 // after supervisord starts at boot; says which, and reports failures without
@@ -48,6 +74,12 @@ int ResumeInstances(Env& env, std::chrono::seconds timeout);
 // of supervisord's main loop). Returns false if it was not running.
 enum class Unloading { kUnload, kKeepLoaded };
 bool StopInstance(Env& env, const std::string& id, Unloading unloading = Unloading::kUnload);
+
+// StopInstance for the given programs of the instance `id` (processes.h),
+// whatever its program file says now. Returns whether `id`'s own (the first
+// web process) was running.
+bool StopPrograms(Env& env, const std::string& id, const std::vector<std::string>& programs,
+                  Unloading unloading);
 
 // Stops the instance if running, then removes all of it: supervisord program,
 // ports, runtime files, scratch folders, instance folder and, last, the

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "sarge/processes.h"
+
 namespace sarge {
 
 using nlohmann::json;
@@ -52,14 +54,23 @@ std::optional<std::map<std::string, ProcessInfo>> AllProcessInfo(Supervisor& sup
 json ListInstances(const Home& home, Supervisor& supervisor) {
   std::vector<Record> records = LoadAllRecords(home);
   auto live = AllProcessInfo(supervisor);
+  auto find = [&](const std::string& program) -> const ProcessInfo* {
+    if (!live) return nullptr;
+    auto it = live->find(program);
+    return it == live->end() ? nullptr : &it->second;
+  };
   json instances = json::array();
   for (auto& record : records) {
-    const ProcessInfo* info = nullptr;
-    if (live) {
-      auto it = live->find(record.id);
-      if (it != live->end()) info = &it->second;
-    }
+    json processes = json::array();
+    if (!record.processes.empty())
+      for (const Process& process : ProcessesOf(record)) {
+        json one = {{"process", process.Label()}, {"program", process.program}};
+        one.update(LiveState(find(process.program), live.has_value()));
+        processes.push_back(std::move(one));
+      }
+    const ProcessInfo* info = find(record.id);
     instances.push_back(Describe(std::move(record), info, live.has_value()));
+    if (!processes.empty()) instances.back()["processes"] = std::move(processes);
   }
   json out = {{"instances", std::move(instances)}};
   if (!live) out["supervisord"] = "not running";

@@ -19,7 +19,9 @@ nlohmann::json Describe(Record&& record, const ProcessInfo* info, bool superviso
 
 // `list`: {"instances": [...]} with each record and, if supervisord
 // answers, its live state and pid ("state": null when supervisord is not
-// running).
+// running). An instance with processes besides its first web one has
+// "processes": [{"process": "worker.1", "program", live state}, ...], the
+// first web process's state repeated first.
 nlohmann::json ListInstances(const Home& home, Supervisor& supervisor);
 
 }  // namespace sarge

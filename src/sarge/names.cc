@@ -58,6 +58,11 @@ bool IsInvisible(unsigned code) {
 
 }  // namespace
 
+bool IsSetBySarge(std::string_view name) {
+  return name == "SARGEAPP_CFG" || name == "SARGE_HOME" || name == "SARGE_INSTANCE_ID" ||
+         name == "SARGE_PROCESS";
+}
+
 bool AllDigits(std::string_view text) {
   return !text.empty() &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });

@@ -15,6 +15,10 @@ bool IsSafeName(std::string_view name);
 // True if `text` is one or more ASCII digits.
 bool AllDigits(std::string_view text);
 
+// The variables sarge sets for every process (SARGEAPP_CFG, SARGE_HOME,
+// SARGE_INSTANCE_ID, SARGE_PROCESS): no configuration may set them.
+bool IsSetBySarge(std::string_view name);
+
 // Throws Error "<what> '<name>' …" unless IsSafeName(name). `what` is e.g.
 // "application_name" or "instance id".
 void CheckSafeName(std::string_view what, std::string_view name);

@@ -18,15 +18,18 @@
 #include "sarge/fs.h"
 #include "sarge/names.h"
 #include "sarge/process.h"
+#include "sarge/processes.h"
 
 namespace sarge {
 using namespace std::chrono_literals;
 
-fs::path ServerPidFile(const Home& home, const std::string& id) {
-  return home.RuntimeDir(id) / "server.pid";
+fs::path ServerPidFile(const Home& home, const std::string& program) {
+  std::string id = InstanceOfProgram(program);
+  if (id == program) return home.RuntimeDir(id) / "server.pid";
+  return home.RuntimeDir(id) / (program.substr(id.size() + 1) + ".pid");
 }
 
-void RememberServer(const Home& home, const std::string& id) {
+void RememberServer(const Home& home, const std::string& program) {
   int pid = static_cast<int>(::getpid());
   auto stat = ReadProcStat(pid);
   if (!stat) return;  // no /proc: orphans cannot be told from reused pids
@@ -35,15 +38,15 @@ void RememberServer(const Home& home, const std::string& id) {
   // temporary file (nor one left if launch is killed mid-write). A reader
   // that sees it half-written finds no orphan, which is what it was.
   std::string line = fmt::format("{} {}\n", pid, stat->start_ticks);
-  Fd fd(::open(ServerPidFile(home, id).c_str(),
+  Fd fd(::open(ServerPidFile(home, program).c_str(),
                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600));
   if (fd.valid()) (void)!::write(fd.get(), line.data(), line.size());
 }
 
-std::optional<int> LiveServer(const Home& home, const std::string& id) {
+std::optional<int> LiveServer(const Home& home, const std::string& program) {
   std::optional<std::string> text;
   try {
-    text = ReadFileIfExists(ServerPidFile(home, id));
+    text = ReadFileIfExists(ServerPidFile(home, program));
   } catch (const Error&) {
     return std::nullopt;
   }
@@ -64,7 +67,8 @@ std::optional<int> LiveServer(const Home& home, const std::string& id) {
   if (::stat(fmt::format("/proc/{}", pid).c_str(), &proc) != 0 || proc.st_uid != ::geteuid())
     return std::nullopt;
   std::error_code ec;
-  if (fs::read_symlink(fmt::format("/proc/{}/cwd", pid), ec) != home.InstanceDir(id))
+  if (fs::read_symlink(fmt::format("/proc/{}/cwd", pid), ec) !=
+      home.InstanceDir(InstanceOfProgram(program)))
     return std::nullopt;
   return pid;
 }

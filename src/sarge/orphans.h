@@ -15,16 +15,17 @@
 
 namespace sarge {
 
-// var/run/ID/server.pid: "PID STARTTIME\n", STARTTIME from /proc/PID/stat.
-fs::path ServerPidFile(const Home& home, const std::string& id);
+// var/run/ID/server.pid (the first web process), var/run/ID/TYPE.N.pid
+// (process ID.TYPE.N): "PID STARTTIME\n", STARTTIME from /proc/PID/stat.
+fs::path ServerPidFile(const Home& home, const std::string& program);
 
 // Writes this process's pid and start time (sarge launch, before exec).
-void RememberServer(const Home& home, const std::string& id);
+void RememberServer(const Home& home, const std::string& program);
 
-// The pid of the server `launch` last started for `id` if that process
+// The pid of the process `launch` last started for `program` if it
 // still runs (same pid and start time, so not a reused pid), belongs to
 // this user and runs from the instance's folder.
-std::optional<int> LiveServer(const Home& home, const std::string& id);
+std::optional<int> LiveServer(const Home& home, const std::string& program);
 
 // Stops the orphan `pid` and its process group (supervisord gives each
 // program its own): SIGTERM, up to `grace` to exit, then SIGKILL. Throws

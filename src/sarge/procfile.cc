@@ -11,15 +11,6 @@
 namespace sarge {
 namespace {
 
-constexpr size_t kMaxTypeName = 40;
-
-bool IsTypeName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxTypeName || name[0] == '-') return false;
-  for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  return true;
-}
-
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
@@ -28,6 +19,13 @@ std::string_view Trim(std::string_view text) {
 }
 
 }  // namespace
+
+bool IsTypeName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxTypeName || name[0] == '-') return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
+}
 
 const ProcessType* Procfile::Find(std::string_view type) const {
   for (const auto& t : types)
@@ -70,12 +68,6 @@ Procfile ParseProcfile(std::string_view text, const std::string& where) {
 
 Procfile CheckedProcfile(std::string_view text, const std::string& where) {
   Procfile procfile = ParseProcfile(text, where);
-  for (const auto& type : procfile.types)
-    if (type.name != "web" && type.name != "release")
-      throw Error(fmt::format(
-          "{} line {}: the process type {} is not run by this version of sarge, which runs web "
-          "and release only; remove it, or run it as an application of its own",
-          where, type.line, Quoted(type.name)));
   if (!procfile.Find("web"))
     throw Error(
         fmt::format("{} has no web process: add a line `web: COMMAND`, or remove the "

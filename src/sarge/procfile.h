@@ -1,6 +1,7 @@
 // A release's Procfile: `TYPE: COMMAND` lines at the root of its source.
 // `web` is the instance's server (instead of the executable `server`);
-// `release` runs once per deploy, after the source is installed and before
+// every other type but `release` runs as processes of their own beside it
+// (processes.h); `release` runs once per deploy, after the source is installed and before
 // the instance starts (migrations). The format is strict, as Dokku's
 // procfile-util: a line that is not `TYPE: COMMAND`, a type not of
 // `[a-z0-9][a-z0-9-]*`, or a type given twice is an error naming the line.
@@ -18,6 +19,10 @@ namespace sarge {
 
 // The most a Procfile may hold.
 inline constexpr size_t kMaxProcfileBytes = 64 * 1024;
+inline constexpr size_t kMaxTypeName = 40;
+
+// `[a-z0-9][a-z0-9-]*`, at most kMaxTypeName.
+bool IsTypeName(std::string_view name);
 
 struct ProcessType {
   std::string name;
@@ -35,8 +40,7 @@ struct Procfile {
 // Throws Error "WHERE line N: …".
 Procfile ParseProcfile(std::string_view text, const std::string& where);
 
-// Parses a release's Procfile and checks it holds what this sarge runs: a
-// web process, and optionally a release command. Throws Error as
+// Parses a release's Procfile and checks it has a web process. Throws Error as
 // ParseProcfile does, naming the line (`where` names the file).
 Procfile CheckedProcfile(std::string_view text, const std::string& where);
 

@@ -51,10 +51,9 @@ TEST(ProcfileTest, EveryMalformedLineIsAnErrorNamingIt) {
   EXPECT_EQ(ErrorOf("release: ./m"),
             "Procfile has no web process: add a line `web: COMMAND`, or remove the Procfile to "
             "run the executable `server`");
-  EXPECT_EQ(ErrorOf("web: ./run\nworker: ./work"),
-            "Procfile line 2: the process type 'worker' is not run by this version of sarge, "
-            "which runs web and release only; remove it, or run it as an application of its "
-            "own");
+  EXPECT_EQ(ErrorOf("worker: ./work\nclock: ./tick"),
+            "Procfile has no web process: add a line `web: COMMAND`, or remove the Procfile to "
+            "run the executable `server`");
   EXPECT_EQ(ErrorOf(""),
             "Procfile has no web process: add a line `web: COMMAND`, or remove the "
             "Procfile to run the executable `server`");

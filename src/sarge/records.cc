@@ -30,6 +30,7 @@ json RecordJson(const Record& r, json config) {
       {"ports", r.ports}};
   if (!r.check_url.empty()) out["check_url"] = r.check_url;
   if (!r.label.empty()) out["label"] = r.label;
+  if (!r.processes.empty()) out["scale"] = r.processes;
   out["autostart"] = r.autostart;
   return out;
 }
@@ -51,6 +52,7 @@ Record Record::FromJson(json value) {
     r.check_url = value.value("check_url", "");
     r.autostart = value.value("autostart", false);
     r.label = value.value("label", "");
+    if (value.contains("scale")) r.processes = value["scale"].get<std::map<std::string, int>>();
     return r;
   } catch (const json::exception& e) {
     throw Error(fmt::format("malformed instance record: {}", e.what()));

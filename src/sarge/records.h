@@ -26,6 +26,9 @@ struct Record {
   std::string check_url;             // the health check it was deployed with, for rollback
   bool autostart = false;            // was running: `resume` starts it after supervisord starts
   std::string label{};               // deploy's --label: a version, a commit
+  // How many processes of each Procfile type it was last started with
+  // (processes.h); empty for one that never started (it runs `web` only).
+  std::map<std::string, int> processes{};
 
   nlohmann::json ToJson() const&;
   nlohmann::json ToJson() &&;  // moves the configuration into the result

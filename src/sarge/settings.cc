@@ -11,6 +11,7 @@
 #include "sarge/duration.h"
 #include "sarge/error.h"
 #include "sarge/names.h"
+#include "sarge/procfile.h"
 
 namespace sarge {
 namespace {
@@ -241,6 +242,15 @@ struct Reader {
     return *d;
   }
 
+  // One string, or a sequence of them.
+  std::vector<std::string> Strs(const yaml_node_t* value, const std::string& key) const {
+    if (value->type != YAML_SEQUENCE_NODE) return {Str(value, key)};
+    std::vector<std::string> out;
+    for (auto* i = value->data.sequence.items.start; i != value->data.sequence.items.top; ++i)
+      out.push_back(Str(doc.Get(*i), key));
+    return out;
+  }
+
   std::string Str(const yaml_node_t* node, const std::string& key) const {
     if (!IsScalar(node) || IsNull(node)) Fail(Quoted(key), "must be a string");
     std::string_view text = Text(node);
@@ -287,12 +297,21 @@ void ReadNginx(const Reader& r, const yaml_node_t* node, Settings& s) {
 
 void ReadDeploy(const Reader& r, const yaml_node_t* node, Settings& s) {
   using std::chrono::hours;
-  r.OnlyKeys(node, "deploy", {"keep", "timeout", "min_uptime", "watch"});
+  r.OnlyKeys(node, "deploy", {"keep", "timeout", "min_uptime", "watch", "singletons"});
   if (auto* v = r.Find(node, "keep")) s.deploy_keep = r.Int(v, "deploy.keep", 0, 1000);
   if (auto* v = r.Find(node, "timeout")) s.deploy_timeout = r.Int(v, "deploy.timeout", 1, 3600);
   if (auto* v = r.Find(node, "min_uptime"))
     s.min_uptime = r.Duration(v, "deploy.min_uptime", hours(1));
   if (auto* v = r.Find(node, "watch")) s.deploy_watch = r.Duration(v, "deploy.watch", hours(24));
+  if (auto* v = r.Find(node, "singletons")) {
+    s.singletons = r.Strs(v, "deploy.singletons");
+    for (const auto& type : s.singletons)
+      if (!IsTypeName(type) || type == "web" || type == "release")
+        r.Fail("'deploy.singletons'",
+               fmt::format("lists {}, which is no process type that can be one (a Procfile type "
+                           "other than web and release, such as clock)",
+                           Quoted(type)));
+  }
 }
 
 void ReadHooks(const Reader& r, const yaml_node_t* node, Settings& s) {
@@ -306,13 +325,7 @@ void ReadHooks(const Reader& r, const yaml_node_t* node, Settings& s) {
       s.hook_timeout = r.Int(value, key, 1, 3600);
       continue;
     }
-    std::vector<std::string> programs;
-    if (value->type == YAML_SEQUENCE_NODE) {
-      for (auto* i = value->data.sequence.items.start; i != value->data.sequence.items.top; ++i)
-        programs.push_back(r.Str(r.doc.Get(*i), key));
-    } else {
-      programs.push_back(r.Str(value, key));
-    }
+    std::vector<std::string> programs = r.Strs(value, key);
     for (const auto& p : programs)
       if (p.empty()) r.Fail(Quoted(key), "names an empty program path");
     s.hooks[event] = programs;
@@ -353,12 +366,15 @@ start_timeout: 30
 # and its check passes (start, deploy, rollback; 0 turns this off). With
 # watch, deploy keeps the previous instance running that long after the
 # switch and switches back if the new one exits or fails its check.
-# Durations: seconds (1.5) or with a unit (500ms, 30s, 2m).
+# Durations: seconds (1.5) or with a unit (500ms, 30s, 2m). Processes of a
+# type listed in singletons (a Procfile type such as clock, which must never
+# run twice) stop before the new instance's start, not after the switch.
 deploy:
   keep: 3
   timeout: 60
   min_uptime: 1
   watch: 0
+  singletons: []
 
 # Programs run at instance events, each given the instance as JSON on stdin
 # (with "event" and "home" added), one path or a list per event. A hook that

@@ -28,6 +28,8 @@ struct Settings {
   // after the switch, with the previous one kept running to switch back to.
   std::chrono::milliseconds min_uptime{1000};
   std::chrono::milliseconds deploy_watch{0};
+  // Process types that must never run twice: stopped before a deploy's start.
+  std::vector<std::string> singletons{};
   // Programs run at instance events (hooks.h), by event name.
   std::map<std::string, std::vector<std::string>> hooks;
   int hook_timeout = 30;  // seconds one hook may take

@@ -27,6 +27,20 @@ TEST(SettingsTest, TheDefaultFileParsesToTheDefaults) {
   EXPECT_EQ(s.deploy_keep, d.deploy_keep);
   EXPECT_EQ(s.deploy_timeout, d.deploy_timeout);
   EXPECT_TRUE(s.nginx_reload_command.empty());
+  EXPECT_TRUE(s.singletons.empty());
+}
+
+TEST(SettingsTest, SingletonsAreProcessTypesOtherThanWebAndRelease) {
+  EXPECT_EQ(ParseSettings("deploy: {singletons: [clock, beat]}", "x").singletons,
+            (std::vector<std::string>{"clock", "beat"}));
+  EXPECT_EQ(ParseSettings("deploy: {singletons: clock}", "x").singletons,
+            std::vector<std::string>{"clock"});
+  for (const char* type : {"web", "release", "Clock"})
+    EXPECT_EQ(ErrorOf(std::string("deploy: {singletons: [") + type + "]}"),
+              std::string("etc/sarge.yaml: 'deploy.singletons' lists '") + type +
+                  "', which is no process type that can be one (a Procfile type other than web "
+                  "and release, such as clock)")
+        << type;
 }
 
 TEST(SettingsTest, EmptyFileMeansDefaults) { EXPECT_EQ(ParseSettings("", "x").port_first, 20000); }

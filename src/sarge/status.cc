@@ -9,12 +9,14 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "sarge/error.h"
 #include "sarge/front_end.h"
 #include "sarge/lifecycle.h"
 #include "sarge/listing.h"
 #include "sarge/names.h"
+#include "sarge/processes.h"
 #include "sarge/records.h"
 
 namespace sarge {
@@ -99,6 +101,25 @@ const char* StateColour(const std::string& state) {
 
 }  // namespace
 
+namespace {
+
+// One row of `status`: `live` is the instance, or one of its "processes".
+json StatusRow(const json& instance, const json& live, const std::string& process, bool active,
+               int64_t now) {
+  return {
+      {"id", instance["id"]},
+      {"application", instance["meta"]["APPLICATION_NAME"]},
+      {"process", process},
+      {"state", live["state"].is_null() ? "?" : live["state"]},
+      {"pid", live.value("pid", 0)},
+      {"uptime", live.contains("started") ? json(now - live["started"].get<int64_t>()) : json()},
+      {"ports", process == "web.1" ? Ports(instance) : json::array()},
+      {"active", active},
+      {"last_exit", LastExit(live)}};
+}
+
+}  // namespace
+
 json StatusRows(const Home& home, const json& listing, int64_t now) {
   std::map<std::string, std::string> active;  // app -> id
   json rows = json::array();
@@ -108,34 +129,30 @@ json StatusRows(const Home& home, const json& listing, int64_t now) {
       auto site = ReadActiveSite(home, app);
       active[app] = site ? site->id : "";
     }
-    json row = {
-        {"id", instance["id"]},
-        {"application", app},
-        {"state", instance["state"].is_null() ? "?" : instance["state"]},
-        {"pid", instance.value("pid", 0)},
-        {"uptime",
-         instance.contains("started") ? json(now - instance["started"].get<int64_t>()) : json()},
-        {"ports", Ports(instance)},
-        {"active", active[app] == instance["id"]},
-        {"last_exit", LastExit(instance)}};
-    rows.push_back(row);
+    bool serving = active[app] == instance["id"];
+    if (!instance.contains("processes")) {
+      rows.push_back(StatusRow(instance, instance, "web.1", serving, now));
+      continue;
+    }
+    for (const auto& process : instance["processes"])
+      rows.push_back(StatusRow(instance, process, process["process"], serving, now));
   }
   return rows;
 }
 
 std::string StatusTable(const json& rows, bool colour) {
   std::vector<std::vector<std::string>> cells = {
-      {"ID", "APP", "STATE", "PID", "UPTIME", "PORTS", "ACTIVE", "LAST EXIT"}};
+      {"ID", "APP", "PROCESS", "STATE", "PID", "UPTIME", "PORTS", "ACTIVE", "LAST EXIT"}};
   for (const auto& r : rows) {
     std::string ports;
     for (const auto& port : r["ports"]) ports += (ports.empty() ? "" : ",") + port.dump();
-    cells.push_back({r["id"], r["application"], r["state"],
+    cells.push_back({r["id"], r["application"], r["process"], r["state"],
                      r["pid"].get<int>() > 0 ? std::to_string(r["pid"].get<int>()) : "-",
                      r["uptime"].is_null() ? "-" : Uptime(r["uptime"].get<int64_t>()),
                      ports.empty() ? "-" : ports, r["active"].get<bool>() ? "*" : "",
                      Printable(r["last_exit"].get<std::string>())});
   }
-  return AlignedTable(cells, colour, 2);
+  return AlignedTable(cells, colour, 3);
 }
 
 std::string AlignedTable(const std::vector<std::vector<std::string>>& cells, bool colour,
@@ -170,11 +187,26 @@ std::string InstanceNamed(const Home& home, const std::string& id_or_app) {
   return LoadRecord(home, id).id;  // a clear error for an unknown id
 }
 
+// The log of `process` (TYPE for its first, or TYPE.N; "" for web.1) of
+// the instance `id`. Throws Error naming the processes it has.
+fs::path ProcessLog(const Home& home, const std::string& id, const std::string& process) {
+  if (process.empty()) return home.InstanceLog(id);
+  std::vector<std::string> labels;
+  for (const Process& p : ProcessesOf(LoadRecord(home, id))) {
+    if (p.Label() == process || (p.type == process && p.index == 1))
+      return home.InstanceLog(p.program);
+    labels.push_back(p.Label());
+  }
+  throw Error(fmt::format("{} has no process {}; it runs {}", id, Quoted(process),
+                          fmt::join(labels, ", ")));
+}
+
 }  // namespace
 
-void ShowLog(Env& env, const std::string& id_or_app, int lines, bool follow, std::ostream& out) {
+void ShowLog(Env& env, const std::string& id_or_app, const std::string& process, int lines,
+             bool follow, std::ostream& out) {
   const Home& home = env.home;
-  fs::path path = home.InstanceLog(InstanceNamed(home, id_or_app));
+  fs::path path = ProcessLog(home, InstanceNamed(home, id_or_app), process);
   // One open file for the tail and the follow, so no line falls between.
   Fd fd = OpenOwnFile(path);
   off_t offset = 0;

@@ -32,8 +32,11 @@ std::string AlignedTable(const std::vector<std::vector<std::string>>& cells, boo
 // 0), however long the log; with `follow`, keeps writing what is appended,
 // across rotation (the file renamed and reopened, or truncated), until the
 // process is interrupted or `out` fails. `id` may be an application's name:
-// the log of the instance that serves it. Throws Error for an unknown id.
-void ShowLog(Env& env, const std::string& id, int lines, bool follow, std::ostream& out);
+// the log of the instance that serves it. `process` picks another process's
+// log than the first web one's: TYPE (its first) or TYPE.N. Throws Error for
+// an unknown id or process.
+void ShowLog(Env& env, const std::string& id, const std::string& process, int lines, bool follow,
+             std::ostream& out);
 
 // `status`: the rows of every instance (or only those of `id`: an
 // instance's id, else an application's name) on `out`, as a

@@ -30,7 +30,9 @@ TEST(StatusTest, RowsSayStateUptimePortsAndWhichServes) {
   WriteFileAtomic(t.home.NginxSite("web"), "# sarge: application web active web-a generation 3\n");
   json rows = StatusRows(t.home, Listing(), 1000 + 3725);
   // Uptime in seconds, ports as numbers: for scripts.
-  EXPECT_EQ(rows[0], json::parse(R"({"id": "web-a", "application": "web", "state": "RUNNING",
+  EXPECT_EQ(
+      rows[0],
+      json::parse(R"({"id": "web-a", "application": "web", "process": "web.1", "state": "RUNNING",
       "pid": 42, "uptime": 3725, "ports": [20001], "active": true, "last_exit": ""})"));
   EXPECT_EQ(rows[1]["last_exit"], "exit status 3: Exited too quickly");
   EXPECT_EQ(rows[1]["ports"], json::array({8000}));
@@ -43,10 +45,11 @@ TEST(StatusTest, TableIsAlignedAndUncolouredOffATerminal) {
   testing::TempHome t;
   std::string table = StatusTable(StatusRows(t.home, Listing(), 1010), false);
   EXPECT_EQ(table,
-            "ID     APP  STATE    PID  UPTIME  PORTS  ACTIVE  LAST EXIT\n"
-            "web-a  web  RUNNING  42   10s     20001\n"
-            "web-b  web  FATAL    -    -       8000           exit status 3: Exited too quickly\n"
-            "job-c  job  ?        -    -       -\n");
+            "ID     APP  PROCESS  STATE    PID  UPTIME  PORTS  ACTIVE  LAST EXIT\n"
+            "web-a  web  web.1    RUNNING  42   10s     20001\n"
+            "web-b  web  web.1    FATAL    -    -       8000           exit status 3: Exited too "
+            "quickly\n"
+            "job-c  job  web.1    ?        -    -       -\n");
   EXPECT_EQ(table.find('\033'), std::string::npos);
   EXPECT_NE(StatusTable(StatusRows(t.home, Listing(), 1010), true).find("\033[32mRUNNING"),
             std::string::npos);
@@ -57,7 +60,7 @@ TEST(StatusTest, ShowLogPrintsTheLastLines) {
   SaveRecord(w.home(), Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
   WriteFileAtomic(w.home().InstanceLog("web-a"), "one\ntwo\nthree\n");
   std::ostringstream out;
-  ShowLog(w.env, "web-a", 2, false, out);
+  ShowLog(w.env, "web-a", "", 2, false, out);
   EXPECT_EQ(out.str(), "two\nthree\n");
 }
 
@@ -68,7 +71,7 @@ TEST(StatusTest, ShowLogFindsTheLastLinesOfALongLog) {
   for (int i = 0; i < 20000; ++i) log += "line " + std::to_string(i) + "\n";  // > 64 KiB
   WriteFileAtomic(w.home().InstanceLog("web-a"), log);
   std::ostringstream out;
-  ShowLog(w.env, "web-a", 15000, false, out);
+  ShowLog(w.env, "web-a", "", 15000, false, out);
   EXPECT_EQ(out.str(), log.substr(log.find("line 5000\n")));
 }
 
@@ -77,7 +80,7 @@ TEST(StatusTest, ShowLogOfNoLinesPrintsNothing) {
   SaveRecord(w.home(), Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
   WriteFileAtomic(w.home().InstanceLog("web-a"), "one\ntwo\n");
   std::ostringstream out;
-  ShowLog(w.env, "web-a", 0, false, out);
+  ShowLog(w.env, "web-a", "", 0, false, out);
   EXPECT_EQ(out.str(), "");
 }
 
@@ -86,7 +89,7 @@ TEST(StatusTest, ShowLogCountsAnUnfinishedLastLine) {
   SaveRecord(w.home(), Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
   WriteFileAtomic(w.home().InstanceLog("web-a"), "one\ntwo\nthr");
   std::ostringstream out;
-  ShowLog(w.env, "web-a", 2, false, out);
+  ShowLog(w.env, "web-a", "", 2, false, out);
   EXPECT_EQ(out.str(), "two\nthr");
 }
 
@@ -94,7 +97,7 @@ TEST(StatusTest, ShowLogOfAnInstanceThatNeverRanPrintsNothing) {
   testing::FakeWorld w;
   SaveRecord(w.home(), Record{"web-a", "web", UtcNow(), json::object(), {}, ""});
   std::ostringstream out;
-  ShowLog(w.env, "web-a", 10, false, out);
+  ShowLog(w.env, "web-a", "", 10, false, out);
   EXPECT_EQ(out.str(), "");
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "sarge/home.h"
+#include "sarge/processes.h"
 #include "sarge/settings.h"
 
 namespace sarge {
@@ -29,9 +30,11 @@ std::string SupervisordConf(const Home& home, const std::string& only = "");
 // include, or with `only` the one program file (see lifecycle.cc).
 void WriteSupervisordConf(const Home& home, const std::string& only = "");
 
-// etc/supervisor.d/ID.conf: [program:ID] running `bin/sarge launch ID` in
-// the instance folder, output to var/log/ID.log, never started by itself.
-std::string ProgramConf(const Home& home, const std::string& id, const Settings& settings);
+// etc/supervisor.d/ID.conf: one [program:NAME] per process `counts` make
+// (processes.h; web alone if empty), each running `bin/sarge launch NAME` in
+// the instance folder, output to var/log/NAME.log, never started by itself.
+std::string ProgramConf(const Home& home, const std::string& id, const Settings& settings,
+                        const ProcessCounts& counts = {});
 
 // The bin/ shortcuts.
 std::string SargeShortcut(const Home& home, const fs::path& sarge_binary);

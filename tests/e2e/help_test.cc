@@ -27,7 +27,9 @@ const std::map<std::string, std::string> kUsage = {
     {"rollback", "usage: sarge HOME rollback APP [--to ID] [--timeout S] [--min-uptime DURATION]"},
     {"releases", "usage: sarge HOME releases APP [--json]"},
     {"status", "usage: sarge HOME status [ID] [--json]"},
-    {"logs", "usage: sarge HOME logs ID [-n N] [-f]"},
+    {"logs", "usage: sarge HOME logs ID [PROCESS] [-n N] [-f]"},
+    {"scale", "usage: sarge HOME scale APP TYPE=N... [--timeout S] [--min-uptime DURATION]"},
+    {"restart", "usage: sarge HOME restart APP [TYPE] [--timeout S] [--min-uptime DURATION]"},
     {"list", "usage: sarge HOME list"},
 };
 

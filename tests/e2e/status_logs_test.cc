@@ -202,12 +202,12 @@ void Status::MakeFourInstances() {
 
 // The table's row of each instance, in creation order, as a regex.
 std::vector<std::string> ExpectedRows(const TempHome& home, const FourInstances& four) {
-  return {four.serving + " +web +RUNNING +" + Pid(home, four.serving) + " +[1-9][0-9]*s +" +
-              Port(home, four.serving) + " +\\*",
-          four.spare + " +web +RUNNING +" + Pid(home, four.spare) + " +[1-9][0-9]*s +" +
+  return {four.serving + " +web +web\\.1 +RUNNING +" + Pid(home, four.serving) +
+              " +[1-9][0-9]*s +" + Port(home, four.serving) + " +\\*",
+          four.spare + " +web +web\\.1 +RUNNING +" + Pid(home, four.spare) + " +[1-9][0-9]*s +" +
               Port(home, four.spare),
-          four.idle + " +job +STOPPED +- +- +-",
-          four.crashed + " +db +FATAL +- +- +" + four.crashed_port +
+          four.idle + " +job +web\\.1 +STOPPED +- +- +-",
+          four.crashed + " +db +web\\.1 +FATAL +- +- +" + four.crashed_port +
               " +Exited too quickly \\(process log may have details\\)"};
 }
 
@@ -221,13 +221,13 @@ void ExpectTable(const TempHome& home, const std::vector<std::string>& expected)
   std::vector<std::string> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 5u) << r.out;
   const std::string header = lines[0];
-  EXPECT_TRUE(std::regex_match(header, std::regex("ID +APP +STATE +PID +UPTIME +PORTS +ACTIVE +"
-                                                  "LAST EXIT")))
+  EXPECT_TRUE(std::regex_match(header, std::regex("ID +APP +PROCESS +STATE +PID +UPTIME +PORTS "
+                                                  "+ACTIVE +LAST EXIT")))
       << header;
   for (size_t i = 0; i < expected.size(); ++i) {
     const std::string& line = lines[i + 1];
     EXPECT_TRUE(std::regex_match(line, std::regex(expected[i]))) << line << "\n" << expected[i];
-    for (const char* column : {"APP", "STATE", "PID", "UPTIME", "PORTS"}) {
+    for (const char* column : {"APP", "PROCESS", "STATE", "PID", "UPTIME", "PORTS"}) {
       size_t at = header.find(column);
       EXPECT_TRUE(at < line.size() && line[at - 1] == ' ' && line[at] != ' ')
           << column << " misaligned:\n"
@@ -245,14 +245,17 @@ void ExpectJsonRows(const TempHome& home, const FourInstances& four) {
   ASSERT_EQ(rows.size(), 4u) << r.out;
   EXPECT_EQ(rows[0]["id"], four.serving);
   EXPECT_EQ(rows[0]["application"], "web");
+  EXPECT_EQ(rows[0]["process"], "web.1");
   EXPECT_EQ(rows[0]["state"], "RUNNING");
   EXPECT_EQ(std::to_string(rows[0]["pid"].get<int>()), Pid(home, four.serving));
   EXPECT_EQ(rows[0]["ports"], json::array({std::stoi(Port(home, four.serving))}));
   EXPECT_GE(rows[0]["uptime"].get<int>(), 1);
   EXPECT_EQ(rows[0]["active"], true);
   EXPECT_EQ(rows[1]["active"], false);
-  EXPECT_EQ(rows[2], json::parse(R"({"id": ")" + four.idle +
-                                 R"(", "application": "job", "state": "STOPPED", "pid": 0,
+  EXPECT_EQ(
+      rows[2],
+      json::parse(R"({"id": ")" + four.idle +
+                  R"(", "application": "job", "process": "web.1", "state": "STOPPED", "pid": 0,
       "uptime": null, "ports": [], "active": false, "last_exit": ""})"));
   EXPECT_EQ(rows[3]["state"], "FATAL");
   // supervisord keeps no exit status for a start that failed this way.
@@ -298,8 +301,8 @@ TEST(StatusWithoutSupervisord, SaysHowToStartItAndShowsTheRecords) {
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_EQ(r.err, "sarge: supervisord is not running; start it with " + home.str() +
                        "/bin/supervisord\n");
-  EXPECT_EQ(r.out, "ID          APP  STATE  PID  UPTIME  PORTS  ACTIVE  LAST EXIT\n" + id +
-                       "  web  ?      -    -       -\n");
+  EXPECT_EQ(r.out, "ID          APP  PROCESS  STATE  PID  UPTIME  PORTS  ACTIVE  LAST EXIT\n" + id +
+                       "  web  web.1    ?      -    -       -\n");
 }
 
 TEST_F(StatusLogs, LogsPrintsTheLastLines) {
