@@ -177,7 +177,9 @@ Switched StartCheckSwitch(Env& env, Steps& steps, const std::string& start, Reco
     });
     const Started& started = switched.started;
     steps.Run(kWaitHealthy, [&] {
-      CheckHealth(env, record, started.appcfg, deadline);
+      // Every web process answers its check (each on its own port).
+      for (const auto& appcfg : WebRuntimeConfigs(env.home, record, started.appcfg))
+        CheckHealth(env, record, appcfg, deadline);
       WaitStaysUp(env, started.processes, ready.min_uptime, ready.timeout);
     });
     before_switch();

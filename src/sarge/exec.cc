@@ -109,8 +109,8 @@ namespace {
 // The runtime configuration as last written, computing it again if it never
 // was or cannot be read (appcfg.json is not fsynced: a power loss can leave
 // it empty).
-nlohmann::json RuntimeConfigFor(Env& env, Record& record) {
-  if (auto text = ReadFileIfExists(env.home.AppCfgFile(record.id))) {
+nlohmann::json RuntimeConfigFor(Env& env, Record& record, const std::string& program) {
+  if (auto text = ReadFileIfExists(env.home.AppCfgFile(program))) {
     try {
       return nlohmann::json::parse(*text);
     } catch (const nlohmann::json::exception&) {
@@ -120,7 +120,8 @@ nlohmann::json RuntimeConfigFor(Env& env, Record& record) {
   FileLock lock = LockHome(env);
   record = LoadRecord(env.home, record.id);
   env.settings = LoadSettings(env.home);
-  return Configure(env, record);
+  nlohmann::json first = Configure(env, record);
+  return program == record.id ? first : ReadRuntimeConfig(env.home, program);
 }
 
 }  // namespace
@@ -128,7 +129,7 @@ nlohmann::json RuntimeConfigFor(Env& env, Record& record) {
 void RunInInstance(Env& env, const std::string& id, const std::vector<std::string>& command,
                    bool stdin_is_tty) {
   Record record = LoadRecord(env.home, id);
-  nlohmann::json appcfg = RuntimeConfigFor(env, record);
+  nlohmann::json appcfg = RuntimeConfigFor(env, record, id);
   ExecInInstance(env.home, id, RunArgv(env.home, record, command, stdin_is_tty),
                  InstanceEnvironment(env.home, record, appcfg));
 }
@@ -147,12 +148,16 @@ void LaunchServer(Env& env, const std::string& program) {
     if (index < 1 || ProgramName(id, process.substr(0, dot), index) != program)
       throw Error(fmt::format("{} names no process: give ID or ID.TYPE.N", Quoted(program)));
   }
-  nlohmann::json appcfg = RuntimeConfigFor(env, record);
+  // A web process has its own runtime configuration (its ports); another
+  // type's is the first web process's.
+  const std::string type = process.substr(0, process.rfind('.'));
+  const std::string config = type == "web" ? program : id;
+  nlohmann::json appcfg = RuntimeConfigFor(env, record, config);
   RememberServer(env.home, program);  // the pid stays the server's across exec
   auto environment = InstanceEnvironment(env.home, record, appcfg);
+  environment["SARGEAPP_CFG"] = env.home.AppCfgFile(config).string();
   environment["SARGE_PROCESS"] = process;
-  ExecInInstance(env.home, id, ServerArgv(env.home, record, process.substr(0, process.rfind('.'))),
-                 environment);
+  ExecInInstance(env.home, id, ServerArgv(env.home, record, type), environment);
 }
 
 }  // namespace sarge

@@ -16,6 +16,7 @@
 #include "sarge/interrupt.h"
 #include "sarge/names.h"
 #include "sarge/process.h"
+#include "sarge/processes.h"
 #include "sarge/runtime_config.h"
 
 namespace sarge {
@@ -95,8 +96,48 @@ void CheckStaticStaysInside(const fs::path& instance, const std::string& path,
         what, Quoted(path), Quoted(target.string())));
 }
 
+// An upstream URL split where the web processes' differ: "http://", the
+// host and port, and the rest.
+struct UpstreamUrl {
+  std::string scheme, authority, rest;
+};
+
+UpstreamUrl SplitUpstream(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t end = std::min(url.find('/', start), url.size());
+  return {url.substr(0, start), url.substr(start, end - start), url.substr(end)};
+}
+
+// Where a proxy route sends requests: its upstream_url, or, when each web
+// process has its own port there, an upstream block of them all (added to
+// `upstreams`, named after the application and the route).
+std::string ProxyTarget(const Record& record, const json& route, const std::vector<json>& webs,
+                        size_t index, std::string& upstreams) {
+  const std::string what = fmt::format("urlmap[{}].upstream_url", index);
+  std::vector<std::string> urls;
+  for (const auto& cfg : webs) urls.push_back(SiteValue(route["upstream_url"], cfg, what));
+  if (std::all_of(urls.begin(), urls.end(), [&](const auto& u) { return u == urls[0]; }))
+    return urls[0];
+  UpstreamUrl first = SplitUpstream(urls[0]);
+  const std::string name = fmt::format("sarge_{}_{}", record.application_name, index);
+  std::string block = fmt::format("upstream {} {{\n", name);
+  for (const auto& url : urls) {
+    UpstreamUrl split = SplitUpstream(url);
+    if (split.scheme != first.scheme || split.rest != first.rest)
+      throw Error(
+          fmt::format("{} differs between web processes in more than its host and port "
+                      "({} and {}); scale web to 1, or route to $NAME_PORT only",
+                      what, Quoted(urls[0]), Quoted(url)));
+    block += fmt::format("    server {};\n", split.authority);
+  }
+  upstreams += block + "}\n";
+  return first.scheme + name + first.rest;
+}
+
 std::string RenderRoute(const Home& home, const Record& record, const json& route,
-                        const json& appcfg, size_t index) {
+                        const std::vector<json>& webs, size_t index, std::string& upstreams) {
+  const json& appcfg = webs.front();
   std::string what = fmt::format("urlmap[{}]", index);
   std::string type = route["type"];
   std::string url = SiteValue(route["url"], appcfg, what + ".url");
@@ -114,7 +155,7 @@ std::string RenderRoute(const Home& home, const Record& record, const json& rout
     if (url.back() == '/') alias += '/';
     body = fmt::format("        alias {};\n", alias);
   } else if (type == "proxy") {
-    body = ProxyLocation(SiteValue(route["upstream_url"], appcfg, what + ".upstream_url"));
+    body = ProxyLocation(ProxyTarget(record, route, webs, index, upstreams));
   } else {
     body = FcgiLocation(SiteValue(route["socket"], appcfg, what + ".socket"));
   }
@@ -291,9 +332,15 @@ std::string RenderSite(const Home& home, const Record& record, const json& appcf
       "        return 200 \"{} {}\\n\";\n"
       "    }}\n",
       kGenerationPath, record.id, generation);
+  std::vector<json> webs = WebRuntimeConfigs(home, record, appcfg);
+  std::string upstreams;
   for (size_t i = 0; i < config.urlmap.size(); ++i)
-    out += RenderRoute(home, record, config.urlmap[i], appcfg, i);
-  return out + "}\n";
+    out += RenderRoute(home, record, config.urlmap[i], webs, i, upstreams);
+  if (upstreams.empty()) return out + "}\n";
+  // Upstream blocks belong to nginx's http block: after the first line, which
+  // names the active instance, and before the server.
+  size_t server = out.find("server {\n");
+  return out.insert(server, upstreams) + "}\n";
 }
 
 std::optional<ActiveSite> ReadActiveSite(const Home& home, const std::string& app) {

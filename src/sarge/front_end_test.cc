@@ -45,6 +45,25 @@ TEST(RenderSiteTest, RoutesEveryUrlToTheInstanceWithValuesInterpolated) {
       HasSubstr("location /app {\n        fastcgi_pass unix:/srv/h/var/tmp/web-a/fcgi/sock;\n"));
 }
 
+TEST(RenderSiteTest, SeveralWebProcessesAreOneUpstreamOfTheirPorts) {
+  testing::TempHome t;
+  Record record = MakeRecord("web-a", kWebConfig);
+  record.processes = {{"web", 2}};
+  json appcfg = {{"WEB_HOST", "127.0.0.1"}, {"WEB_PORT", 20001}, {"FCGI_PATH", "/f"}};
+  json second = appcfg;
+  second["WEB_PORT"] = 20002;
+  MakeDirs(t.home.RuntimeDir("web-a"));
+  WriteFileAtomic(t.home.AppCfgFile("web-a.web.2"), second.dump());
+  std::string site = RenderSite(t.home, record, appcfg, 3);
+  EXPECT_THAT(site, HasSubstr("# sarge: application web active web-a generation 3\n# Generated "
+                              "by sarge when it activates an instance; edits are overwritten.\n"
+                              "upstream sarge_web_0 {\n    server 127.0.0.1:20001;\n    server "
+                              "127.0.0.1:20002;\n}\nserver {\n"));
+  EXPECT_THAT(site, HasSubstr("location / {\n        proxy_pass http://sarge_web_0;\n"));
+  // The same socket for both: no upstream.
+  EXPECT_THAT(site, HasSubstr("fastcgi_pass unix:/f/sock;\n"));
+}
+
 TEST(RenderSiteTest, AliasAndLocationAgreeOnTheTrailingSlash) {
   Home home{"/srv/h"};
   auto site = [&](const char* url, const char* path) {

@@ -43,7 +43,14 @@ struct Home {
   fs::path ActionLog() const { return LogDir() / "sarge.log"; }
   fs::path RunDir() const { return root / "var" / "run"; }
   fs::path RuntimeDir(std::string_view id) const { return RunDir() / id; }
-  fs::path AppCfgFile(std::string_view id) const { return RuntimeDir(id) / "appcfg.json"; }
+  // The runtime configuration of the instance `id` (and of its first web
+  // process), or of a web process past the first, ID.web.K.
+  fs::path AppCfgFile(std::string_view program) const {
+    size_t dot = program.find('.');
+    if (dot == std::string_view::npos) return RuntimeDir(program) / "appcfg.json";
+    return RuntimeDir(program.substr(0, dot)) /
+           ("appcfg." + std::string(program.substr(dot + 1)) + ".json");
+  }
   fs::path PidFile() const { return RunDir() / "supervisord.pid"; }
   fs::path Socket() const { return RunDir() / "supervisor.sock"; }
   fs::path LockFile() const { return RunDir() / "sarge.lock"; }

@@ -441,16 +441,28 @@ bool StopOrphanOf(Env& env, const std::string& id) {
 
 namespace {
 
+// The listen endpoints of `process` of `record`: a web process's own
+// (each has its runtime configuration), none for another type's.
+std::vector<Endpoint> EndpointsOf(const Home& home, const Record& record, const Process& process) {
+  if (process.type != "web") return {};
+  return ListenEndpoints(ReadRuntimeConfig(home, process.program), record);
+}
+
+struct Spawned {
+  Process process;
+  ProcessInfo info;  // what supervisord said of it right after the spawn
+};
+
 // The processes of `record` besides the first web one, spawned (those not
-// running already) without waiting; what supervisord said of each.
-std::vector<std::pair<std::string, ProcessInfo>> SpawnOthers(Env& env, const Record& record) {
-  std::vector<std::pair<std::string, ProcessInfo>> out;
+// running already) without waiting.
+std::vector<Spawned> SpawnOthers(Env& env, const Record& record) {
+  std::vector<Spawned> out;
   for (const Process& process : ProcessesOf(record)) {
     if (process.program == record.id) continue;
     std::optional<ProcessInfo> loaded = Describe(env.supervisor, process.program);
     bool started = loaded && (loaded->state == "RUNNING" || loaded->state == "STARTING" ||
                               loaded->state == "BACKOFF");
-    out.emplace_back(process.program, started ? *loaded : Spawn(env, process.program, !loaded));
+    out.push_back({process, started ? *loaded : Spawn(env, process.program, !loaded)});
   }
   return out;
 }
@@ -463,29 +475,32 @@ std::vector<Up> WaitAllUp(Env& env, const Record& record, const ProcessInfo& inf
   try {
     auto others = SpawnOthers(env, record);
     up.push_back({record.id, WaitUntilUp(env, record.id, info, endpoints, timeout)});
-    for (const auto& [program, spawned] : others)
-      up.push_back({program, WaitUntilUp(env, program, spawned, {}, timeout)});
+    for (const auto& [process, spawned] : others)
+      up.push_back({process.program, WaitUntilUp(env, process.program, spawned,
+                                                 EndpointsOf(env.home, record, process), timeout)});
   } catch (const Interrupted& e) {
     FailStart(env, record.id, e.what());  // stops what the start began
   }
   return up;
 }
 
-// The processes the instance starts with now (CountsToStart) written to its
-// program file, unless it runs (its processes stay as they are). Returns
-// what supervisord has loaded of it after that.
-std::optional<ProcessInfo> WriteProgramFile(Env& env, Record& record) {
+// Unless the instance runs (`loaded` RUNNING: its processes stay as they
+// are), records the processes it starts with now (CountsToStart).
+void DecideProcesses(Env& env, Record& record, const std::optional<ProcessInfo>& loaded) {
+  if (loaded && loaded->state == "RUNNING") return;
+  ProcessCounts counts = CountsToStart(env.home, record);
+  if (counts == ProcessCounts{{"web", 1}}) counts.clear();  // as a record before Procfiles
+  if (counts == record.processes) return;
+  record.processes = std::move(counts);
+  SaveRecord(env.home, record);
+}
+
+// The instance's processes written to its program file. Returns what
+// supervisord has loaded of it after that (`loaded` before).
+std::optional<ProcessInfo> WriteProgramFile(Env& env, const Record& record,
+                                            std::optional<ProcessInfo> loaded) {
   const std::string& id = record.id;
   std::vector<std::string> before = ProgramsInFile(env.home, id);
-  std::optional<ProcessInfo> loaded = Describe(env.supervisor, id);
-  if (!loaded || loaded->state != "RUNNING") {
-    ProcessCounts counts = CountsToStart(env.home, record);
-    if (counts == ProcessCounts{{"web", 1}}) counts.clear();  // as a record before Procfiles
-    if (counts != record.processes) {
-      record.processes = std::move(counts);
-      SaveRecord(env.home, record);
-    }
-  }
   bool changed = WriteFileAtomicIfChanged(
       env.home.ProgramFile(id), ProgramConf(env.home, id, env.settings, record.processes));
   if (loaded && changed) loaded = ReloadChanged(env, id, *loaded, before);
@@ -502,9 +517,11 @@ Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
   // A start cut short, or whose restore failed, can leave the include
   // narrowed (NarrowedInclude): each start puts it back first.
   WriteSupervisordConf(env.home);
-  nlohmann::json appcfg = Configure(env, record);
   CheckServer(env.home, id);
-  std::optional<ProcessInfo> loaded = WriteProgramFile(env, record);
+  std::optional<ProcessInfo> loaded = Describe(env.supervisor, id);
+  DecideProcesses(env, record, loaded);
+  nlohmann::json appcfg = Configure(env, record);
+  loaded = WriteProgramFile(env, record, loaded);
   if (loaded && loaded->state == "RUNNING") {
     SetAutostart(env.home, id, true);
     env.Say(fmt::format("{} is already running (pid {})", id, loaded->pid));
@@ -516,6 +533,9 @@ Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
     info = *loaded;  // being started already
   } else {
     CheckPortsFree(env, id, endpoints);
+    for (const Process& process : ProcessesOf(record))
+      if (process.program != id)
+        CheckPortsFree(env, process.program, EndpointsOf(env.home, record, process));
     RunHooks(env.home, env.settings, env.runner, hook::kWillStart, record);
     info = Spawn(env, id, !loaded);
   }

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <list>
 #include <optional>
 #include <set>
 
@@ -14,6 +15,7 @@
 #include "sarge/error.h"
 #include "sarge/hooks.h"
 #include "sarge/names.h"
+#include "sarge/processes.h"
 #include "sarge/random.h"
 
 namespace sarge {
@@ -139,6 +141,43 @@ int AllocatePort(Env& env, const Record& record, const Service& service) {
                           home.SettingsFile().string()));
 }
 
+// The port recorded under `key` (the service's name; NAME.K for web
+// process K), allocated and recorded if there is none.
+int ListenPort(Env& env, Record& record, const Service& service, const std::string& key,
+               Undo& undo) {
+  if (auto it = record.ports.find(key); it != record.ports.end()) return it->second;
+  int port = AllocatePort(env, record, service);
+  undo.Add([&home = env.home, port, id = record.id] {
+    Unclaim(home, port, id);
+    Unlink(ClaimNote(home, id, port));
+  });
+  record.ports[key] = port;
+  return port;
+}
+
+// The runtime configuration of each web process past the first (scale
+// web=N): the first's values with listen ports of its own.
+std::vector<json> OtherWebConfigs(Env& env, Record& record, const InstanceConfig& config,
+                                  const json& appcfg, Undo& undo) {
+  std::vector<json> out;
+  auto web = record.processes.find("web");
+  for (int k = 2; web != record.processes.end() && k <= web->second; ++k) {
+    json other = appcfg;
+    for (const auto& service : config.services) {
+      if (service.type != ServiceType::kListen) continue;
+      if (service.port)
+        throw Error(fmt::format(
+            "the service {} has the fixed port {}, which only one web process can listen on; "
+            "leave the port out so that sarge picks one per process, or scale web to 1",
+            Quoted(service.name), *service.port));
+      other[EnvName(service.name) + "_PORT"] =
+          ListenPort(env, record, service, fmt::format("{}.{}", service.name, k), undo);
+    }
+    out.push_back(std::move(other));
+  }
+  return out;
+}
+
 // The values `service` gives the runtime configuration, making its folder
 // or allocating its port (recorded in record.ports) as needed.
 void AddServiceValues(Env& env, Record& record, const Service& service, Undo& undo, json& appcfg) {
@@ -158,21 +197,9 @@ void AddServiceValues(Env& env, Record& record, const Service& service, Undo& un
       break;
     }
     case ServiceType::kListen: {
-      int port;
-      if (service.port) {
-        port = *service.port;
-      } else if (auto it = record.ports.find(service.name); it != record.ports.end()) {
-        port = it->second;
-      } else {
-        port = AllocatePort(env, record, service);
-        undo.Add([&home, port, id = record.id] {
-          Unclaim(home, port, id);
-          Unlink(ClaimNote(home, id, port));
-        });
-        record.ports[service.name] = port;
-      }
       appcfg[name + "_HOST"] = service.host;
-      appcfg[name + "_PORT"] = port;
+      appcfg[name + "_PORT"] =
+          service.port ? *service.port : ListenPort(env, record, service, service.name, undo);
       break;
     }
   }
@@ -204,18 +231,23 @@ json Configure(Env& env, Record& record) {
   json appcfg = json::object();
   for (const auto& service : config.services) AddServiceValues(env, record, service, undo, appcfg);
   AddHookValues(env, record, appcfg);
-  // The runtime configuration is written before the record and put in place
-  // after it, so a failure of either (a full disk) leaves both as they were.
-  // Only the record is fsynced: every start configures again, and launch and
-  // run rebuild a missing or unreadable appcfg.json (RuntimeConfigFor), so
+  std::vector<json> configs = {appcfg};
+  for (auto& other : OtherWebConfigs(env, record, config, appcfg, undo))
+    configs.push_back(std::move(other));
+  // The runtime configurations are written before the record and put in
+  // place after it, so a failure of either (a full disk) leaves both as they
+  // were. Only the record is fsynced: every start configures again, and
+  // launch and run rebuild a missing or unreadable one (RuntimeConfigFor), so
   // the empty file a power loss can leave is rewritten before anything reads
   // it.
-  std::string text = appcfg.dump(2) + "\n";
-  std::optional<AtomicFile> appcfg_file;
-  if (ReadFileIfExists(home.AppCfgFile(record.id)) != text)
-    appcfg_file.emplace(home.AppCfgFile(record.id), text, 0600, Durability::kRebuilt);
+  std::list<AtomicFile> files;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    fs::path path = home.AppCfgFile(ProgramName(record.id, "web", static_cast<int>(i) + 1));
+    std::string text = configs[i].dump(2) + "\n";
+    if (ReadFileIfExists(path) != text) files.emplace_back(path, text, 0600, Durability::kRebuilt);
+  }
   if (record.ports != ports_before) SaveRecord(home, record);
-  if (appcfg_file) appcfg_file->Commit();
+  for (auto& file : files) file.Commit();
   undo.Commit();
   return appcfg;
 }
@@ -282,6 +314,14 @@ std::map<std::string, std::string> InstanceEnvironment(const Home& home, const R
   env["SARGE_HOME"] = home.root.string();
   env["SARGE_INSTANCE_ID"] = record.id;
   return env;
+}
+
+std::vector<json> WebRuntimeConfigs(const Home& home, const Record& record, const json& appcfg) {
+  std::vector<json> out = {appcfg};
+  for (const Process& process : ProcessesOf(record))
+    if (process.type == "web" && process.index > 1)
+      out.push_back(ReadRuntimeConfig(home, process.program));
+  return out;
 }
 
 json ConfigureCommand(Env& env, const std::string& id) {

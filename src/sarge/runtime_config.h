@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -27,8 +28,8 @@ nlohmann::json Configure(Env& env, Record& record);
 std::string Interpolate(const std::string& value, const nlohmann::json& appcfg,
                         const std::string& what);
 
-// The runtime configuration last written by Configure (var/run/ID/appcfg.json).
-// Throws Error if there is none.
+// The runtime configuration last written by Configure (var/run/ID/appcfg.json;
+// `id` may name a web process, ID.web.K). Throws Error if there is none.
 nlohmann::json ReadRuntimeConfig(const Home& home, const std::string& id);
 
 // Releases every port claimed for `record` (when it is destroyed).
@@ -39,6 +40,12 @@ void ReleasePorts(const Home& home, const Record& record);
 // SARGEAPP_CFG, SARGE_HOME and SARGE_INSTANCE_ID.
 std::map<std::string, std::string> InstanceEnvironment(const Home& home, const Record& record,
                                                        const nlohmann::json& appcfg);
+
+// The runtime configurations of the instance's web processes: `appcfg`
+// (the first's), then those of web.2… (scale web=N: each has listen ports
+// of its own, var/run/ID/appcfg.web.K.json), read from their files.
+std::vector<nlohmann::json> WebRuntimeConfigs(const Home& home, const Record& record,
+                                              const nlohmann::json& appcfg);
 
 // `configure`: Configure on the instance `id`; returns its runtime
 // configuration.

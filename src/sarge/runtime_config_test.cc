@@ -50,6 +50,41 @@ TEST_F(RuntimeConfigTest, FoldersAndListenValuesBecomeNamedValues) {
   EXPECT_TRUE(r.ports.empty());  // given ports are not allocated
 }
 
+TEST_F(RuntimeConfigTest, EachWebProcessPastTheFirstHasItsOwnPortsAndFile) {
+  Record r = MakeRecord("web-a", R"({"services": {"web": {"type": "listen"},
+      "admin": {"type": "listen"}, "tmp": {"type": "var-folder"}}})");
+  r.processes = {{"web", 3}, {"worker", 2}};
+  json first = ConfigureWith(r);
+  std::vector<json> webs = WebRuntimeConfigs(home(), r, first);
+  ASSERT_EQ(webs.size(), 3u);
+  std::set<int> ports;
+  for (size_t k = 0; k < webs.size(); ++k) {
+    EXPECT_EQ(webs[k]["TMP_PATH"], first["TMP_PATH"]);
+    ports.insert(webs[k]["WEB_PORT"].get<int>());
+    ports.insert(webs[k]["ADMIN_PORT"].get<int>());
+  }
+  EXPECT_EQ(ports.size(), 6u);
+  EXPECT_EQ(r.ports.at("web.3"), webs[2]["WEB_PORT"].get<int>());
+  EXPECT_EQ(json::parse(ReadFile(home().RuntimeDir("web-a") / "appcfg.web.2.json")), webs[1]);
+  EXPECT_EQ(LoadRecord(home(), "web-a").ports, r.ports);
+  // Stable: configured again, the same ports.
+  EXPECT_EQ(WebRuntimeConfigs(home(), r, ConfigureWith(r)), webs);
+}
+
+TEST_F(RuntimeConfigTest, AFixedPortCannotServeSeveralWebProcesses) {
+  Record r = MakeRecord("web-a", R"({"services": {"web": {"type": "listen", "port": 8080}}})");
+  r.processes = {{"web", 2}};
+  try {
+    ConfigureWith(r);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "the service 'web' has the fixed port 8080, which only one web process can listen "
+              "on; leave the port out so that sarge picks one per process, or scale web to 1");
+  }
+  EXPECT_FALSE(fs::exists(home().AppCfgFile("web-a")));
+}
+
 TEST_F(RuntimeConfigTest, AllocatedPortsAreInRangeStableAndNotShared) {
   settings_.port_first = 31000;
   settings_.port_last = 31002;

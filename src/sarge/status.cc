@@ -35,17 +35,23 @@ std::string Uptime(int64_t seconds) {
   return fmt::format("{}d{:02}h", seconds / 86400, seconds % 86400 / 3600);
 }
 
-// The instance's listen ports, as numbers.
-json Ports(const json& instance) {
+// The listen ports of the instance's web process `process` (web.1, web.2…;
+// none for another type), as numbers.
+json Ports(const json& instance, const std::string& process) {
   json out = json::array();
+  if (!process.starts_with("web.")) return out;
+  // The first web process's ports are recorded under the service's name,
+  // web process K's under NAME.K.
+  std::string suffix = process == "web.1" ? "" : process.substr(3);
   const json& services = instance["config"]["services"];
   for (const auto& item : services.items()) {
     if (item.value()["type"] != "listen") continue;
     const json& given = item.value().contains("port") ? item.value()["port"] : json();
-    int port = given.is_number()   ? given.get<int>()
-               : given.is_string() ? std::atoi(given.get<std::string>().c_str())
-               : instance["ports"].contains(item.key()) ? instance["ports"][item.key()].get<int>()
-                                                        : 0;
+    std::string key = item.key() + suffix;
+    int port = given.is_number()                 ? given.get<int>()
+               : given.is_string()               ? std::atoi(given.get<std::string>().c_str())
+               : instance["ports"].contains(key) ? instance["ports"][key].get<int>()
+                                                 : 0;
     if (port > 0) out.push_back(port);
   }
   return out;
@@ -113,7 +119,7 @@ json StatusRow(const json& instance, const json& live, const std::string& proces
       {"state", live["state"].is_null() ? "?" : live["state"]},
       {"pid", live.value("pid", 0)},
       {"uptime", live.contains("started") ? json(now - live["started"].get<int64_t>()) : json()},
-      {"ports", process == "web.1" ? Ports(instance) : json::array()},
+      {"ports", Ports(instance, process)},
       {"active", active},
       {"last_exit", LastExit(live)}};
 }

@@ -193,5 +193,54 @@ TEST_F(Processes, ASingletonStopsBeforeTheNewInstanceStartsAndComesBackIfTheDepl
       << home_.Sarge({"status"}).out;
 }
 
+// Says which web process answered.
+const std::string kNamedWeb = BodyServer(R"PY(
+body = ("%s %s\n" % (open("VERSION").read().strip(), os.environ["SARGE_PROCESS"])).encode()
+)PY");
+
+TEST_F(Processes, ThreeWebProcessesShareTheRequestsBehindOneUpstream) {
+  auto files = [](const std::string& version) {
+    return std::map<std::string, std::string>{
+        {"VERSION", version},
+        {"app.py", kNamedWeb},
+        {"worker.py", kWorker},
+        {"Procfile", "web: exec python3 -u app.py\nworker: exec python3 -u worker.py\n"}};
+  };
+  ASSERT_FALSE(DeployOk(Config(), Source("v1", kNoServer, files("v1"))).empty());
+  EXPECT_EQ(Served(), "v1 web.1\n");
+  RequestLoop loop(nginx_.port(), "web.test");
+  Result r = home_.Sarge({"scale", "web", "web=3", "worker=2"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const std::string id = ActiveId(home_, "web");
+  auto rows = Rows(home_, id);
+  EXPECT_EQ(rows.size(), 5u);
+  for (const char* process : {"web.1", "web.2", "web.3", "worker.1", "worker.2"})
+    EXPECT_EQ(rows[process].first, "RUNNING") << process;
+  // Each web process on its own port, all behind one upstream.
+  std::set<int> ports;
+  Result status = home_.Sarge({"status", id, "--json"});
+  for (const auto& row : json::parse(status.out))
+    if (row["process"].get<std::string>().starts_with("web."))
+      for (const auto& port : row["ports"]) ports.insert(port.get<int>());
+  EXPECT_EQ(ports.size(), 3u) << status.out;
+  const std::string site = SiteFile();
+  for (int port : ports)
+    EXPECT_TRUE(Contains(site, "    server 127.0.0.1:" + std::to_string(port) + ";\n")) << site;
+  EXPECT_TRUE(Contains(site, "proxy_pass http://sarge_web_0;")) << site;
+  std::set<std::string> answered;
+  for (int i = 0; i < 30; ++i) answered.insert(Served());
+  EXPECT_EQ(answered, (std::set<std::string>{"v1 web.1\n", "v1 web.2\n", "v1 web.3\n"}));
+
+  // A deploy carries the counts over, and switches all three at once.
+  const std::string v2 = DeployOk(Config(), Source("v2", kNoServer, files("v2")));
+  EXPECT_EQ(Rows(home_, v2).size(), 5u);
+  answered.clear();
+  for (int i = 0; i < 30; ++i) answered.insert(Served());
+  EXPECT_EQ(answered, (std::set<std::string>{"v2 web.1\n", "v2 web.2\n", "v2 web.3\n"}));
+  loop.Stop();
+  EXPECT_TRUE(loop.failures().empty()) << loop.Report();
+  EXPECT_GT(loop.served(), 0);
+}
+
 }  // namespace
 }  // namespace e2e
