@@ -634,12 +634,13 @@ const std::vector<Command>& Commands() {
        .handler = DoReleases,
        .group = "Deploy",
        .example = "web",
-       .details = "Every deploy, rollback, restart and config change of APP is a release, "
+       .details = "Every deploy, rollback, restart, config change and scale of APP is a release, "
                   "numbered v1, v2, …: when, "
                   "who, the label, the instance and the outcome. SERVING marks the one the "
                   "front end routes to; `rollback APP --to vN` goes back to a kept one."},
       {.name = "status",
-       .help = "a table of instances: state, pid, uptime, ports, which one serves",
+       .help = "a table of instances, a row per process: state, pid, uptime, ports, which one "
+               "serves",
        .setup =
            [](CLI::App& app, Args& a) {
              app.add_option("ID", a.id, "only this instance, or this application's instances");

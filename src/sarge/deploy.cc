@@ -833,10 +833,25 @@ void RestartTypeInPlace(Env& env, const RestartOptions& options, const std::stri
   auto timeout = options.timeout.value_or(std::chrono::seconds(env.settings.deploy_timeout));
   auto min_uptime = options.min_uptime.value_or(env.settings.min_uptime);
   std::vector<Up> restarted;
-  RunStep(env.progress, Step{fmt::format("restart {} of {}", type, active.id)},
-          [&] { restarted = RestartInPlace(env, active, type, timeout, min_uptime); });
+  Release release{0,
+                  UtcNow(),
+                  WhoActs(),
+                  "restart " + type,
+                  active.label,
+                  SourceOf(env.home, app, active.id),
+                  active.id,
+                  "succeeded"};
+  try {
+    RunStep(env.progress, Step{fmt::format("restart {} of {}", type, active.id)},
+            [&] { restarted = RestartInPlace(env, active, type, timeout, min_uptime); });
+  } catch (const Error& e) {
+    release.outcome = fmt::format("failed: {}", e.what());
+    NoteReleaseOrWarn(env, app, release);
+    throw;
+  }
   for (const Up& up : restarted) env.Say(fmt::format("restarted {} (pid {})", up.program, up.pid));
   LogAction(env.home, fmt::format("restart {} of {} ({})", type, app, active.id));
+  NoteReleaseOrWarn(env, app, release);
 }
 
 std::string RollbackCommand(Env& env, const RollbackOptions& options) {

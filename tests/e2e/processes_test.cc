@@ -105,6 +105,10 @@ TEST_F(Processes, AWorkerRunsBesideWebAndScaleRestartsWithTheNewCounts) {
   EXPECT_NE(after["worker.1"].second, rows["worker.1"].second);
   EXPECT_NE(after["worker.2"].second, rows["worker.2"].second);
   EXPECT_EQ(ActiveId(home_, "web"), scaled);
+  json releases = json::parse(home_.Sarge({"releases", "web", "--json"}).out);
+  EXPECT_EQ(releases["releases"][0]["by"], "restart worker");
+  EXPECT_EQ(releases["releases"][1]["by"], "scale worker=2");
+  EXPECT_EQ(releases["serving"], releases["releases"][0]["version"]);
   r = home_.Sarge({"restart", "web", "web"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "sarge: error: restarting web in place would drop requests; `sarge " +
