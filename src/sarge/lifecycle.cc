@@ -305,9 +305,11 @@ bool AllAccept(Env& env, const std::vector<Endpoint>& endpoints) {
 // is supervisord's description right after the spawn. With listen services
 // "up" is every port accepting connections, judged here without asking
 // supervisord (each of its answers costs a pass of its main loop) for as
-// long as the spawned process runs; without them, supervisord's RUNNING.
+// long as the spawned process runs; without them, supervisord's RUNNING
+// (with `spawned_is_up`, a spawned process: its caller watches it next).
 int WaitUntilUp(Env& env, const std::string& id, ProcessInfo info,
-                const std::vector<Endpoint>& endpoints, std::chrono::seconds timeout) {
+                const std::vector<Endpoint>& endpoints, std::chrono::seconds timeout,
+                bool spawned_is_up = false) {
   auto deadline = env.clock.Now() + timeout;
   const int spawned = info.pid;
   // Without listen services every poll asks supervisord.
@@ -321,7 +323,10 @@ int WaitUntilUp(Env& env, const std::string& id, ProcessInfo info,
       FailStart(env, id, FailureReason(info));
     // supervisord starts again at once a process that outlived startsecs.
     if (spawned > 0 && info.pid != spawned) FailStart(env, id, ExitReason(env, id, info));
-    if (endpoints.empty() ? info.state == "RUNNING" : AllAccept(env, endpoints)) return info.pid;
+    bool up = !endpoints.empty()        ? AllAccept(env, endpoints)
+              : info.state == "RUNNING" ? true
+                                        : spawned_is_up && info.pid > 0;
+    if (up) return info.pid;
     if (env.clock.Now() >= deadline) {
       std::string what = endpoints.empty() ? std::string("supervisord still reports it STARTING")
                                            : fmt::format("nothing accepts connections on {}:{}",
@@ -475,9 +480,13 @@ std::vector<Up> WaitAllUp(Env& env, const Record& record, const ProcessInfo& inf
   try {
     auto others = SpawnOthers(env, record);
     up.push_back({record.id, WaitUntilUp(env, record.id, info, endpoints, timeout)});
+    // A process with no port is up once spawned: WaitStaysUp, which always
+    // follows, watches it stay up (waiting here for supervisord's RUNNING
+    // would wait out startsecs twice).
     for (const auto& [process, spawned] : others)
-      up.push_back({process.program, WaitUntilUp(env, process.program, spawned,
-                                                 EndpointsOf(env.home, record, process), timeout)});
+      up.push_back(
+          {process.program, WaitUntilUp(env, process.program, spawned,
+                                        EndpointsOf(env.home, record, process), timeout, true)});
   } catch (const Interrupted& e) {
     FailStart(env, record.id, e.what());  // stops what the start began
   }
