@@ -303,7 +303,9 @@ int DoScale(Args& a, World& w) {
                      .timeout = Timeout(a),
                      .min_uptime = DurationOption("--min-uptime", a.min_uptime)};
   CheckSafeName("application name", change.app);
-  Session session(w, OpenHome(a.home, false), Needs::kSupervisord);
+  Home home = OpenHome(a.home, false);
+  CheckHasInstances(home, change.app);  // before asking for supervisord
+  Session session(w, std::move(home), Needs::kSupervisord);
   std::cout << ScaleCommand(session.env(), change) << "\n";
   return 0;
 }

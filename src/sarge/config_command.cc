@@ -144,10 +144,24 @@ std::optional<std::vector<std::string>> ServingTypes(const Home& home, const std
 
 }  // namespace
 
+// A count kept for an application that does not exist (a typo) would
+// wait for it silently.
+void CheckHasInstances(const Home& home, const std::string& app) {
+  std::vector<std::string> apps;
+  for (const auto& record : LoadAllRecords(home)) {
+    if (record.application_name == app) return;
+    apps.push_back(record.application_name);
+  }
+  std::string hint = ClosestMatch(app, apps);
+  throw Error(fmt::format("application {} has no instances in {}; deploy it first{}", Quoted(app),
+                          home.root.string(), hint.empty() ? "" : " (did you mean " + hint + "?)"));
+}
+
 std::string ScaleCommand(Env& env, const ScaleChange& change) {
   const Home& home = env.home;
   const std::string& app = change.app;
   CheckSafeName("application name", app);
+  CheckHasInstances(home, app);
   if (auto types = ServingTypes(home, app))
     for (const auto& [type, count] : change.counts)
       if (std::find(types->begin(), types->end(), type) == types->end())

@@ -44,6 +44,11 @@ struct ScaleChange {
   std::optional<std::chrono::milliseconds> min_uptime;  // the restart's
 };
 
+// Throws Error, with the closest name, if `app` has no instances (a count
+// kept for an application that does not exist, a typo, would wait for it
+// silently).
+void CheckHasInstances(const Home& home, const std::string& app);
+
 // `scale`: saves the application's process counts (etc/apps/APP/scale.json)
 // and restarts the instance that serves it, with no downtime, so that it
 // runs them; if that restart fails, the previous counts are put back and

@@ -18,6 +18,7 @@
 #include "sarge/error.h"
 #include "sarge/front_end.h"
 #include "sarge/hooks.h"
+#include "sarge/processes.h"
 #include "sarge/progress.h"
 #include "sarge/records.h"
 #include "sarge/supervisor_config.h"
@@ -126,6 +127,21 @@ std::vector<Scenario> Scenarios() {
            throw;
          }
        }},
+      // scale is a restart with the counts changed first (put back on failure).
+      {"scale", [](World& w) { return w.Deploy1(2); },
+       [](World& w, const std::string&) {
+         try {
+           ScaleCommand(
+               w.env,
+               ScaleChange{.app = "web", .counts = {{"web", 2}}, .timeout = 5s, .min_uptime = {}});
+         } catch (const Error& e) {
+           std::string what = e.what();
+           if (what.find("back failed too") == std::string::npos) {
+             EXPECT_TRUE(LoadScale(w.home(), "web").empty()) << what;
+           }
+           throw;
+         }
+       }},
       {"destroy",
        [](World& w) {
          w.Deploy1(2);
@@ -145,7 +161,7 @@ std::vector<std::string> Broken(World& w, const std::optional<std::string>& serv
   for (const auto& f : CheckHome(w.env, false))
     if (!f.repairable || !repairable_ok) out.push_back("check: " + f.problem);
   for (const auto& [name, info] : w.supervisor.loaded)
-    if (!fs::exists(w.home().RecordFile(name)))
+    if (!fs::exists(w.home().RecordFile(InstanceOfProgram(name))))
       out.push_back(fmt::format("{} is in supervisord without a record", name));
   if (served_before) {
     auto active = w.Active();

@@ -325,6 +325,27 @@ std::vector<Row> IdRows() {
           "its usage")
           .Exit(2)
           .On(Home::kWithInstance),
+      Row("ScaleTypeWithAShell", {"scale", "web", "worker;rm -rf /=1"},
+          "'worker;rm -rf /=1' is not TYPE=N (a process type of the Procfile, as in worker=2)")
+          .On(Home::kWithInstance),
+      Row("ScaleToAHugeCount", {"scale", "web", "worker=99999999999"},
+          "'worker=99999999999': the number of worker processes must be a whole number from 0 "
+          "to 32")
+          .On(Home::kWithInstance),
+      Row("ScaleWebToZero", {"scale", "web", "web=0"},
+          "web=0 would leave the application nothing to serve requests; scale web to 1 or more "
+          "(stop an instance with sarge HOME stop ID)")
+          .On(Home::kWithInstance),
+      Row("ScaleAnApplicationNeverDeployed", {"scale", "wbe", "worker=2"},
+          "application 'wbe' has no instances in {home}; deploy it first (did you mean web?)")
+          .On(Home::kWithInstance),
+      Row("LogsOfAProcessItDoesNotRun", {"logs", "{id}", "worker"},
+          "{id} has no process 'worker'; it runs web.1")
+          .On(Home::kWithInstance),
+      Row("RestartATypeThatIsAPath", {"restart", "web", "../worker"},
+          "'../worker' is not a process type (as in worker)")
+          .Exit(2)
+          .On(Home::kWithInstance),
       Row("TimeoutNotANumber", {"start", "{id}", "--timeout", "$(id)"},
           "start: --timeout: takes a number from 1 to 3600, not '$(id)'; `sarge start --help` "
           "shows its usage")

@@ -132,6 +132,13 @@ TEST_F(Processes, AWorkerRunsBesideWebAndScaleRestartsWithTheNewCounts) {
   EXPECT_TRUE(Contains(r.err, ".worker.1 did not start: it exited with status 3")) << r.err;
   EXPECT_EQ(Served(), "v2\n");
   EXPECT_EQ(Rows(home_, second), serving);
+  // So is one whose release command fails: nothing of the new one started.
+  auto failing_release = files;
+  failing_release["Procfile"] += "release: echo cannot migrate; exit 3\n";
+  r = Deploy(Config(), Source("v4", kNoServer, failing_release));
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "deploy failed at 'release command'")) << r.err;
+  EXPECT_EQ(Rows(home_, second), serving);
 
   // A rollback starts the instance of before with the counts of now.
   r = home_.Sarge({"scale", "web", "worker=1"});
