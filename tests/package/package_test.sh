@@ -134,7 +134,7 @@ complete_words() {  # WORD... (the last is the one being completed): the candida
 }
 expect_eq "complete -p sarge" "complete -F _sarge sarge" \
   "$(bash --norc --noprofile -c 'source "$1"; complete -p sarge' _ "$completion")"
-commands="init new list status logs configure start stop destroy activate deploy rollback restart config releases run resume check"
+commands="init new list status logs configure start stop destroy activate deploy rollback restart scale config releases run resume check"
 expect_eq "sarge HOME <tab>" "$(tr ' ' '\n' <<<"$commands" | LC_ALL=C sort)" \
   "$(complete_words sarge "$home" '')"
 expect_eq "sarge HOME st<tab>" $'start\nstatus\nstop' "$(complete_words sarge "$home" st)"
@@ -193,11 +193,12 @@ run ID [COMMAND...]
 deploy CONFIG SOURCE [--check-url URL] [--timeout S] [--min-uptime DURATION] [--watch DURATION] [--keep N] [--label LABEL]
 activate ID
 rollback APP [--to ID] [--timeout S] [--min-uptime DURATION]
-restart APP [--timeout S] [--min-uptime DURATION]
+restart APP [TYPE] [--timeout S] [--min-uptime DURATION]
+scale APP TYPE=N... [--timeout S] [--min-uptime DURATION]
 config [set|unset] APP [NAME=VALUE...|NAME...] [--values] [--no-restart] [--timeout S] [--min-uptime DURATION]
 releases APP [--json]
 status [ID] [--json]
-logs ID [--lines N] [--follow]
+logs ID [PROCESS] [--lines N] [--follow]
 list
 check [--repair]" "$synopses"
 for status in "0" "1" "2"; do
