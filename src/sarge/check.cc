@@ -393,7 +393,7 @@ class Checker {
   void ProgramWithoutRecord(const std::string& name, const std::string& state) {
     auto it = records_.find(InstanceOfProgram(name));
     if (it == records_.end()) {
-      if (unreadable_.contains(name)) return;
+      if (unreadable_.contains(InstanceOfProgram(name))) return;
       Found(fmt::format("supervisord has program {} ({}), which has no record", name, state),
             fmt::format("stopped and unloaded {}", name), [&] { StopInstance(env_, name); });
     } else if (repair_ && !it->second.autostart && IsLoadedStopped(state)) {

@@ -77,9 +77,16 @@ Vars Changed(const Home& home, const ConfigChange& change, Vars vars) {
 // as it was ("the variables of web are"), `shows` the command that shows it.
 std::string RestartOrPutBack(Env& env, const RestartOptions& options, const std::string& kept,
                              const std::string& shows, const std::function<void()>& put_back) {
+  auto serving = ReadActiveSite(env.home, options.app);
   try {
     return RestartCommand(env, options);
   } catch (const Error& e) {
+    // Failed after its switch (tidying, or a watch with nothing to switch
+    // back to): the new instance serves with what was saved, which stays.
+    auto now = ReadActiveSite(env.home, options.app);
+    if (now && (!serving || now->id != serving->id))
+      throw Error(fmt::format("{}; {} serves with the change, which is kept", e.what(), now->id),
+                  e.detail());
     try {
       put_back();
     } catch (const Error& failed) {
@@ -165,10 +172,11 @@ std::string ScaleCommand(Env& env, const ScaleChange& change) {
   if (auto types = ServingTypes(home, app))
     for (const auto& [type, count] : change.counts)
       if (std::find(types->begin(), types->end(), type) == types->end())
-        throw Error(
-            fmt::format("{} runs no process type {} (its Procfile has {}); scale one of "
-                        "those",
-                        app, Quoted(type), fmt::join(*types, ", ")));
+        throw Error(fmt::format("{} runs no process type {} ({}); scale one of those", app,
+                                Quoted(type),
+                                *types == std::vector<std::string>{"web"}
+                                    ? std::string("it has no Procfile, so web only")
+                                    : fmt::format("its Procfile has {}", fmt::join(*types, ", "))));
   ProcessCounts before = LoadScale(home, app), after = before;
   std::vector<std::string> words;
   for (const auto& [type, count] : change.counts) {

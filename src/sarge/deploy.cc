@@ -142,16 +142,22 @@ struct Readiness {
 struct Switched {
   Started started;
   std::set<int> old_workers;  // nginx's, from before the switch
+  // The singletons (deploy.singletons) of the instance that served before,
+  // stopped before the start: started again if nginx is switched back.
+  std::vector<std::string> singletons;
 };
 
 // The processes of a singleton type (sarge.yaml's deploy.singletons) of the
 // instance that serves `record`'s application, stopped: they must not run
-// beside the new instance's. Returns their programs.
-std::vector<std::string> StopSingletons(Env& env, const Record& record) {
-  if (env.settings.singletons.empty()) return {};
+// beside the new instance's. `stopped` lists their programs before the stop
+// begins, so that a stop cut short is undone too.
+void StopSingletons(Env& env, const Record& record, std::vector<std::string>& stopped) {
+  if (env.settings.singletons.empty()) return;
   auto site = ReadActiveSite(env.home, record.application_name);
-  if (!site || site->id == record.id || !fs::exists(env.home.RecordFile(site->id))) return {};
-  return StopTypes(env, LoadRecord(env.home, site->id), env.settings.singletons);
+  if (!site || site->id == record.id || !fs::exists(env.home.RecordFile(site->id))) return;
+  Record serving = LoadRecord(env.home, site->id);
+  stopped = ProgramsOfTypes(serving, env.settings.singletons);
+  StopTypes(env, serving, env.settings.singletons);
 }
 
 bool IsServing(const Home& home, const Record& record) {
@@ -169,10 +175,10 @@ Switched StartCheckSwitch(Env& env, Steps& steps, const std::string& start, Reco
                           BeforeSwitch&& before_switch) {
   auto deadline = env.clock.Now() + ready.timeout;
   Switched switched;
-  std::vector<std::string> singletons;  // the serving instance's, stopped first
+  std::vector<std::string>& singletons = switched.singletons;
   try {
     switched.started = steps.Run(start, [&] {
-      singletons = StopSingletons(env, record);
+      StopSingletons(env, record, singletons);
       return StartInstance(env, record, ready.timeout);
     });
     const Started& started = switched.started;
@@ -187,7 +193,16 @@ Switched StartCheckSwitch(Env& env, Steps& steps, const std::string& start, Reco
         steps.Run(kSwitch, [&] { return Activate(env, record, started.appcfg, by); });
   } catch (...) {
     UndoScope undo;
-    if (!IsServing(env.home, record)) StartAgain(env, singletons);
+    if (!singletons.empty() && !IsServing(env.home, record)) {
+      // The new instance's singletons stop before the old ones start again
+      // (a failed check leaves it running until the deploy removes it).
+      try {
+        StopInstance(env, record.id);
+      } catch (const Error& e) {
+        env.Say(fmt::format("could not stop {}: {}", record.id, e.what()));
+      }
+      StartAgain(env, singletons);
+    }
     throw;
   }
   return switched;
@@ -400,7 +415,8 @@ std::optional<WatchFailure> Watch(Env& env, const Record& record, const Started&
 // A watched deploy whose new instance failed after the switch: switches
 // back to `previous`, destroys the new instance and says why.
 [[noreturn]] void SwitchBack(Env& env, const Record& record, const std::optional<Record>& previous,
-                             const WatchFailure& failed) {
+                             const WatchFailure& failed,
+                             const std::vector<std::string>& singletons) {
   UndoScope undo;
   std::string why = fmt::format("{} failed {} after the switch (--watch): {}", record.id,
                                 FormatDuration(failed.after), failed.problem);
@@ -418,6 +434,7 @@ std::optional<WatchFailure> Watch(Env& env, const Record& record, const Started&
                 e.detail());
   }
   std::string tail = RemoveNewInstance(env, record);
+  StartAgain(env, singletons);  // once the new instance's are stopped
   throw Error(fmt::format("{}; switched back: {} serves {} again, and {} was removed", why,
                           previous->id, record.application_name, record.id),
               tail);
@@ -491,7 +508,7 @@ void WatchOrSwitchBack(Env& env, Steps& steps, const Record& record, const Deplo
     failed = WatchFailure{
         e.what(), std::chrono::duration_cast<std::chrono::milliseconds>(env.clock.Now() - begun)};
   }
-  if (failed) SwitchBack(env, record, deployed.previous, *failed);
+  if (failed) SwitchBack(env, record, deployed.previous, *failed, deployed.switched.singletons);
 }
 
 // The new instance serves for good: the old nginx workers finish, the

@@ -135,22 +135,16 @@ void RunInInstance(Env& env, const std::string& id, const std::vector<std::strin
 }
 
 void LaunchServer(Env& env, const std::string& program) {
+  // Checked before any path is made of it.
+  std::optional<Process> parsed = ParseProgram(program);
+  if (!parsed)
+    throw Error(fmt::format("{} names no process: give ID or ID.TYPE.N", Quoted(program)));
   const std::string id = InstanceOfProgram(program);
-  CheckSafeName("instance id", id);
   Record record = LoadRecord(env.home, id);
-  std::string process = "web.1";
-  if (program != id) {
-    process = program.substr(id.size() + 1);
-    size_t dot = process.rfind('.');
-    int index = 0;
-    std::string digits = dot == std::string::npos ? "" : process.substr(dot + 1);
-    if (!digits.empty() && digits.size() <= 3 && AllDigits(digits)) index = std::stoi(digits);
-    if (index < 1 || ProgramName(id, process.substr(0, dot), index) != program)
-      throw Error(fmt::format("{} names no process: give ID or ID.TYPE.N", Quoted(program)));
-  }
+  const std::string process = parsed->Label();
   // A web process has its own runtime configuration (its ports); another
   // type's is the first web process's.
-  const std::string type = process.substr(0, process.rfind('.'));
+  const std::string& type = parsed->type;
   const std::string config = type == "web" ? program : id;
   nlohmann::json appcfg = RuntimeConfigFor(env, record, config);
   RememberServer(env.home, program);  // the pid stays the server's across exec

@@ -250,7 +250,9 @@ std::string StopWhatDaemonized(Env& env, const std::string& id) {
   std::string detail =
       tail.empty() ? fmt::format("({} is empty)", env.home.InstanceLog(id).string())
                    : fmt::format("last lines of {}:\n{}", env.home.InstanceLog(id).string(), tail);
-  throw Error(fmt::format("{} did not start: {}; it is stopped{}", id, reason, daemonized), detail);
+  std::string stopped = id == InstanceOfProgram(id) ? "it" : InstanceOfProgram(id) + " as a whole";
+  throw Error(fmt::format("{} did not start: {}; {} is stopped{}", id, reason, stopped, daemonized),
+              detail);
 }
 
 // How supervisord's log last described an exit of `id`: "exit status 3",
@@ -499,9 +501,7 @@ void DecideProcesses(Env& env, Record& record, const std::optional<ProcessInfo>&
   if (loaded && loaded->state == "RUNNING") return;
   ProcessCounts counts = CountsToStart(env.home, record);
   if (counts == ProcessCounts{{"web", 1}}) counts.clear();  // as a record before Procfiles
-  if (counts == record.processes) return;
-  record.processes = std::move(counts);
-  SaveRecord(env.home, record);
+  record.processes = std::move(counts);                     // saved with the program file
 }
 
 // The instance's processes written to its program file. Returns what
@@ -528,9 +528,25 @@ Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
   WriteSupervisordConf(env.home);
   CheckServer(env.home, id);
   std::optional<ProcessInfo> loaded = Describe(env.supervisor, id);
+  const ProcessCounts counts_before = record.processes;
   DecideProcesses(env, record, loaded);
-  nlohmann::json appcfg = Configure(env, record);
-  loaded = WriteProgramFile(env, record, loaded);
+  nlohmann::json appcfg;
+  try {
+    appcfg = Configure(env, record);
+    loaded = WriteProgramFile(env, record, loaded);
+    if (record.processes != counts_before) SaveRecord(env.home, record);
+  } catch (...) {
+    // The record keeps the processes of its program file (Configure may
+    // have saved it with the new ones).
+    UndoScope undo;
+    record.processes = counts_before;
+    try {
+      if (LoadRecord(env.home, id).processes != counts_before) SaveRecord(env.home, record);
+    } catch (const Error&) {
+      // The failure above is the one to tell; `check` reads the record.
+    }
+    throw;
+  }
   if (loaded && loaded->state == "RUNNING") {
     SetAutostart(env.home, id, true);
     env.Say(fmt::format("{} is already running (pid {})", id, loaded->pid));
@@ -657,10 +673,11 @@ bool StopPrograms(Env& env, const std::string& id, const std::vector<std::string
   auto results = env.supervisor.Batch(calls);
   bool was_running = false, stopped_by_supervisord = false;
   for (size_t i = 0; i < programs.size(); ++i) {
-    bool running = Stopped(env, programs[i], results[2 * i], results[2 * i + 1], unloading);
-    if (programs[i] != id) continue;
-    was_running = running;
-    stopped_by_supervisord = !results[2 * i + 1].fault && !results[2 * i].fault;
+    // Any process of the instance that ran (a web that failed may have left
+    // its workers running) makes it an instance that was running.
+    was_running |= Stopped(env, programs[i], results[2 * i], results[2 * i + 1], unloading);
+    if (programs[i] == id)
+      stopped_by_supervisord = !results[2 * i + 1].fault && !results[2 * i].fault;
   }
   if (stopped_by_supervisord) AfterStop(env, id);
   return was_running;
@@ -679,13 +696,21 @@ namespace {
 // crash; the Error says why it failed, with the tail of its log.
 int StartInPlace(Env& env, const std::string& program, std::chrono::seconds timeout,
                  std::chrono::milliseconds min_uptime) {
-  ProcessInfo info = Spawn(env, program, !Describe(env.supervisor, program));
+  // Not Spawn: its failure stops the whole instance, which serves. The
+  // program is loaded: it was just stopped, and kept loaded.
+  auto results =
+      env.supervisor.Batch({{Op::kStartProcess, program}, {Op::kGetProcessInfo, program}});
+  if (results[1].fault) throw *results[1].fault;
+  ProcessInfo info = results[1].info;
   auto fail = [&](const std::string& reason) {
     std::string tail = TailFile(env.home.InstanceLog(program), kLogTailLines);
-    throw Error(
-        fmt::format("{} did not stay up: {}; supervisord goes on restarting it", program, reason),
-        fmt::format("last lines of {}:\n{}", env.home.InstanceLog(program).string(), tail));
+    ProcessInfo now = env.supervisor.GetProcessInfo(program);
+    throw Error(fmt::format("{} did not stay up: {}; {}", program, reason,
+                            now.state == "FATAL" ? "supervisord gave up on it (FATAL)"
+                                                 : "supervisord goes on restarting it"),
+                fmt::format("last lines of {}:\n{}", env.home.InstanceLog(program).string(), tail));
   };
+  if (results[0].fault && !results[0].Is(fault::kAlreadyStarted)) fail(results[0].fault->what());
   auto deadline = env.clock.Now() + timeout;
   for (Backoff backoff(env.clock); info.state == "STARTING" && info.pid <= 0; backoff.Sleep()) {
     if (env.clock.Now() >= deadline) fail("it did not start");
@@ -704,29 +729,42 @@ int StartInPlace(Env& env, const std::string& program, std::chrono::seconds time
 
 std::vector<Up> RestartInPlace(Env& env, const Record& record, const std::string& type,
                                std::chrono::seconds timeout, std::chrono::milliseconds min_uptime) {
+  std::optional<ProcessInfo> web = Describe(env.supervisor, record.id);
+  if (!web || web->state != "RUNNING")
+    throw Error(fmt::format("{} is not running ({}); start it, or restart {} as a whole", record.id,
+                            web ? web->state : "STOPPED", record.application_name));
   std::vector<Up> restarted;
   std::vector<std::string> labels;
   for (const Process& process : ProcessesOf(record)) {
     labels.push_back(process.Label());
     if (process.type != type) continue;
     StopPrograms(env, record.id, {process.program}, Unloading::kKeepLoaded);
+    UndoScope starting;  // an interrupt does not leave it stopped
     restarted.push_back({process.program, StartInPlace(env, process.program, timeout, min_uptime)});
   }
   if (restarted.empty())
-    throw Error(fmt::format("{} runs no {} process (it runs {}); `sarge {} scale {} {}=1` adds one",
-                            record.id, Quoted(type), fmt::join(labels, ", "),
-                            env.home.root.string(), record.application_name, type));
+    throw Error(fmt::format("{} runs no {} process (it runs {}){}", record.id, Quoted(type),
+                            fmt::join(labels, ", "),
+                            CountsToStart(env.home, record).contains(type)
+                                ? fmt::format("; `sarge {} scale {} {}=1` adds one",
+                                              env.home.root.string(), record.application_name, type)
+                                : ""));
   return restarted;
 }
 
-std::vector<std::string> StopTypes(Env& env, const Record& record,
-                                   const std::vector<std::string>& types) {
+std::vector<std::string> ProgramsOfTypes(const Record& record,
+                                         const std::vector<std::string>& types) {
   std::vector<std::string> programs;
   for (const Process& process : ProcessesOf(record))
     if (std::find(types.begin(), types.end(), process.type) != types.end())
       programs.push_back(process.program);
-  if (programs.empty()) return {};
-  StopPrograms(env, record.id, programs, Unloading::kKeepLoaded);
+  return programs;
+}
+
+std::vector<std::string> StopTypes(Env& env, const Record& record,
+                                   const std::vector<std::string>& types) {
+  std::vector<std::string> programs = ProgramsOfTypes(record, types);
+  if (!programs.empty()) StopPrograms(env, record.id, programs, Unloading::kKeepLoaded);
   return programs;
 }
 

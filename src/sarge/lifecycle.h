@@ -53,6 +53,10 @@ std::string WhyItExited(Env& env, const std::string& id, int pid);
 std::vector<Up> RestartInPlace(Env& env, const Record& record, const std::string& type,
                                std::chrono::seconds timeout, std::chrono::milliseconds min_uptime);
 
+// The programs of the processes of `types` of the instance `record`.
+std::vector<std::string> ProgramsOfTypes(const Record& record,
+                                         const std::vector<std::string>& types);
+
 // Stops the processes of `types` of the instance `record` (the singletons
 // of sarge.yaml, before a deploy starts the new instance), keeping them
 // loaded; returns their programs.

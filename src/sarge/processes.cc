@@ -21,6 +21,23 @@ std::string InstanceOfProgram(std::string_view program) {
   return std::string(program.substr(0, program.find('.')));
 }
 
+std::optional<Process> ParseProgram(std::string_view program) {
+  std::string id = InstanceOfProgram(program);
+  if (!IsSafeName(id)) return std::nullopt;
+  if (id == program) return Process{"web", 1, id};
+  std::string_view rest = program.substr(id.size() + 1);
+  size_t dot = rest.rfind('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::string type(rest.substr(0, dot));
+  std::string_view digits = rest.substr(dot + 1);
+  if (!IsTypeName(type) || digits.empty() || digits.size() > 2 || !AllDigits(digits) ||
+      digits[0] == '0')
+    return std::nullopt;
+  int index = std::stoi(std::string(digits));
+  if (index > kMaxProcessesPerType || ProgramName(id, type, index) != program) return std::nullopt;
+  return Process{type, index, std::string(program)};
+}
+
 std::vector<Process> ProcessesOf(std::string_view id, const ProcessCounts& counts) {
   std::vector<Process> out;
   auto add = [&](const std::string& type, int count) {
@@ -64,8 +81,8 @@ ProcessCounts LoadScale(const Home& home, const std::string& app) {
         counts[item.key()] = item.value().get<int>();
   if (!value.is_object() || counts.size() != value.size())
     throw Error(fmt::format(
-        "{} is not an object of process counts (0 to {}); set them again with sarge {} scale {} "
-        "TYPE=N",
+        "{} is not an object of process counts (0 to {}); remove it, then set them again with "
+        "sarge {} scale {} TYPE=N",
         file.string(), kMaxProcessesPerType, home.root.string(), app));
   return counts;
 }
@@ -76,9 +93,9 @@ void SaveScale(const Home& home, const std::string& app, const ProcessCounts& co
 }
 
 ProcessCounts CountsToStart(const Home& home, const Record& record) {
-  auto procfile = ReadProcfile(home, record.id);
-  if (!procfile) return {{"web", 1}};
   ProcessCounts scale = LoadScale(home, record.application_name);
+  auto procfile = ReadProcfile(home, record.id);
+  if (!procfile) return {{"web", std::max(scale.contains("web") ? scale["web"] : 1, 1)}};
   ProcessCounts counts;
   for (const auto& type : procfile->types) {
     if (type.name == "release") continue;
@@ -98,7 +115,7 @@ std::vector<std::string> ProgramsInFile(const Home& home, const std::string& id)
     size_t from = at + kStart.size(), end = text->find("]\n", from);
     if (end == std::string::npos) break;
     std::string program = text->substr(from, end - from);
-    if (program == id || (program.starts_with(id + ".") && IsSafeName(InstanceOfProgram(program))))
+    if (InstanceOfProgram(program) == id && ParseProgram(program))
       programs.push_back(std::move(program));
   }
   if (programs.empty()) programs.push_back(id);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,11 @@ std::string ProgramName(std::string_view id, std::string_view type, int index);
 // The instance a program belongs to (its name up to the first '.').
 std::string InstanceOfProgram(std::string_view program);
 
+// The process `program` names, if it is a name ProgramName gives (an
+// instance id; or ID.TYPE.N with a type name and N from 1 to
+// kMaxProcessesPerType); nullopt for anything else (a path, a '..').
+std::optional<Process> ParseProgram(std::string_view program);
+
 // The processes `counts` make, web first, then the other types by name.
 std::vector<Process> ProcessesOf(std::string_view id, const ProcessCounts& counts);
 
@@ -49,7 +55,8 @@ void SaveScale(const Home& home, const std::string& app, const ProcessCounts& co
 
 // The counts the instance runs with when it starts now: each process type
 // of its Procfile (`release` is no process) as the application's scale
-// says, 1 for a type it does not name; `web` alone without a Procfile.
+// says, 1 for a type it does not name; `web` alone (as scaled) without a
+// Procfile.
 ProcessCounts CountsToStart(const Home& home, const Record& record);
 
 // The programs etc/supervisor.d/ID.conf defines (what supervisord was

@@ -34,6 +34,12 @@ TEST(ProcessesTest, TheFirstWebProcessIsNamedAfterTheInstanceAndTheOthersAfterTh
                                 "web-abc123.worker.1=worker.1", "web-abc123.worker.2=worker.2"}));
   EXPECT_EQ(InstanceOfProgram("web-abc123.worker.2"), "web-abc123");
   EXPECT_EQ(InstanceOfProgram("web-abc123"), "web-abc123");
+  EXPECT_EQ(ParseProgram("web-abc123.worker.2")->Label(), "worker.2");
+  EXPECT_EQ(ParseProgram("web-abc123")->Label(), "web.1");
+  for (const char* bad : {"web-abc123./tmp/x.1", "web-abc123.../x.1", "web-abc123.web.1",
+                          "web-abc123.worker.0", "web-abc123.worker.33", "web-abc123.worker",
+                          "web-abc123.Worker.1", "../x", "web-abc123.worker.01"})
+    EXPECT_EQ(ParseProgram(bad), std::nullopt) << bad;
 }
 
 TEST(ProcessesTest, ScaleWordsAreCheckedNamingTheWord) {
@@ -72,7 +78,8 @@ TEST(ProcessesTest, CountsComeFromTheProcfileAndTheApplicationsScale) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
               t.home.AppScaleFile("web").string() +
-                  " is not an object of process counts (0 to 32); set them again with sarge " +
+                  " is not an object of process counts (0 to 32); remove it, then set them again "
+                  "with sarge " +
                   t.home.root.string() + " scale web TYPE=N");
   }
 }

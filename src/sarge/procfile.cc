@@ -61,6 +61,9 @@ Procfile ParseProcfile(std::string_view text, const std::string& where) {
     if (const ProcessType* first = procfile.Find(name))
       fail(fmt::format("the process type {} is given twice (first on line {})", Quoted(name),
                        first->line));
+    if (procfile.types.size() == kMaxProcessTypes)
+      fail(fmt::format("more than {} process types; each runs at least one process",
+                       kMaxProcessTypes));
     procfile.types.push_back({name, command, number});
   }
   return procfile;

@@ -20,6 +20,8 @@ namespace sarge {
 // The most a Procfile may hold.
 inline constexpr size_t kMaxProcfileBytes = 64 * 1024;
 inline constexpr size_t kMaxTypeName = 40;
+// The most types a Procfile may have (supervisord holds a program for each).
+inline constexpr size_t kMaxProcessTypes = 32;
 
 // `[a-z0-9][a-z0-9-]*`, at most kMaxTypeName.
 bool IsTypeName(std::string_view name);

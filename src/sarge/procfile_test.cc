@@ -54,6 +54,11 @@ TEST(ProcfileTest, EveryMalformedLineIsAnErrorNamingIt) {
   EXPECT_EQ(ErrorOf("worker: ./work\nclock: ./tick"),
             "Procfile has no web process: add a line `web: COMMAND`, or remove the Procfile to "
             "run the executable `server`");
+  std::string many = "web: ./run\n";
+  for (int i = 1; i < 32; ++i) many += "t" + std::to_string(i) + ": ./t\n";
+  EXPECT_EQ(ParseProcfile(many, "Procfile").types.size(), 32u);
+  EXPECT_EQ(ErrorOf(many + "one-more: ./x\n"),
+            "Procfile line 33: more than 32 process types; each runs at least one process");
   EXPECT_EQ(ErrorOf(""),
             "Procfile has no web process: add a line `web: COMMAND`, or remove the "
             "Procfile to run the executable `server`");

@@ -23,6 +23,7 @@
 #include "sarge/fs.h"
 #include "sarge/home.h"
 #include "sarge/lifecycle.h"
+#include "sarge/processes.h"
 #include "sarge/progress.h"
 #include "sarge/records.h"
 #include "sarge/supervisor.h"
@@ -88,9 +89,9 @@ class FakeClock : public Clock {
 };
 
 // An in-memory supervisord. Programs "on disk" are the files in the home's
-// etc/supervisor.d; ReloadConfig compares them with the loaded ones. Every
-// call is recorded in `calls` ("startProcess web-abc"), and `fail_at` makes
-// the Nth call (1-based) throw, for fault injection.
+// etc/supervisor.d (their [program:] sections); ReloadConfig compares them with the loaded ones.
+// Every call is recorded in `calls` ("startProcess web-abc"), and `fail_at` makes the Nth call
+// (1-based) throw, for fault injection.
 class FakeSupervisor : public Supervisor {
  public:
   explicit FakeSupervisor(Home home) : home_(std::move(home)) {}
@@ -217,7 +218,10 @@ class FakeSupervisor : public Supervisor {
     std::set<std::string> names;
     for (const auto& entry : fs::directory_iterator(home_.ProgramsDir())) {
       auto file = entry.path().filename().string();
-      if (file.ends_with(".conf")) names.insert(file.substr(0, file.size() - 5));
+      // Every [program:NAME] of the file, as supervisord reads it.
+      if (file.ends_with(".conf"))
+        for (auto& name : ProgramsInFile(home_, file.substr(0, file.size() - 5)))
+          names.insert(std::move(name));
     }
     return names;
   }
@@ -269,8 +273,15 @@ inline constexpr const char* kWebConfig =
 inline bool RunningOn(const Home& home, const FakeSupervisor& supervisor, int port) {
   for (const auto& [name, info] : supervisor.loaded) {
     if (info.state != "RUNNING") continue;
-    for (const auto& [service, held] : LoadRecord(home, name).ports)
-      if (held == port) return true;
+    // The first web process holds the ports recorded by service name; web
+    // process K those recorded as NAME.K; the others none.
+    auto process = ParseProgram(name);
+    if (!process || process->type != "web") continue;
+    std::string suffix = process->index == 1 ? "" : "." + std::to_string(process->index);
+    for (const auto& [key, held] : LoadRecord(home, InstanceOfProgram(name)).ports)
+      if (held == port && key.ends_with(suffix) &&
+          (!suffix.empty() || key.find('.') == std::string::npos))
+        return true;
   }
   return false;
 }

@@ -202,6 +202,16 @@ TEST_F(Processes, ASingletonStopsBeforeTheNewInstanceStartsAndComesBackIfTheDepl
   EXPECT_EQ(Served(), "v2\n");
   EXPECT_TRUE(WaitFor([&] { return Rows(home_, v2)["clock.1"].first == "RUNNING"; }, 5s))
       << home_.Sarge({"status"}).out;
+
+  // So does one switched back after the switch: its web dies during --watch.
+  auto dies = files("v4");
+  dies["Procfile"] = "web: exec timeout 3 python3 -u app.py\nclock: exec python3 -u clock.py\n";
+  r = Deploy(config, Source("v4", kNoServer, dies), {"--watch", "6"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "switched back: " + v2 + " serves web again")) << r.err;
+  EXPECT_EQ(Served(), "v2\n");
+  EXPECT_TRUE(WaitFor([&] { return Rows(home_, v2)["clock.1"].first == "RUNNING"; }, 5s))
+      << home_.Sarge({"status"}).out;
 }
 
 // Says which web process answered.
