@@ -518,6 +518,32 @@ std::optional<ProcessInfo> WriteProgramFile(Env& env, const Record& record,
   return loaded;
 }
 
+// What a start does before any process starts: the processes decided, the
+// instance configured, its program file written (and supervisord's copy
+// reloaded if it changed), the record saved. Returns the runtime
+// configuration; `loaded` is what supervisord has loaded after that.
+nlohmann::json Prepare(Env& env, Record& record, std::optional<ProcessInfo>& loaded) {
+  const ProcessCounts counts_before = record.processes;
+  DecideProcesses(env, record, loaded);
+  try {
+    nlohmann::json appcfg = Configure(env, record);
+    loaded = WriteProgramFile(env, record, loaded);
+    if (record.processes != counts_before) SaveRecord(env.home, record);
+    return appcfg;
+  } catch (...) {
+    // The record keeps the processes of its program file (Configure may
+    // have saved it with the new ones).
+    UndoScope undo;
+    record.processes = counts_before;
+    try {
+      if (LoadRecord(env.home, record.id).processes != counts_before) SaveRecord(env.home, record);
+    } catch (const Error&) {
+      // The failure above is the one to tell; `check` reads the record.
+    }
+    throw;
+  }
+}
+
 }  // namespace
 
 Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
@@ -528,25 +554,7 @@ Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
   WriteSupervisordConf(env.home);
   CheckServer(env.home, id);
   std::optional<ProcessInfo> loaded = Describe(env.supervisor, id);
-  const ProcessCounts counts_before = record.processes;
-  DecideProcesses(env, record, loaded);
-  nlohmann::json appcfg;
-  try {
-    appcfg = Configure(env, record);
-    loaded = WriteProgramFile(env, record, loaded);
-    if (record.processes != counts_before) SaveRecord(env.home, record);
-  } catch (...) {
-    // The record keeps the processes of its program file (Configure may
-    // have saved it with the new ones).
-    UndoScope undo;
-    record.processes = counts_before;
-    try {
-      if (LoadRecord(env.home, id).processes != counts_before) SaveRecord(env.home, record);
-    } catch (const Error&) {
-      // The failure above is the one to tell; `check` reads the record.
-    }
-    throw;
-  }
+  nlohmann::json appcfg = Prepare(env, record, loaded);
   if (loaded && loaded->state == "RUNNING") {
     SetAutostart(env.home, id, true);
     env.Say(fmt::format("{} is already running (pid {})", id, loaded->pid));
@@ -557,10 +565,8 @@ Started StartInstance(Env& env, Record& record, std::chrono::seconds timeout,
   if (loaded && (loaded->state == "STARTING" || loaded->state == "BACKOFF")) {
     info = *loaded;  // being started already
   } else {
-    CheckPortsFree(env, id, endpoints);
     for (const Process& process : ProcessesOf(record))
-      if (process.program != id)
-        CheckPortsFree(env, process.program, EndpointsOf(env.home, record, process));
+      CheckPortsFree(env, process.program, EndpointsOf(env.home, record, process));
     RunHooks(env.home, env.settings, env.runner, hook::kWillStart, record);
     info = Spawn(env, id, !loaded);
   }
