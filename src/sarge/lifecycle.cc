@@ -218,8 +218,11 @@ std::string StopWhatDaemonized(Env& env, const std::string& id) {
   std::vector<int> left = StrayListeners(dir, supervisor, ports);
   // The child a daemon forks may bind its port only later (after loading
   // its application): while one started by this command runs, wait for it.
+  // Only a start that already failed, with such a process left, waits; 3 s
+  // proved too short on a loaded CI machine (a child that slept 1 s bound
+  // its port after the wait ended).
   auto self = ReadProcStat(static_cast<int>(::getpid()));
-  const auto deadline = env.clock.Now() + 3s;
+  const auto deadline = env.clock.Now() + 10s;
   while (left.empty() && self && env.clock.Now() < deadline &&
          !StraysStartedSince(dir, supervisor, self->start_ticks).empty()) {
     env.clock.Sleep(50ms);
